@@ -1,0 +1,111 @@
+"""The Celery app factory: reliable delivery settings, JSON only, named tasks, one queue per service."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+from celery import Celery
+from celery.signals import task_postrun, task_prerun
+from celery.worker import WorkController
+
+from services.core.settings import Mode, Settings
+
+log = structlog.get_logger(__name__)
+
+INGEST_QUEUE = "ingest"
+ENABLEMENT_QUEUE = "enablement"
+QUEUES = (INGEST_QUEUE, ENABLEMENT_QUEUE)
+TASK_MODULES = ("services.ingest.tasks",)
+
+
+def broker_url(settings: Settings) -> str:
+    if settings.stores.redis_url:
+        return settings.stores.redis_url
+    if settings.mode is Mode.DISTRIBUTED:
+        raise ValueError("distributed mode needs REDIS_URL")
+    # Embedded mode without Redis: Celery's in-memory transport, consumed by worker threads in this process.
+    return "memory://"
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("pitchcraft", broker=broker_url(settings), set_as_current=True)
+    restore = settings.worker.unacked_restore_seconds
+    app.conf.update(
+        # Both together: acks_late alone strands a task whose worker dies; reject_on_worker_lost alone
+        # acknowledges it before it ran.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # Embedding tasks run for seconds to minutes: never reserve a second one behind a long one.
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_default_queue=INGEST_QUEUE,
+        task_routes={"ingest.*": {"queue": INGEST_QUEUE}, "enablement.*": {"queue": ENABLEMENT_QUEUE}},
+        broker_transport_options={
+            "visibility_timeout": settings.worker.visibility_timeout_seconds,
+            "unacked_restore_interval": restore,
+            "unacked_restore_throttle": 1,
+        },
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        beat_schedule={
+            "ingest-requeue-stranded-jobs": {
+                "task": "ingest.requeue_stranded_jobs",
+                "schedule": float(settings.ingest.sweep_interval_seconds),
+            }
+        },
+        imports=TASK_MODULES,
+    )
+    app.pitchcraft_settings = settings  # type: ignore[attr-defined]
+    app.loader.import_default_modules()
+    return app
+
+
+@task_prerun.connect
+def _bind_task_context(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task_id=task_id, task_name=getattr(task, "name", None))
+
+
+@task_postrun.connect
+def _clear_task_context(**_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+class EmbeddedWorker:
+    """Celery workers on threads inside this process (embedded mode): same tasks, same broker semantics."""
+
+    def __init__(self, app: Celery, *, queues: tuple[str, ...] = QUEUES, concurrency: int = 1) -> None:
+        self._app = app
+        self._queues = queues
+        self._concurrency = concurrency
+        self._worker: WorkController | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        worker = self._app.WorkController(
+            pool_cls="threads" if self._concurrency > 1 else "solo",
+            concurrency=self._concurrency,
+            queues=list(self._queues),
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            loglevel="WARNING",
+            hostname=f"embedded-{threading.get_native_id()}@pitchcraft",
+        )
+        self._worker = worker
+        self._thread = threading.Thread(target=worker.start, name="celery-embedded", daemon=True)
+        self._thread.start()
+        log.info("worker.embedded.started", queues=list(self._queues), concurrency=self._concurrency)
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop(in_sighandler=False, exitcode=0)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        log.info("worker.embedded.stopped")

@@ -1,0 +1,50 @@
+"""Text utilities shared by every service: normalisation, hashing, sentence splitting."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TRAILING_WS = re.compile(r"[ \t]+\n")
+_MANY_BLANKS = re.compile(r"\n{3,}")
+# A sentence ends at . ! or ? followed by whitespace and an upper-case letter, digit, quote or bracket.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "Inc.", "Ltd.", "Corp.", "Dr.", "Mr.", "Ms.", "No.")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, Unix newlines, no control characters, no trailing blanks, at most one empty line in a row."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).replace("\u00a0", " ")
+    text = _TRAILING_WS.sub("\n", text)
+    return _MANY_BLANKS.sub("\n\n", text).strip()
+
+
+def sha256_hex(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping each exactly as written (so a quote can be found in its source)."""
+    pieces: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)", text):
+        block = " ".join(block.split())
+        if not block:
+            continue
+        start = 0
+        for match in _SENTENCE_END.finditer(block):
+            candidate = block[start : match.start() + 1].strip()
+            if candidate.endswith(_ABBREVIATIONS):
+                continue
+            pieces.append(candidate)
+            start = match.end()
+        tail = block[start:].strip()
+        if tail:
+            pieces.append(tail)
+    return [p for p in pieces if p]

@@ -1,0 +1,185 @@
+"""Qdrant Edge: Qdrant's engine in process, on disk under the data dir (the embedded default).
+
+Only one EdgeShard may be open on a directory at a time, so a process opens it once and shares it
+between the API and its worker threads (see `services.core.vectorstore.open_store`).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from services.core.vectorstore.protocol import (
+    BOOL_FIELDS,
+    DATETIME_FIELDS,
+    DENSE,
+    DENSE_SIZE,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    SPARSE,
+    ChunkPoint,
+    PointFilter,
+    SearchHit,
+    SearchMode,
+    SearchRequest,
+    StoredPoint,
+)
+
+
+def _config() -> qe.EdgeConfig:
+    return qe.EdgeConfig(
+        vectors={DENSE: qe.EdgeVectorParams(size=DENSE_SIZE, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+    )
+
+
+def to_edge_filter(flt: PointFilter) -> qe.Filter:
+    must: list[Any] = [qe.FieldCondition(key="org_id", match=qe.MatchValue(flt.org_id))]
+    if flt.document_id is not None:
+        must.append(qe.FieldCondition(key="document_id", match=qe.MatchValue(flt.document_id)))
+    if flt.document_ids is not None:
+        must.append(qe.FieldCondition(key="document_id", match=qe.MatchAny(list(flt.document_ids))))
+    if flt.version is not None:
+        must.append(qe.FieldCondition(key="version", match=qe.MatchValue(flt.version)))
+    if flt.version_below is not None:
+        must.append(qe.FieldCondition(key="version", range=qe.RangeFloat(lt=float(flt.version_below))))
+    if flt.kinds:
+        must.append(qe.FieldCondition(key="kind", match=qe.MatchAny(list(flt.kinds))))
+    if flt.competitor is not None:
+        must.append(qe.FieldCondition(key="competitor", match=qe.MatchValue(flt.competitor)))
+    if flt.live_at is not None:
+        must.append(
+            qe.Filter(
+                should=[
+                    qe.IsEmptyCondition(key="expires_at"),
+                    qe.FieldCondition(key="expires_at", range=qe.RangeDateTime(gt=flt.live_at.isoformat())),
+                ]
+            )
+        )
+    return qe.Filter(must=must)
+
+
+def _id(value: Any) -> str:
+    return str(value) if isinstance(value, uuid.UUID) else str(value)
+
+
+class EdgeVectorStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        if (path / "edge_config.json").exists():
+            self._shard = qe.EdgeShard.load(str(path))
+        else:
+            self._shard = qe.EdgeShard.create(str(path), _config())
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self.ensure_collection()
+
+    def ensure_collection(self) -> None:
+        existing = set(self._shard.info().payload_schema)
+        wanted: list[tuple[str, Any]] = [("org_id", qe.KeywordIndexParams(is_tenant=True))]
+        wanted += [(name, qe.PayloadSchemaType.Keyword) for name in KEYWORD_FIELDS if name != "org_id"]
+        wanted += [(name, qe.PayloadSchemaType.Integer) for name in INTEGER_FIELDS]
+        wanted += [(name, qe.PayloadSchemaType.Datetime) for name in DATETIME_FIELDS]
+        wanted += [(name, qe.PayloadSchemaType.Bool) for name in BOOL_FIELDS]
+        for name, schema in wanted:
+            if name not in existing:
+                self._shard.update(qe.UpdateOperation.create_field_index(name, schema))
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        if not points:
+            return
+        edge_points = [
+            qe.Point(
+                p.id,
+                {DENSE: list(p.dense), SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)},
+                p.payload,
+            )
+            for p in points
+        ]
+        self._shard.update(qe.UpdateOperation.upsert_points(edge_points))
+
+    def delete(self, flt: PointFilter) -> None:
+        self._shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge_filter(flt)))
+
+    def scroll(self, flt: PointFilter, *, with_dense: bool = False, limit: int = 10_000) -> list[StoredPoint]:
+        out: list[StoredPoint] = []
+        offset: Any = None
+        while len(out) < limit:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(
+                    offset=offset,
+                    limit=min(1000, limit - len(out)),
+                    filter=to_edge_filter(flt),
+                    with_payload=True,
+                    with_vector=[DENSE] if with_dense else False,
+                )
+            )
+            for r in records:
+                dense = None
+                if with_dense and isinstance(r.vector, dict):
+                    dense = list(r.vector[DENSE])  # type: ignore[arg-type]
+                out.append(StoredPoint(id=_id(r.id), payload=dict(r.payload or {}), dense=dense))
+            if offset is None:
+                break
+        return out
+
+    def count(self, flt: PointFilter) -> int:
+        return int(self._shard.count(qe.CountRequest(filter=to_edge_filter(flt), exact=True)))
+
+    def _query(self, req: SearchRequest) -> qe.QueryRequest:
+        flt = to_edge_filter(req.filter)
+        dense = (
+            qe.Query.Nearest(list(req.dense), using=DENSE)
+            if req.dense is not None and req.mode is not SearchMode.SPARSE
+            else None
+        )
+        sparse = (
+            qe.Query.Nearest(qe.SparseVector(req.sparse.indices, req.sparse.values), using=SPARSE)
+            if req.sparse is not None and req.sparse.indices and req.mode is not SearchMode.DENSE
+            else None
+        )
+        if dense is not None and sparse is not None:
+            return qe.QueryRequest(
+                limit=req.limit,
+                prefetches=[
+                    qe.Prefetch(limit=req.prefetch_limit, query=dense, filter=flt),
+                    qe.Prefetch(limit=req.prefetch_limit, query=sparse, filter=flt),
+                ],
+                query=qe.Fusion.Rrf(k=req.rrf_k),
+                with_payload=req.with_payload,
+            )
+        single = dense or sparse
+        if single is None:
+            # Nothing to score with (e.g. a query of only stop words in sparse mode): no hits.
+            return qe.QueryRequest(limit=0, filter=flt)
+        return qe.QueryRequest(limit=req.limit, query=single, filter=flt, with_payload=req.with_payload)
+
+    def search(self, request: SearchRequest) -> list[SearchHit]:
+        query = self._query(request)
+        if query.limit == 0:
+            return []
+        return [SearchHit(_id(p.id), float(p.score), dict(p.payload or {})) for p in self._shard.query(query)]
+
+    def search_batch(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit]]:
+        return [self.search(r) for r in requests]
+
+    def ping(self) -> None:
+        if self._closed:
+            raise RuntimeError("the Edge shard is closed")
+        self._shard.info()
+
+    def flush(self) -> None:
+        self._shard.flush()
+
+    def close(self) -> None:
+        with self._close_lock:
+            if not self._closed:
+                self._closed = True
+                self._shard.flush()
+                self._shard.close()

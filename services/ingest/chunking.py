@@ -1,0 +1,144 @@
+"""Structure-aware chunking: each chunk stays inside one section, carries its heading path, and fits the
+model's window as counted by the model's own tokenizer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from services.core.text import split_sentences
+from services.core.tokens import MODEL_MAX_TOKENS, SPECIAL_TOKENS, TokenCounter
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    path: tuple[str, ...]
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    ordinal: int
+    section: str
+    # The source text of this chunk, exactly as stored (citations quote from it).
+    text: str
+    # What the model reads: title and heading path, then the text.
+    embed_text: str
+    tokens: int
+
+
+def split_sections(markdown: str, title: str) -> list[Section]:
+    """Split on markdown headings; a leading H1 equal to the title is dropped from the path."""
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    body: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        text = "\n".join(body).strip()
+        if text:
+            sections.append(Section(tuple(h for _, h in path), text))
+        body.clear()
+
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if match is None:
+            body.append(line)
+            continue
+        flush()
+        level, heading = len(match.group(1)), match.group(2).strip()
+        while path and path[-1][0] >= level:
+            path.pop()
+        if not (level == 1 and not path and heading.casefold() == title.casefold()):
+            path.append((level, heading))
+    flush()
+    return sections
+
+
+def _units(body: str) -> list[str]:
+    """Paragraphs (a list item is its own paragraph); the smallest pieces kept whole when they fit."""
+    blocks = re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)", body)
+    return [" ".join(b.split()) for b in blocks if b.strip()]
+
+
+class Chunker:
+    def __init__(self, counter: TokenCounter, *, max_tokens: int = 200, overlap_tokens: int = 32) -> None:
+        if max_tokens > MODEL_MAX_TOKENS:
+            raise ValueError(f"max_tokens {max_tokens} exceeds the model window of {MODEL_MAX_TOKENS}")
+        self.counter = counter
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+
+    def _prefix(self, title: str, section: tuple[str, ...]) -> str:
+        return " > ".join((title, *section)) + "\n"
+
+    def _split_long(self, unit: str, budget: int) -> list[str]:
+        """A unit over budget: split into sentences, and a sentence over budget into word windows."""
+        pieces: list[str] = []
+        for sentence in split_sentences(unit) or [unit]:
+            if self.counter.count(sentence) <= budget:
+                pieces.append(sentence)
+                continue
+            words = sentence.split()
+            window: list[str] = []
+            for word in words:
+                window.append(word)
+                if self.counter.count(" ".join(window)) > budget:
+                    window.pop()
+                    if window:
+                        pieces.append(" ".join(window))
+                    window = [word]
+            if window:
+                pieces.append(" ".join(window))
+        return pieces
+
+    def chunk(self, markdown: str, title: str) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for section in split_sections(markdown, title) or [Section((), markdown)]:
+            prefix = self._prefix(title, section.path)
+            budget = self.max_tokens - SPECIAL_TOKENS - self.counter.count(prefix)
+            if budget < 16:  # absurdly long headings: keep the text, trim the path to the title
+                prefix = self._prefix(title, ())
+                budget = self.max_tokens - SPECIAL_TOKENS - self.counter.count(prefix)
+            units: list[str] = []
+            for unit in _units(section.body):
+                units.extend([unit] if self.counter.count(unit) <= budget else self._split_long(unit, budget))
+            sizes = self.counter.count_many(units)
+            current: list[int] = []  # indices into units
+            used = 0
+
+            def emit() -> None:
+                text = "\n\n".join(units[i] for i in current)
+                embed = prefix + text
+                chunks.append(
+                    Chunk(
+                        ordinal=len(chunks),
+                        section=" > ".join(section.path),
+                        text=text,
+                        embed_text=embed,
+                        tokens=self.counter.count(embed) + SPECIAL_TOKENS,
+                    )
+                )
+
+            for i, size in enumerate(sizes):
+                # +1: the paragraph break between units may add a word piece boundary.
+                if current and used + size + 1 > budget:
+                    emit()
+                    # Overlap: carry trailing units of the previous chunk while they fit the overlap budget.
+                    carried: list[int] = []
+                    carried_size = 0
+                    for j in reversed(current):
+                        if carried_size + sizes[j] > self.overlap_tokens or carried_size + sizes[j] + size > budget:
+                            break
+                        carried.insert(0, j)
+                        carried_size += sizes[j] + 1
+                    current, used = carried, carried_size
+                current.append(i)
+                used += size + 1
+            if current:
+                emit()
+        return chunks
