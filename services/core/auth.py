@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
+import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -87,6 +88,7 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send 'Authorization: Bearer <token>'; get one with 'pitchcraft token'")
         principal = decode_token(self._secret, token.strip())
+        structlog.contextvars.bind_contextvars(org_id=principal.org, sub=principal.sub)
         return AuthenticationResult(user=principal, auth=token)
 
 

@@ -53,6 +53,8 @@ class Document(Base):
     review_interval_days: Mapped[int] = mapped_column(Integer)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by: Mapped[str | None] = mapped_column(String(200))
+    # verified_at (else as_of, else creation) + review_interval_days: past it, the document is stale.
+    review_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # The version searches may return; switched only after its points are all in the vector store.
     current_version: Mapped[int | None] = mapped_column(Integer)
     latest_version: Mapped[int] = mapped_column(Integer, default=0)

@@ -107,6 +107,11 @@ class EdgeVectorStore:
     def delete(self, flt: PointFilter) -> None:
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge_filter(flt)))
 
+    def set_payload(self, flt: PointFilter, payload: dict[str, Any]) -> None:
+        ids = [p.id for p in self.scroll(flt, limit=1_000_000)]
+        for start in range(0, len(ids), 1000):
+            self._shard.update(qe.UpdateOperation.set_payload(ids[start : start + 1000], payload))
+
     def scroll(self, flt: PointFilter, *, with_dense: bool = False, limit: int = 10_000) -> list[StoredPoint]:
         out: list[StoredPoint] = []
         offset: Any = None

@@ -106,6 +106,9 @@ class VectorStore(Protocol):
 
     def delete(self, flt: PointFilter) -> None: ...
 
+    def set_payload(self, flt: PointFilter, payload: dict[str, Any]) -> None:
+        """Merge `payload` into every matching point."""
+
     def scroll(self, flt: PointFilter, *, with_dense: bool = False, limit: int = 10_000) -> list[StoredPoint]:
         """Every matching point (up to `limit`), in id order."""
 

@@ -118,6 +118,11 @@ class QdrantServerStore:
             self.collection, points_selector=models.FilterSelector(filter=to_client_filter(flt)), wait=True
         )
 
+    def set_payload(self, flt: PointFilter, payload: dict[str, Any]) -> None:
+        self._client.set_payload(
+            self.collection, payload=payload, points=models.FilterSelector(filter=to_client_filter(flt)), wait=True
+        )
+
     def scroll(self, flt: PointFilter, *, with_dense: bool = False, limit: int = 10_000) -> list[StoredPoint]:
         out: list[StoredPoint] = []
         offset: Any = None

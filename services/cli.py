@@ -1,0 +1,252 @@
+"""The `pitchcraft` command: serve, demo, ingest, token, worker, beat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from services.core.settings import ConfigurationError, Mode, Settings
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+DEMO_ORG = "demo"
+INGESTIBLE = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx"}
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise SystemExit(f"configuration error: {exc}") from exc
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.main import SERVICES, create_app
+
+    settings = _settings()
+    services = args.service or list(SERVICES)
+    if settings.mode is Mode.EMBEDDED and len(services) != len(SERVICES):
+        raise SystemExit("embedded mode serves every service in one process; drop --service")
+    app = create_app(settings, services=services)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def _files(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix.lower() in INGESTIBLE and p.name.lower() != "readme.md")
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise SystemExit(f"no such file or folder: {raw}")
+    return found
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "document"
+
+
+def _fields_for(path: Path, kind: str | None) -> dict[str, Any]:
+    """Defaults for files without front matter; front matter (markdown) overrides them."""
+    return {"external_id": _slug(path.stem), "title": path.stem.replace("-", " ").replace("_", " ").strip(), "kind": kind or "other"}
+
+
+def ingest_paths(settings: Settings, paths: list[str], *, org: str, sub: str, kind: str | None) -> dict[str, Any]:
+    """Ingest files in this process, straight into the configured stores, and wait for the job."""
+    from services.core.auth import Principal, Role
+    from services.core.migrate import upgrade
+    from services.core.runtime import task_runtime
+    from services.ingest.routes import to_submission
+    from services.ingest.service import IngestService
+    from services.ingest.tasks import build_pipeline
+
+    files = _files(paths)
+    if not files:
+        raise SystemExit("no ingestible files (markdown, text, HTML, PDF, DOCX) under the given paths")
+    upgrade(settings.database_url)
+    runtime = task_runtime(settings)
+    principal = Principal(sub=sub, org=org, roles=frozenset({Role.ADMIN}))
+    submissions = [
+        to_submission(
+            {},
+            path.read_bytes(),
+            filename=path.name,
+            max_chars=settings.ingest.max_content_chars,
+            defaults=_fields_for(path, kind),
+        )
+        for path in files
+    ]
+    jobs: list[str] = []
+    service = IngestService(runtime.sessions, runtime.store, settings.ingest, jobs.append)
+    started = time.perf_counter()
+    job_id, results = runtime.run(service.submit(principal, submissions))
+    pipeline = build_pipeline(runtime)
+    for job in jobs:
+        runtime.run(pipeline.run_job(job))
+    job_out = runtime.run(service.get_job(principal, job_id)) if job_id else None
+    return {
+        "files": len(files),
+        "queued": sum(r.status == "queued" for r in results),
+        "unchanged": sum(r.status == "unchanged" for r in results),
+        "job": job_out.model_dump(mode="json", include={"job_id", "status", "progress", "reused_embeddings", "error"})
+        if job_out
+        else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from services.ingest.models import DocumentKind
+
+    if args.kind and args.kind not in {k.value for k in DocumentKind}:
+        raise SystemExit(f"--kind must be one of {[k.value for k in DocumentKind]}")
+    settings = _settings()
+    from services.core.logging import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    summary = ingest_paths(settings, args.paths, org=args.org, sub=args.sub, kind=args.kind)
+    print(json.dumps(summary, indent=2))
+    job = summary["job"]
+    return 1 if job and job["status"] != "succeeded" else 0
+
+
+def _print_demo_tokens(settings: Settings) -> None:
+    from services.core.auth import issue_token
+
+    secret = settings.jwt_secret()
+    print(f"\nDemo organisation '{DEMO_ORG}'. Tokens (valid {settings.auth.token_ttl_seconds // 3600} h):")
+    for sub, role in (("ada", "rep"), ("sam", "engineer"), ("mia", "manager"), ("root", "admin")):
+        token = issue_token(secret, sub=sub, org=DEMO_ORG, roles=[role], ttl_seconds=settings.auth.token_ttl_seconds)
+        print(f"  {role:<9} {token}")
+    print()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if settings.mode is not Mode.EMBEDDED:
+        raise SystemExit("the demo runs in embedded mode (PITCHCRAFT_MODE=embedded)")
+    from services.core.logging import configure_logging
+    from services.core.vectorstore import close_stores
+
+    configure_logging(settings.log_level, settings.log_json)
+    print(f"Loading demo material from {DEMO_DIR} into {settings.data_dir} ...", flush=True)
+    summary = ingest_paths(settings, [str(DEMO_DIR)], org=DEMO_ORG, sub="demo-loader", kind=None)
+    print(json.dumps(summary, indent=2))
+    close_stores()  # the server reopens the shard
+    _print_demo_tokens(settings)
+    if args.no_serve:
+        return 0
+    print(f"Serving on http://{args.host}:{args.port}  (OpenAPI: /schema)", flush=True)
+    return cmd_serve(argparse.Namespace(host=args.host, port=args.port, service=None))
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from services.core.auth import issue_token
+
+    settings = _settings()
+    roles = [r.strip() for raw in args.role for r in raw.split(",") if r.strip()]
+    try:
+        token = issue_token(
+            settings.jwt_secret(), sub=args.sub, org=args.org, roles=roles, ttl_seconds=args.ttl or settings.auth.token_ttl_seconds
+        )
+    except ValueError as exc:
+        raise SystemExit(f"cannot issue a token: {exc}") from exc
+    print(token)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from services.core.celery_app import QUEUES, create_celery
+    from services.core.logging import configure_logging
+    from services.core.migrate import upgrade
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    upgrade(settings.database_url)
+    app = create_celery(settings)
+    queues = args.queues or ",".join(QUEUES)
+    # Embedded stores admit one process: a worker on them must be the only opener, so no forking pool.
+    pool = "solo" if settings.mode is Mode.EMBEDDED else args.pool
+    argv = ["worker", "-Q", queues, "--pool", pool, "--concurrency", str(args.concurrency), "--loglevel", "INFO"]
+    argv += ["--without-gossip", "--without-mingle", "-n", args.name]
+    if args.beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    from services.core.celery_app import create_celery
+
+    app = create_celery(_settings())
+    app.start(["beat", "--loglevel", "INFO", "--schedule", str(Path(args.schedule))])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pitchcraft", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the APIs (embedded: all three on one port)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--service", action="append", choices=["ingest", "pitch", "enablement"],
+                       help="distributed mode: serve only this service (repeatable)")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="load the demo material, print tokens, then serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="load and exit")
+    demo.set_defaults(func=cmd_demo)
+
+    ingest = sub.add_parser("ingest", help="ingest files or folders (markdown with front matter, txt, html, pdf, docx)")
+    ingest.add_argument("paths", nargs="+")
+    ingest.add_argument("--org", default=DEMO_ORG)
+    ingest.add_argument("--sub", default="cli")
+    ingest.add_argument("--kind", help="kind for files whose front matter names none (default: other)")
+    ingest.set_defaults(func=cmd_ingest)
+
+    token = sub.add_parser("token", help="print a JWT on the last line of stdout")
+    token.add_argument("--sub", required=True)
+    token.add_argument("--org", required=True)
+    token.add_argument("--role", action="append", required=True, help="rep, engineer, manager or admin (repeatable)")
+    token.add_argument("--ttl", type=int, help="seconds (default PITCHCRAFT_TOKEN_TTL_SECONDS)")
+    token.set_defaults(func=cmd_token)
+
+    worker = sub.add_parser("worker", help="a Celery worker (distributed mode)")
+    worker.add_argument("--queues", help="comma-separated (default: ingest,enablement)")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    worker.add_argument("--name", default="worker@%h")
+    worker.add_argument("--beat", action="store_true", help="also run the periodic schedule in this worker")
+    worker.set_defaults(func=cmd_worker)
+
+    beat = sub.add_parser("beat", help="the periodic schedule (stranded-job sweep), one per deployment")
+    beat.add_argument("--schedule", default="/tmp/pitchcraft-beat-schedule")  # noqa: S108
+    beat.set_defaults(func=cmd_beat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

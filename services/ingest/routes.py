@@ -1,0 +1,230 @@
+"""Ingest HTTP API under /ingest/v1: HTTP only; the logic lives in service.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.response import Response
+from pydantic import ValidationError
+
+from services.core.auth import Principal, Role, requires
+from services.core.celery_app import INGEST_QUEUE
+from services.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from services.core.http import app_context
+from services.ingest.models import DocumentKind
+from services.ingest.parsing import parse_content
+from services.ingest.schemas import (
+    META_FIELDS,
+    BatchAccepted,
+    BatchIn,
+    DocumentAccepted,
+    DocumentIn,
+    DocumentMeta,
+    DocumentOut,
+    DocumentPage,
+    JobOut,
+    VerifyIn,
+)
+from services.ingest.service import IngestService, Submission
+
+PROCESS_JOB = "ingest.process_job"
+WRITERS = requires(Role.ENGINEER)
+
+
+def provide_service(state: State) -> IngestService:
+    ctx = app_context(state)
+    service: IngestService | None = ctx.extras.get("ingest_service")
+    if service is None:
+        service = IngestService(
+            ctx.sessions,
+            ctx.store,
+            ctx.settings.ingest,
+            lambda job_id: ctx.send_task(PROCESS_JOB, [job_id], INGEST_QUEUE),
+        )
+        ctx.extras["ingest_service"] = service
+    return service
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+
+
+def to_submission(
+    fields: dict[str, Any],
+    content: bytes | str,
+    *,
+    filename: str | None,
+    max_chars: int,
+    defaults: dict[str, Any] | None = None,
+) -> Submission:
+    """Parse the content; fields given win over front matter, which wins over `defaults`; validate."""
+    parsed = parse_content(content, content_type=fields.get("content_type"), filename=filename, max_chars=max_chars)
+    given = {k: v for k, v in fields.items() if k in META_FIELDS and v not in (None, "")}
+    front = {k: v for k, v in parsed.front_matter.items() if k in META_FIELDS and v is not None}
+    merged = (defaults or {}) | front | given
+    try:
+        meta = DocumentMeta.model_validate(merged)
+    except ValidationError as exc:
+        raise Unprocessable(
+            "the document's fields are invalid: see details (kind must be one of "
+            + ", ".join(k.value for k in DocumentKind)
+            + ")",
+            details=_validation_details(exc),
+        ) from exc
+    return Submission(
+        external_id=meta.external_id,
+        kind=meta.kind.value,
+        title=meta.title,
+        parsed=parsed,
+        product=meta.product,
+        competitor=meta.competitor,
+        tags=meta.tags,
+        owner=meta.owner,
+        as_of=meta.as_of,
+        expires_at=meta.expires_at,
+        review_interval_days=meta.review_interval_days,
+        filename=filename,
+    )
+
+
+async def _json_body(request: Request[Any, Any, Any], limit: int) -> Any:
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the request body is {len(body)} bytes; the limit is {limit}")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+class IngestController(Controller):
+    path = "/ingest/v1"
+    tags = ["ingest"]
+    dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
+
+    @post("/documents", guards=[WRITERS], status_code=HTTP_202_ACCEPTED)
+    async def create_document(
+        self, request: Request[Principal, Any, Any], service: IngestService, state: State
+    ) -> Response[DocumentAccepted]:
+        """Add a document or a new version of one (same `external_id`).
+
+        JSON `{external_id, kind, title, content, content_type?, product?, competitor?, tags?, owner?,
+        expires_at?}`, or multipart/form-data with a `file` (markdown, text, HTML, PDF, DOCX) and the same
+        fields (markdown front matter may supply them). 202 with a job id; 200 with status `unchanged`
+        when the content is the same as the latest version.
+        """
+        limits = app_context(state).settings.ingest
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media == "application/json":
+            raw = await _json_body(request, limits.max_body_bytes)
+            if not isinstance(raw, dict):
+                raise Unprocessable("the body must be a JSON object")
+            try:
+                doc = DocumentIn.model_validate(raw)
+            except ValidationError as exc:
+                raise Unprocessable("the document is invalid: see details", details=_validation_details(exc)) from exc
+            submission = to_submission(
+                doc.model_dump(exclude={"content"}), doc.content, filename=None, max_chars=limits.max_content_chars
+            )
+        elif media == "multipart/form-data":
+            form = await request.form()
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise Unprocessable("multipart requests need a 'file' part holding the document")
+            data = await upload.read()
+            if len(data) > limits.max_file_bytes:
+                raise PayloadTooLarge(f"the file is {len(data)} bytes; the limit is {limits.max_file_bytes}")
+            fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+            if "tags" in fields:
+                fields["tags"] = [t.strip() for t in fields["tags"].split(",") if t.strip()]
+            if not fields.get("content_type") and upload.content_type not in ("", "application/octet-stream"):
+                fields["content_type"] = upload.content_type
+            submission = to_submission(fields, data, filename=upload.filename, max_chars=limits.max_content_chars)
+        else:
+            raise UnsupportedMediaType("send application/json or multipart/form-data with a 'file' part")
+        _, results = await service.submit(request.user, [submission])
+        status = HTTP_202_ACCEPTED if results[0].status == "queued" else HTTP_200_OK
+        return Response(results[0], status_code=status)
+
+    @post("/documents/batch", guards=[WRITERS], status_code=HTTP_202_ACCEPTED)
+    async def create_batch(
+        self, request: Request[Principal, Any, Any], service: IngestService, state: State
+    ) -> Response[BatchAccepted]:
+        """Many documents, one job. Unchanged ones are reported as such; 200 when nothing changed."""
+        limits = app_context(state).settings.ingest
+        raw = await _json_body(request, limits.max_body_bytes)
+        try:
+            batch = BatchIn.model_validate(raw)
+        except ValidationError as exc:
+            raise Unprocessable("the batch is invalid: see details", details=_validation_details(exc)) from exc
+        submissions = [
+            to_submission(d.model_dump(exclude={"content"}), d.content, filename=None, max_chars=limits.max_content_chars)
+            for d in batch.documents
+        ]
+        job_id, results = await service.submit(request.user, submissions)
+        return Response(
+            BatchAccepted(job_id=job_id, documents=results),
+            status_code=HTTP_202_ACCEPTED if job_id else HTTP_200_OK,
+        )
+
+    @get("/jobs/{job_id:str}")
+    async def get_job(self, request: Request[Principal, Any, Any], service: IngestService, job_id: str) -> JobOut:
+        """Status and progress (chunks embedded of total) of an ingest job."""
+        return await service.get_job(request.user, job_id)
+
+    @get("/documents")
+    async def list_documents(
+        self,
+        request: Request[Principal, Any, Any],
+        service: IngestService,
+        kind: DocumentKind | None = None,
+        competitor: str | None = None,
+        stale: bool | None = Parameter(default=None, description="true: past review date or expired"),
+        q: str | None = Parameter(default=None, max_length=200, description="matches title or external_id"),
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> DocumentPage:
+        """Documents of your organisation, by external_id."""
+        items, total = await service.list_documents(
+            request.user,
+            kind=kind.value if kind else None,
+            competitor=competitor,
+            stale=stale,
+            q=q,
+            limit=limit,
+            offset=offset,
+        )
+        return DocumentPage(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/documents/{document_id:str}")
+    async def get_document(
+        self, request: Request[Principal, Any, Any], service: IngestService, document_id: str
+    ) -> DocumentOut:
+        return await service.get_document(request.user, document_id)
+
+    @delete("/documents/{document_id:str}", guards=[WRITERS], status_code=HTTP_204_NO_CONTENT)
+    async def delete_document(
+        self, request: Request[Principal, Any, Any], service: IngestService, document_id: str
+    ) -> None:
+        """Remove the document, every version and every chunk."""
+        await service.delete(request.user, document_id)
+
+    @post("/documents/{document_id:str}/verify", guards=[WRITERS], status_code=HTTP_200_OK)
+    async def verify_document(
+        self,
+        request: Request[Principal, Any, Any],
+        service: IngestService,
+        document_id: str,
+        data: VerifyIn | None = None,
+    ) -> DocumentOut:
+        """Record that an engineer checked the material; the next review falls due after the interval."""
+        return await service.verify(request.user, document_id, data.review_interval_days if data else None)
+
+
+ROUTES = [IngestController]

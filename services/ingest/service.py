@@ -1,0 +1,325 @@
+"""Ingest logic: submissions become versions and jobs; listing, verification, deletion. No HTTP types here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.core.auth import Principal
+from services.core.db import transaction, utcnow
+from services.core.errors import Conflict, NotFound, PayloadTooLarge
+from services.core.settings import IngestSettings
+from services.core.text import sha256_hex
+from services.core.vectorstore import PointFilter, VectorStore
+from services.ingest.models import Document, DocumentVersion, IngestJob, JobStatus, VersionStatus
+from services.ingest.parsing import ParsedContent
+from services.ingest.schemas import DocumentAccepted, DocumentOut, JobOut, Progress
+
+log = structlog.get_logger(__name__)
+
+# Sends "ingest.process_job" by name after the commit (the API never imports the worker's code).
+EnqueueJob = Callable[[str], None]
+
+
+class DocumentNotFound(NotFound):
+    code = "document_not_found"
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A validated document with its parsed text."""
+
+    external_id: str
+    kind: str
+    title: str
+    parsed: ParsedContent
+    product: str | None
+    competitor: str | None
+    tags: list[str]
+    owner: str | None
+    as_of: datetime | None
+    expires_at: datetime | None
+    review_interval_days: int | None
+    filename: str | None = None
+
+    def fingerprint(self) -> str:
+        """Everything that shapes the indexed points; equal fingerprints mean re-indexing changes nothing."""
+        return sha256_hex(
+            self.parsed.text,
+            self.kind,
+            self.title,
+            self.product or "",
+            self.competitor or "",
+            ",".join(self.tags),
+            self.as_of.isoformat() if self.as_of else "",
+            self.expires_at.isoformat() if self.expires_at else "",
+        )
+
+
+def stale_reasons(doc: Document, now: datetime) -> list[str]:
+    reasons = []
+    if doc.expires_at is not None and doc.expires_at <= now:
+        reasons.append(f"expired on {doc.expires_at.date().isoformat()}")
+    if doc.review_due_at <= now:
+        reasons.append(f"review was due on {doc.review_due_at.date().isoformat()}")
+    return reasons
+
+
+def document_out(doc: Document, now: datetime, chunk_count: int | None = None) -> DocumentOut:
+    reasons = stale_reasons(doc, now)
+    return DocumentOut(
+        document_id=doc.id,
+        external_id=doc.external_id,
+        kind=doc.kind,
+        title=doc.title,
+        product=doc.product,
+        competitor=doc.competitor,
+        tags=list(doc.tags or []),
+        owner=doc.owner,
+        as_of=doc.as_of,
+        expires_at=doc.expires_at,
+        review_interval_days=doc.review_interval_days,
+        verified_at=doc.verified_at,
+        verified_by=doc.verified_by,
+        review_due_at=doc.review_due_at,
+        stale=bool(reasons),
+        stale_reasons=reasons,
+        current_version=doc.current_version,
+        latest_version=doc.latest_version,
+        chunk_count=chunk_count,
+        created_at=doc.created_at,
+        updated_at=doc.updated_at,
+    )
+
+
+class IngestService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        store: VectorStore,
+        settings: IngestSettings,
+        enqueue: EnqueueJob,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._settings = settings
+        self._enqueue = enqueue
+
+    async def submit(self, principal: Principal, submissions: Sequence[Submission]) -> tuple[str | None, list[DocumentAccepted]]:
+        """Store new versions and one job for them, commit, then enqueue the job.
+
+        The same external_id with an unchanged fingerprint is a no-op (status "unchanged").
+        """
+        if len(submissions) > self._settings.max_batch_documents:
+            raise PayloadTooLarge(
+                f"a batch holds at most {self._settings.max_batch_documents} documents; split it"
+            )
+        if len({s.external_id for s in submissions}) != len(submissions):
+            raise Conflict("the batch names the same external_id twice; send each document once")
+        now = utcnow()
+        results: list[DocumentAccepted] = []
+        items: list[dict[str, Any]] = []
+        job_id: str | None = None
+        try:
+            async with transaction(self._sessions) as session:
+                for sub in submissions:
+                    accepted, item = await self._submit_one(session, principal, sub, now)
+                    results.append(accepted)
+                    if item is not None:
+                        items.append(item)
+                if items:
+                    job = IngestJob(org_id=principal.org, created_by=principal.sub, items=items, updated_at=now)
+                    session.add(job)
+                    await session.flush()
+                    job_id = job.id
+        except IntegrityError as exc:
+            # Two concurrent first posts of one external_id: the loser retries and becomes an update.
+            raise Conflict("another request changed this document at the same moment; send it again") from exc
+        if job_id is not None:
+            self._enqueue(job_id)
+            log.info("ingest.job.queued", job_id=job_id, org_id=principal.org, versions=len(items))
+        return job_id, [r.model_copy(update={"job_id": job_id}) if r.status == "queued" else r for r in results]
+
+    async def _submit_one(
+        self, session: AsyncSession, principal: Principal, sub: Submission, now: datetime
+    ) -> tuple[DocumentAccepted, dict[str, Any] | None]:
+        doc = (
+            await session.execute(
+                select(Document)
+                .where(Document.org_id == principal.org, Document.external_id == sub.external_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        fingerprint = sub.fingerprint()
+        interval = sub.review_interval_days or self._settings.default_review_interval_days
+        if doc is not None:
+            latest = (
+                await session.execute(
+                    select(DocumentVersion).where(
+                        DocumentVersion.document_id == doc.id, DocumentVersion.version == doc.latest_version
+                    )
+                )
+            ).scalar_one_or_none()
+            if latest is not None and latest.fingerprint == fingerprint and latest.status in (
+                VersionStatus.PENDING,
+                VersionStatus.INDEXED,
+            ):
+                if sub.owner and sub.owner != doc.owner:
+                    doc.owner = sub.owner
+                return (
+                    DocumentAccepted(
+                        document_id=doc.id,
+                        external_id=doc.external_id,
+                        job_id=None,
+                        version=latest.version,
+                        status="unchanged",
+                    ),
+                    None,
+                )
+        else:
+            doc = Document(
+                org_id=principal.org,
+                external_id=sub.external_id,
+                created_by=principal.sub,
+                latest_version=0,
+                created_at=now,
+            )
+            session.add(doc)
+        doc.kind = sub.kind
+        doc.title = sub.title
+        doc.product = sub.product
+        doc.competitor = sub.competitor
+        doc.tags = sub.tags
+        doc.owner = sub.owner or doc.owner or principal.sub
+        doc.as_of = sub.as_of or now
+        doc.expires_at = sub.expires_at
+        doc.review_interval_days = interval
+        doc.review_due_at = (doc.verified_at or doc.as_of) + timedelta(days=interval)
+        doc.latest_version = (doc.latest_version or 0) + 1
+        doc.updated_at = now
+        await session.flush()
+        version = DocumentVersion(
+            document_id=doc.id,
+            version=doc.latest_version,
+            content=sub.parsed.text,
+            content_type=sub.parsed.format.value,
+            filename=sub.filename,
+            fingerprint=fingerprint,
+            status=VersionStatus.PENDING,
+            created_at=now,
+        )
+        session.add(version)
+        return (
+            DocumentAccepted(
+                document_id=doc.id, external_id=doc.external_id, job_id=None, version=version.version, status="queued"
+            ),
+            {"document_id": doc.id, "version": version.version},
+        )
+
+    async def get_job(self, principal: Principal, job_id: str) -> JobOut:
+        async with self._sessions() as session:
+            job = await session.get(IngestJob, job_id)
+            if job is None or job.org_id != principal.org:
+                raise JobNotFound(f"no ingest job {job_id} in your organisation")
+            return JobOut(
+                job_id=job.id,
+                status=job.status,  # type: ignore[arg-type]
+                progress=Progress(done=job.done, total=job.total),
+                reused_embeddings=job.reused,
+                error=job.error,
+                documents=job.items,
+                attempts=job.attempts,
+                created_at=job.created_at,
+                finished_at=job.finished_at,
+            )
+
+    async def _document(self, session: AsyncSession, principal: Principal, document_id: str) -> Document:
+        doc = await session.get(Document, document_id)
+        if doc is None or doc.org_id != principal.org:
+            raise DocumentNotFound(f"no document {document_id} in your organisation")
+        return doc
+
+    async def get_document(self, principal: Principal, document_id: str) -> DocumentOut:
+        async with self._sessions() as session:
+            doc = await self._document(session, principal, document_id)
+            chunk_count = None
+            if doc.current_version is not None:
+                chunk_count = (
+                    await session.execute(
+                        select(DocumentVersion.chunk_count).where(
+                            DocumentVersion.document_id == doc.id, DocumentVersion.version == doc.current_version
+                        )
+                    )
+                ).scalar_one_or_none()
+            return document_out(doc, utcnow(), chunk_count)
+
+    async def list_documents(
+        self,
+        principal: Principal,
+        *,
+        kind: str | None,
+        competitor: str | None,
+        stale: bool | None,
+        q: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[DocumentOut], int]:
+        now = utcnow()
+        query: Select[tuple[Document]] = select(Document).where(Document.org_id == principal.org)
+        if kind:
+            query = query.where(Document.kind == kind)
+        if competitor:
+            query = query.where(Document.competitor == competitor.lower())
+        if q:
+            pattern = f"%{q.lower()}%"
+            query = query.where(
+                or_(func.lower(Document.title).like(pattern), func.lower(Document.external_id).like(pattern))
+            )
+        stale_clause = or_(Document.review_due_at <= now, Document.expires_at <= now)
+        if stale is True:
+            query = query.where(stale_clause)
+        elif stale is False:
+            query = query.where(~stale_clause)
+        async with self._sessions() as session:
+            total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+            rows = (
+                await session.execute(query.order_by(Document.external_id).limit(limit).offset(offset))
+            ).scalars()
+            return [document_out(d, now) for d in rows], int(total)
+
+    async def verify(self, principal: Principal, document_id: str, review_interval_days: int | None) -> DocumentOut:
+        now = utcnow()
+        async with transaction(self._sessions) as session:
+            doc = await self._document(session, principal, document_id)
+            if review_interval_days:
+                doc.review_interval_days = review_interval_days
+            doc.verified_at = now
+            doc.verified_by = principal.sub
+            doc.review_due_at = now + timedelta(days=doc.review_interval_days)
+            doc.updated_at = now
+            out = document_out(doc, now)
+        await asyncio.to_thread(
+            self._store.set_payload, PointFilter(org_id=principal.org, document_id=document_id), {"verified": True}
+        )
+        log.info("ingest.document.verified", document_id=document_id, org_id=principal.org)
+        return out
+
+    async def delete(self, principal: Principal, document_id: str) -> None:
+        """SQL first (it decides what searches may return), then every point of every version."""
+        async with transaction(self._sessions) as session:
+            doc = await self._document(session, principal, document_id)
+            await session.delete(doc)
+        await asyncio.to_thread(self._store.delete, PointFilter(org_id=principal.org, document_id=document_id))
+        log.info("ingest.document.deleted", document_id=document_id, org_id=principal.org)
