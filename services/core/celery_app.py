@@ -49,6 +49,7 @@ def create_celery(settings: Settings) -> Celery:
             "visibility_timeout": settings.worker.visibility_timeout_seconds,
             "unacked_restore_interval": restore,
             "unacked_restore_throttle": 1,
+            **({"global_keyprefix": settings.worker.queue_prefix} if settings.worker.queue_prefix else {}),
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
@@ -61,9 +62,20 @@ def create_celery(settings: Settings) -> Celery:
         },
         imports=TASK_MODULES,
     )
-    app.pitchcraft_settings = settings  # type: ignore[attr-defined]
+    global _task_settings
+    _task_settings = settings
     app.loader.import_default_modules()
     return app
+
+
+_task_settings: Settings | None = None
+
+
+def task_settings() -> Settings:
+    """The settings tasks of this process run with: those of the last `create_celery` (one per process)."""
+    if _task_settings is None:
+        raise RuntimeError("create_celery(settings) has not run in this process")
+    return _task_settings
 
 
 @task_prerun.connect

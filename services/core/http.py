@@ -78,6 +78,9 @@ class CorrelationMiddleware(ASGIMiddleware):
 
         try:
             await next_app(scope, receive, send_wrapper)
+        except Exception as exc:
+            status = int(getattr(exc, "status_code", 500))
+            raise
         finally:
             log.info(
                 "http.request",

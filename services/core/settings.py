@@ -82,6 +82,8 @@ class WorkerSettings(BaseSettings):
     visibility_timeout_seconds: int = Field(default=3600, ge=5)
     # How often kombu puts back the unacked tasks of a dead worker (its default waits for visibility).
     unacked_restore_seconds: int = Field(default=30, ge=1)
+    # Prefix of every broker key, so deployments (or test runs) can share one Redis without sharing queues.
+    queue_prefix: str = Field(default="", max_length=64)
     embedded_worker_threads: int = Field(default=1, ge=1, le=8)
     task_max_retries: int = Field(default=5, ge=0)
 

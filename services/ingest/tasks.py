@@ -12,11 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.core.celery_app import INGEST_QUEUE
+from services.core.celery_app import INGEST_QUEUE, task_settings
 from services.core.db import transaction, utcnow
 from services.core.embeddings import get_embedder
 from services.core.runtime import TaskRuntime, task_runtime
-from services.core.settings import Settings
 from services.core.tokens import token_counter
 from services.core.vectorstore.bm25 import bm25_encoder
 from services.ingest.chunking import Chunker
@@ -30,11 +29,6 @@ REQUEUE_STRANDED = "ingest.requeue_stranded_jobs"
 
 # Faults worth waiting out: the database or vector store briefly away, or a store write found incomplete.
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, ResponseHandlingException, StoreIncomplete)
-
-
-def _settings(task: Task) -> Settings:
-    settings: Settings = task.app.pitchcraft_settings
-    return settings
 
 
 def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
@@ -63,7 +57,7 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
 )
 def process_job(self: Task, job_id: str) -> None:
     """Index the versions of one ingest job. Safe to run twice; a crash mid-way is finished by the rerun."""
-    runtime = task_runtime(_settings(self))
+    runtime = task_runtime(task_settings())
     try:
         runtime.run(build_pipeline(runtime).run_job(job_id))
     except PermanentIngestError:
@@ -119,6 +113,6 @@ async def requeue_stranded(
 @shared_task(name=REQUEUE_STRANDED, bind=True, queue=INGEST_QUEUE)
 def requeue_stranded_jobs(self: Task) -> int:
     """Periodic (beat) sweep: a job whose worker died is never stranded for longer than the deadline."""
-    settings = _settings(self)
+    settings = task_settings()
     runtime = task_runtime(settings)
     return len(runtime.run(requeue_stranded(self.app, runtime.sessions, settings.ingest.stale_job_seconds)))

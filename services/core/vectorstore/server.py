@@ -72,6 +72,7 @@ class QdrantServerStore:
             self._client = QdrantClient(path=path)
         else:
             self._client = QdrantClient(location=location or ":memory:")
+        self._local = url is None
         self.collection = collection
         self.ensure_collection()
 
@@ -89,6 +90,8 @@ class QdrantServerStore:
         indexes += [(n, models.PayloadSchemaType.INTEGER) for n in INTEGER_FIELDS]
         indexes += [(n, models.PayloadSchemaType.DATETIME) for n in DATETIME_FIELDS]
         indexes += [(n, models.PayloadSchemaType.BOOL) for n in BOOL_FIELDS]
+        if self._local:
+            return  # local mode ignores payload indexes (and warns on each); the server builds them
         existing = self._client.get_collection(self.collection).payload_schema or {}
         for name, schema in indexes:
             if name not in existing:

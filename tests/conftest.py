@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PITCHCRAFT_LOG_JSON", "true")
+
+from services.core.auth import issue_token  # noqa: E402
+from services.core.settings import Settings  # noqa: E402
+from tests import services as svc  # noqa: E402
+
+SECRET = "test-secret-" + "x" * 40
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    svc.stop_containers()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = svc.redis_url()
+    if url is None:
+        pytest.skip("no Redis: set TEST_REDIS_URL, run a Docker engine, or start redis on 127.0.0.1:6379")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = svc.postgres_admin_url()
+    if url is None:
+        pytest.skip("no PostgreSQL: set TEST_DATABASE_URL, run a Docker engine, or start it on 127.0.0.1:5432")
+    return url
+
+
+@pytest.fixture
+async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
+    url, name = await svc.create_database(postgres_admin_url)
+    yield url
+    await svc.drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def build(**env: Any) -> Settings:
+        values: dict[str, Any] = {
+            "PITCHCRAFT_DATA_DIR": str(tmp_path / "data"),
+            "PITCHCRAFT_JWT_SECRET": SECRET,
+            "PITCHCRAFT_ENV": "development",
+            "PITCHCRAFT_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
+        }
+        values.update({k: v for k, v in env.items() if v is not None})
+        old = {k: os.environ.get(k) for k in values}
+        os.environ.update({k: str(v) for k, v in values.items()})
+        try:
+            return Settings()
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    return build
+
+
+def token(org: str = "acme", role: str = "engineer", sub: str = "sam") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(SECRET, sub=sub, org=org, roles=[role])}"}
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Iterator[Any]:
+    from services.core.embeddings import get_embedder
+
+    yield get_embedder()
