@@ -76,7 +76,7 @@ def create_app(
             finally:
                 if worker is not None:
                     await asyncio.to_thread(worker.stop)
-                close_runtimes()
+                await asyncio.to_thread(close_runtimes)
                 await engine.dispose()
                 close_stores()
                 log.info("app.stopped")

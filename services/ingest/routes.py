@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from litestar.response import Response
 from pydantic import ValidationError
@@ -39,7 +39,7 @@ WRITERS = requires(Role.ENGINEER)
 
 def provide_service(state: State) -> IngestService:
     ctx = app_context(state)
-    service: IngestService | None = ctx.extras.get("ingest_service")
+    service: NamedDependency[IngestService] | None = ctx.extras.get("ingest_service")
     if service is None:
         service = IngestService(
             ctx.sessions,
@@ -110,7 +110,7 @@ class IngestController(Controller):
 
     @post("/documents", guards=[WRITERS], status_code=HTTP_202_ACCEPTED)
     async def create_document(
-        self, request: Request[Principal, Any, Any], service: IngestService, state: State
+        self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], state: State
     ) -> Response[DocumentAccepted]:
         """Add a document or a new version of one (same `external_id`).
 
@@ -154,7 +154,7 @@ class IngestController(Controller):
 
     @post("/documents/batch", guards=[WRITERS], status_code=HTTP_202_ACCEPTED)
     async def create_batch(
-        self, request: Request[Principal, Any, Any], service: IngestService, state: State
+        self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], state: State
     ) -> Response[BatchAccepted]:
         """Many documents, one job. Unchanged ones are reported as such; 200 when nothing changed."""
         limits = app_context(state).settings.ingest
@@ -174,7 +174,7 @@ class IngestController(Controller):
         )
 
     @get("/jobs/{job_id:str}")
-    async def get_job(self, request: Request[Principal, Any, Any], service: IngestService, job_id: str) -> JobOut:
+    async def get_job(self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], job_id: FromPath[str]) -> JobOut:
         """Status and progress (chunks embedded of total) of an ingest job."""
         return await service.get_job(request.user, job_id)
 
@@ -182,13 +182,13 @@ class IngestController(Controller):
     async def list_documents(
         self,
         request: Request[Principal, Any, Any],
-        service: IngestService,
-        kind: DocumentKind | None = None,
-        competitor: str | None = None,
-        stale: bool | None = Parameter(default=None, description="true: past review date or expired"),
-        q: str | None = Parameter(default=None, max_length=200, description="matches title or external_id"),
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        service: NamedDependency[IngestService],
+        kind: FromQuery[DocumentKind | None] = None,
+        competitor: FromQuery[str | None] = None,
+        stale: Annotated[bool | None, QueryParameter(description="true: past review date or expired")] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="matches title or external_id")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> DocumentPage:
         """Documents of your organisation, by external_id."""
         items, total = await service.list_documents(
@@ -204,13 +204,13 @@ class IngestController(Controller):
 
     @get("/documents/{document_id:str}")
     async def get_document(
-        self, request: Request[Principal, Any, Any], service: IngestService, document_id: str
+        self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], document_id: FromPath[str]
     ) -> DocumentOut:
         return await service.get_document(request.user, document_id)
 
     @delete("/documents/{document_id:str}", guards=[WRITERS], status_code=HTTP_204_NO_CONTENT)
     async def delete_document(
-        self, request: Request[Principal, Any, Any], service: IngestService, document_id: str
+        self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], document_id: FromPath[str]
     ) -> None:
         """Remove the document, every version and every chunk."""
         await service.delete(request.user, document_id)
@@ -219,9 +219,9 @@ class IngestController(Controller):
     async def verify_document(
         self,
         request: Request[Principal, Any, Any],
-        service: IngestService,
-        document_id: str,
-        data: VerifyIn | None = None,
+        service: NamedDependency[IngestService],
+        document_id: FromPath[str],
+        data: JSONBody[VerifyIn | None] = None,
     ) -> DocumentOut:
         """Record that an engineer checked the material; the next review falls due after the interval."""
         return await service.verify(request.user, document_id, data.review_interval_days if data else None)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -287,7 +287,9 @@ class IngestService:
             query = query.where(
                 or_(func.lower(Document.title).like(pattern), func.lower(Document.external_id).like(pattern))
             )
-        stale_clause = or_(Document.review_due_at <= now, Document.expires_at <= now)
+        stale_clause = or_(
+            Document.review_due_at <= now, and_(Document.expires_at.is_not(None), Document.expires_at <= now)
+        )
         if stale is True:
             query = query.where(stale_clause)
         elif stale is False:
