@@ -40,7 +40,8 @@ class SentenceTransformerEmbedder:
 
         self._model = SentenceTransformer(str(model_path()), device=device)
         self._model.max_seq_length = MODEL_MAX_TOKENS
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or DIMENSION)
+        dimension = getattr(self._model, "get_embedding_dimension", self._model.get_sentence_embedding_dimension)()
+        self.dimension = int(dimension or DIMENSION)
         self.name = MODEL_NAME
         # One model instance is not safe to call from several threads at once.
         self._lock = threading.Lock()
