@@ -59,7 +59,11 @@ def _slug(text: str) -> str:
 
 def _fields_for(path: Path, kind: str | None) -> dict[str, Any]:
     """Defaults for files without front matter; front matter (markdown) overrides them."""
-    return {"external_id": _slug(path.stem), "title": path.stem.replace("-", " ").replace("_", " ").strip(), "kind": kind or "other"}
+    return {
+        "external_id": _slug(path.stem),
+        "title": path.stem.replace("-", " ").replace("_", " ").strip(),
+        "kind": kind or "other",
+    }
 
 
 def ingest_paths(settings: Settings, paths: list[str], *, org: str, sub: str, kind: str | None) -> dict[str, Any]:
@@ -158,7 +162,11 @@ def cmd_token(args: argparse.Namespace) -> int:
     roles = [r.strip() for raw in args.role for r in raw.split(",") if r.strip()]
     try:
         token = issue_token(
-            settings.jwt_secret(), sub=args.sub, org=args.org, roles=roles, ttl_seconds=args.ttl or settings.auth.token_ttl_seconds
+            settings.jwt_secret(),
+            sub=args.sub,
+            org=args.org,
+            roles=roles,
+            ttl_seconds=args.ttl or settings.auth.token_ttl_seconds,
         )
     except ValueError as exc:
         raise SystemExit(f"cannot issue a token: {exc}") from exc
@@ -178,7 +186,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     queues = args.queues or ",".join(QUEUES)
     # Embedded stores admit one process: a worker on them must be the only opener, so no forking pool.
     pool = "solo" if settings.mode is Mode.EMBEDDED else args.pool
-    argv = ["worker", "-Q", queues, "--pool", pool, "--concurrency", str(args.concurrency), "--loglevel", "INFO"]
+    argv = [
+        "worker",
+        "-Q",
+        queues,
+        "--pool",
+        pool,
+        "--concurrency",
+        str(args.concurrency),
+        "--loglevel",
+        "INFO",
+    ]
     argv += ["--without-gossip", "--without-mingle", "-n", args.name]
     if args.beat:
         argv.append("--beat")
@@ -201,8 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the APIs (embedded: all three on one port)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--service", action="append", choices=["ingest", "pitch", "enablement"],
-                       help="distributed mode: serve only this service (repeatable)")
+    serve.add_argument(
+        "--service",
+        action="append",
+        choices=["ingest", "pitch", "enablement"],
+        help="distributed mode: serve only this service (repeatable)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="load the demo material, print tokens, then serve")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PITCHCRAFT_LOG_JSON", "true")
 
-from services.core.auth import issue_token  # noqa: E402
-from services.core.settings import Settings  # noqa: E402
-from tests import services as svc  # noqa: E402
+from services.core.auth import issue_token
+from services.core.settings import Settings
+from tests import services as svc
 
 SECRET = "test-secret-" + "x" * 40
 
@@ -74,7 +74,7 @@ def token(org: str = "acme", role: str = "engineer", sub: str = "sam") -> dict[s
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Iterator[Any]:
+def embedder() -> Any:
     from services.core.embeddings import get_embedder
 
-    yield get_embedder()
+    return get_embedder()

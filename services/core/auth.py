@@ -50,7 +50,13 @@ def issue_token(secret: str, *, sub: str, org: str, roles: Iterable[str], ttl_se
     if not _ORG_RE.match(org):
         raise ValueError("org must be 1-64 letters, digits, '.', '_' or '-'")
     now = datetime.now(UTC)
-    claims = {"sub": sub, "org": org, "roles": parsed, "iat": now, "exp": now + timedelta(seconds=ttl_seconds)}
+    claims = {
+        "sub": sub,
+        "org": org,
+        "roles": parsed,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+    }
     claims["iss"] = ISSUER
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 

@@ -28,7 +28,9 @@ async def current_versions(
     async with sessions() as session:
         rows = await session.execute(
             select(_documents.c.id, _documents.c.current_version).where(
-                _documents.c.org_id == org_id, _documents.c.id.in_(ids), _documents.c.current_version.is_not(None)
+                _documents.c.org_id == org_id,
+                _documents.c.id.in_(ids),
+                _documents.c.current_version.is_not(None),
             )
         )
         return {doc_id: int(version) for doc_id, version in rows}

@@ -94,9 +94,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     mode: Mode = Field(default=Mode.EMBEDDED, validation_alias=AliasChoices("PITCHCRAFT_MODE"))
-    environment: Environment = Field(
-        default=Environment.DEVELOPMENT, validation_alias=AliasChoices("PITCHCRAFT_ENV")
-    )
+    environment: Environment = Field(default=Environment.DEVELOPMENT, validation_alias=AliasChoices("PITCHCRAFT_ENV"))
     data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("PITCHCRAFT_DATA_DIR"))
     debug: bool = Field(default=False, validation_alias=AliasChoices("PITCHCRAFT_DEBUG"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("PITCHCRAFT_LOG_LEVEL"))

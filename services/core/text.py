@@ -11,7 +11,20 @@ _TRAILING_WS = re.compile(r"[ \t]+\n")
 _MANY_BLANKS = re.compile(r"\n{3,}")
 # A sentence ends at . ! or ? followed by whitespace and an upper-case letter, digit, quote or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "Inc.", "Ltd.", "Corp.", "Dr.", "Mr.", "Ms.", "No.")
+_ABBREVIATIONS = (
+    "e.g.",
+    "i.e.",
+    "etc.",
+    "vs.",
+    "approx.",
+    "Inc.",
+    "Ltd.",
+    "Corp.",
+    "Dr.",
+    "Mr.",
+    "Ms.",
+    "No.",
+)
 
 
 def normalize_text(text: str) -> str:

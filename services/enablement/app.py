@@ -1,4 +1,6 @@
-"""The enablement service's part of an app. Its API arrives with its own issue; for now it answers health and readiness."""
+"""The enablement service's part of an app.
+
+Its API arrives with its own issue; for now it answers health and readiness."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ async def _sweep_forever(ctx: AppContext) -> None:
         await asyncio.sleep(cfg.sweep_interval_seconds)
         try:
             await requeue_stranded(ctx.celery, ctx.sessions, cfg.stale_job_seconds)
-        except Exception:  # noqa: BLE001  (a failed sweep is logged and tried again next interval)
+        except Exception:
             log.exception("ingest.sweep.failed")
 
 

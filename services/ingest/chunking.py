@@ -96,6 +96,30 @@ class Chunker:
                 pieces.append(" ".join(window))
         return pieces
 
+    def _pack(self, units: list[str], sizes: list[int], budget: int) -> list[list[int]]:
+        """Greedy packing of unit indices into groups within `budget`, each group starting with the tail of the
+        previous one (up to `overlap_tokens`) so a fact cut at a boundary is whole in one chunk."""
+        groups: list[list[int]] = []
+        current: list[int] = []
+        used = 0
+        for i, size in enumerate(sizes):
+            # +1: the paragraph break between units may add a word piece boundary.
+            if current and used + size + 1 > budget:
+                groups.append(current)
+                carried: list[int] = []
+                carried_size = 0
+                for j in reversed(current):
+                    if carried_size + sizes[j] > self.overlap_tokens or carried_size + sizes[j] + size > budget:
+                        break
+                    carried.insert(0, j)
+                    carried_size += sizes[j] + 1
+                current, used = carried, carried_size
+            current.append(i)
+            used += size + 1
+        if current:
+            groups.append(current)
+        return groups
+
     def chunk(self, markdown: str, title: str) -> list[Chunk]:
         chunks: list[Chunk] = []
         for section in split_sections(markdown, title) or [Section((), markdown)]:
@@ -107,12 +131,8 @@ class Chunker:
             units: list[str] = []
             for unit in _units(section.body):
                 units.extend([unit] if self.counter.count(unit) <= budget else self._split_long(unit, budget))
-            sizes = self.counter.count_many(units)
-            current: list[int] = []  # indices into units
-            used = 0
-
-            def emit() -> None:
-                text = "\n\n".join(units[i] for i in current)
+            for group in self._pack(units, self.counter.count_many(units), budget):
+                text = "\n\n".join(units[i] for i in group)
                 embed = prefix + text
                 chunks.append(
                     Chunk(
@@ -123,22 +143,4 @@ class Chunker:
                         tokens=self.counter.count(embed) + SPECIAL_TOKENS,
                     )
                 )
-
-            for i, size in enumerate(sizes):
-                # +1: the paragraph break between units may add a word piece boundary.
-                if current and used + size + 1 > budget:
-                    emit()
-                    # Overlap: carry trailing units of the previous chunk while they fit the overlap budget.
-                    carried: list[int] = []
-                    carried_size = 0
-                    for j in reversed(current):
-                        if carried_size + sizes[j] > self.overlap_tokens or carried_size + sizes[j] + size > budget:
-                            break
-                        carried.insert(0, j)
-                        carried_size += sizes[j] + 1
-                    current, used = carried, carried_size
-                current.append(i)
-                used += size + 1
-            if current:
-                emit()
         return chunks

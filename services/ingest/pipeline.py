@@ -168,7 +168,9 @@ class IngestPipeline:
                     known.setdefault(p.payload["text_hash"], p.dense)
         return known
 
-    def _points(self, plan: VersionPlan, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> list[ChunkPoint]:
+    def _points(
+        self, plan: VersionPlan, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> list[ChunkPoint]:
         doc, number = plan.document, plan.version.version
         return [
             ChunkPoint(
@@ -205,7 +207,9 @@ class IngestPipeline:
         stored = self._store.count(PointFilter(org_id=doc.org_id, document_id=doc.id, version=version.version))
         if stored != len(plan.chunks):
             # Never switch to a version that is not whole (a transient store fault: the retry redoes it).
-            raise StoreIncomplete(f"{doc.external_id} v{version.version}: {stored} points stored, {len(plan.chunks)} expected")
+            raise StoreIncomplete(
+                f"{doc.external_id} v{version.version}: {stored} points stored, {len(plan.chunks)} expected"
+            )
         await self._switch(plan, reused=len(reusable))
         log.info(
             "ingest.document.embedded",

@@ -9,8 +9,8 @@ from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from litestar.response import Response
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import ValidationError
 
 from services.core.auth import Principal, Role, requires
@@ -130,7 +130,10 @@ class IngestController(Controller):
             except ValidationError as exc:
                 raise Unprocessable("the document is invalid: see details", details=_validation_details(exc)) from exc
             submission = to_submission(
-                doc.model_dump(exclude={"content"}), doc.content, filename=None, max_chars=limits.max_content_chars
+                doc.model_dump(exclude={"content"}),
+                doc.content,
+                filename=None,
+                max_chars=limits.max_content_chars,
             )
         elif media == "multipart/form-data":
             form = await request.form()
@@ -164,7 +167,12 @@ class IngestController(Controller):
         except ValidationError as exc:
             raise Unprocessable("the batch is invalid: see details", details=_validation_details(exc)) from exc
         submissions = [
-            to_submission(d.model_dump(exclude={"content"}), d.content, filename=None, max_chars=limits.max_content_chars)
+            to_submission(
+                d.model_dump(exclude={"content"}),
+                d.content,
+                filename=None,
+                max_chars=limits.max_content_chars,
+            )
             for d in batch.documents
         ]
         job_id, results = await service.submit(request.user, submissions)
@@ -174,7 +182,12 @@ class IngestController(Controller):
         )
 
     @get("/jobs/{job_id:str}")
-    async def get_job(self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], job_id: FromPath[str]) -> JobOut:
+    async def get_job(
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[IngestService],
+        job_id: FromPath[str],
+    ) -> JobOut:
         """Status and progress (chunks embedded of total) of an ingest job."""
         return await service.get_job(request.user, job_id)
 
@@ -204,13 +217,19 @@ class IngestController(Controller):
 
     @get("/documents/{document_id:str}")
     async def get_document(
-        self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], document_id: FromPath[str]
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[IngestService],
+        document_id: FromPath[str],
     ) -> DocumentOut:
         return await service.get_document(request.user, document_id)
 
     @delete("/documents/{document_id:str}", guards=[WRITERS], status_code=HTTP_204_NO_CONTENT)
     async def delete_document(
-        self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], document_id: FromPath[str]
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[IngestService],
+        document_id: FromPath[str],
     ) -> None:
         """Remove the document, every version and every chunk."""
         await service.delete(request.user, document_id)

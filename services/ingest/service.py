@@ -19,7 +19,7 @@ from services.core.errors import Conflict, NotFound, PayloadTooLarge
 from services.core.settings import IngestSettings
 from services.core.text import sha256_hex
 from services.core.vectorstore import PointFilter, VectorStore
-from services.ingest.models import Document, DocumentVersion, IngestJob, JobStatus, VersionStatus
+from services.ingest.models import Document, DocumentVersion, IngestJob, VersionStatus
 from services.ingest.parsing import ParsedContent
 from services.ingest.schemas import DocumentAccepted, DocumentOut, JobOut, Progress
 
@@ -117,15 +117,15 @@ class IngestService:
         self._settings = settings
         self._enqueue = enqueue
 
-    async def submit(self, principal: Principal, submissions: Sequence[Submission]) -> tuple[str | None, list[DocumentAccepted]]:
+    async def submit(
+        self, principal: Principal, submissions: Sequence[Submission]
+    ) -> tuple[str | None, list[DocumentAccepted]]:
         """Store new versions and one job for them, commit, then enqueue the job.
 
         The same external_id with an unchanged fingerprint is a no-op (status "unchanged").
         """
         if len(submissions) > self._settings.max_batch_documents:
-            raise PayloadTooLarge(
-                f"a batch holds at most {self._settings.max_batch_documents} documents; split it"
-            )
+            raise PayloadTooLarge(f"a batch holds at most {self._settings.max_batch_documents} documents; split it")
         if len({s.external_id for s in submissions}) != len(submissions):
             raise Conflict("the batch names the same external_id twice; send each document once")
         now = utcnow()
@@ -172,9 +172,14 @@ class IngestService:
                     )
                 )
             ).scalar_one_or_none()
-            if latest is not None and latest.fingerprint == fingerprint and latest.status in (
-                VersionStatus.PENDING,
-                VersionStatus.INDEXED,
+            if (
+                latest is not None
+                and latest.fingerprint == fingerprint
+                and latest.status
+                in (
+                    VersionStatus.PENDING,
+                    VersionStatus.INDEXED,
+                )
             ):
                 if sub.owner and sub.owner != doc.owner:
                     doc.owner = sub.owner
@@ -223,7 +228,11 @@ class IngestService:
         session.add(version)
         return (
             DocumentAccepted(
-                document_id=doc.id, external_id=doc.external_id, job_id=None, version=version.version, status="queued"
+                document_id=doc.id,
+                external_id=doc.external_id,
+                job_id=None,
+                version=version.version,
+                status="queued",
             ),
             {"document_id": doc.id, "version": version.version},
         )
@@ -259,7 +268,8 @@ class IngestService:
                 chunk_count = (
                     await session.execute(
                         select(DocumentVersion.chunk_count).where(
-                            DocumentVersion.document_id == doc.id, DocumentVersion.version == doc.current_version
+                            DocumentVersion.document_id == doc.id,
+                            DocumentVersion.version == doc.current_version,
                         )
                     )
                 ).scalar_one_or_none()
@@ -277,7 +287,7 @@ class IngestService:
         offset: int,
     ) -> tuple[list[DocumentOut], int]:
         now = utcnow()
-        query: Select[tuple[Document]] = select(Document).where(Document.org_id == principal.org)
+        query: Select[Document] = select(Document).where(Document.org_id == principal.org)
         if kind:
             query = query.where(Document.kind == kind)
         if competitor:
@@ -296,9 +306,7 @@ class IngestService:
             query = query.where(~stale_clause)
         async with self._sessions() as session:
             total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-            rows = (
-                await session.execute(query.order_by(Document.external_id).limit(limit).offset(offset))
-            ).scalars()
+            rows = (await session.execute(query.order_by(Document.external_id).limit(limit).offset(offset))).scalars()
             return [document_out(d, now) for d in rows], int(total)
 
     async def verify(self, principal: Principal, document_id: str, review_interval_days: int | None) -> DocumentOut:
@@ -313,7 +321,9 @@ class IngestService:
             doc.updated_at = now
             out = document_out(doc, now)
         await asyncio.to_thread(
-            self._store.set_payload, PointFilter(org_id=principal.org, document_id=document_id), {"verified": True}
+            self._store.set_payload,
+            PointFilter(org_id=principal.org, document_id=document_id),
+            {"verified": True},
         )
         log.info("ingest.document.verified", document_id=document_id, org_id=principal.org)
         return out

@@ -28,7 +28,14 @@ PROCESS_JOB = "ingest.process_job"
 REQUEUE_STRANDED = "ingest.requeue_stranded_jobs"
 
 # Faults worth waiting out: the database or vector store briefly away, or a store write found incomplete.
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, ResponseHandlingException, StoreIncomplete)
+TRANSIENT = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    ResponseHandlingException,
+    StoreIncomplete,
+)
 
 
 def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
@@ -88,7 +95,8 @@ async def find_stranded(sessions: async_sessionmaker[AsyncSession], older_than_s
             (
                 await session.execute(
                     select(IngestJob.id).where(
-                        IngestJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]), IngestJob.updated_at < cutoff
+                        IngestJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                        IngestJob.updated_at < cutoff,
                     )
                 )
             ).scalars()

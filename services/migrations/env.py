@@ -25,7 +25,10 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic needs sqlalchemy.url (services.core.migrate sets it)")
+    engine = create_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

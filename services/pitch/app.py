@@ -1,4 +1,6 @@
-"""The pitch service's part of an app. Its API arrives with its own issue; for now it answers health and readiness."""
+"""The pitch service's part of an app.
+
+Its API arrives with its own issue; for now it answers health and readiness."""
 
 from __future__ import annotations
 

@@ -29,7 +29,9 @@ async def client(
     make_settings: Callable[..., Settings], redis_url: str, embedder: Any
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     """The whole app on SQLite, with a real Celery worker thread consuming a real Redis broker."""
-    app = create_app(make_settings(REDIS_URL=redis_url, PITCHCRAFT_MAX_BODY_BYTES="65536", PITCHCRAFT_MAX_FILE_BYTES="65536"))
+    app = create_app(
+        make_settings(REDIS_URL=redis_url, PITCHCRAFT_MAX_BODY_BYTES="65536", PITCHCRAFT_MAX_FILE_BYTES="65536")
+    )
     async with AsyncTestClient(app=app, timeout=60) as c:
         yield c
 
@@ -57,4 +59,10 @@ def feature_doc(external_id: str, *, body: str | None = None, **extra: Any) -> d
         "the customer controls.\n\n## How it works\n\nKeys live in the customer's own key service and rotate every "
         "90 days. Every decrypt call is logged.\n\n## Business value\n\nSecurity reviews close two weeks faster."
     )
-    return {"external_id": external_id, "kind": "feature", "title": f"Feature {external_id}", "content": content, **extra}
+    return {
+        "external_id": external_id,
+        "kind": "feature",
+        "title": f"Feature {external_id}",
+        "content": content,
+        **extra,
+    }

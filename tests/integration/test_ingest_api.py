@@ -46,7 +46,9 @@ async def test_ingest_update_noop_and_delete(
         assert again.json() == {**accepted, "job_id": None, "status": "unchanged"}
 
         changed_body = feature_doc("byok")["content"].replace("two weeks faster", "three weeks faster")
-        update = await client.post("/ingest/v1/documents", json=feature_doc("byok", body=changed_body), headers=ENGINEER)
+        update = await client.post(
+            "/ingest/v1/documents", json=feature_doc("byok", body=changed_body), headers=ENGINEER
+        )
         assert update.status_code == 202 and update.json()["version"] == 2
         job2 = await wait_job(client, update.json()["job_id"])
         assert job2["status"] == "succeeded"
@@ -92,7 +94,9 @@ async def test_stale_listing_and_verification(client: AsyncTestClient[Any]) -> N
     expired = feature_doc("old-connector", expires_at="2020-01-31")
     overdue = feature_doc("overdue", as_of="2020-01-01", review_interval_days=30)
     fresh = feature_doc("fresh")
-    response = await client.post("/ingest/v1/documents/batch", json={"documents": [expired, overdue, fresh]}, headers=ENGINEER)
+    response = await client.post(
+        "/ingest/v1/documents/batch", json={"documents": [expired, overdue, fresh]}, headers=ENGINEER
+    )
     await wait_job(client, response.json()["job_id"])
 
     stale = (await client.get("/ingest/v1/documents?stale=true", headers=ENGINEER)).json()
@@ -104,7 +108,9 @@ async def test_stale_listing_and_verification(client: AsyncTestClient[Any]) -> N
     assert [d["external_id"] for d in not_stale["items"]] == ["fresh"]
 
     overdue_id = next(d["document_id"] for d in stale["items"] if d["external_id"] == "overdue")
-    verified = await client.post(f"/ingest/v1/documents/{overdue_id}/verify", json={"review_interval_days": 90}, headers=ENGINEER)
+    verified = await client.post(
+        f"/ingest/v1/documents/{overdue_id}/verify", json={"review_interval_days": 90}, headers=ENGINEER
+    )
     assert verified.status_code == 200, verified.text
     assert verified.json()["verified_by"] == "sam" and verified.json()["stale"] is False
     assert all(p.payload["verified"] is True for p in points_of(client, overdue_id))
@@ -122,14 +128,39 @@ async def test_bad_input_gets_a_clear_error_and_loses_nothing(client: AsyncTestC
 
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"json": feature_doc("keep-me", body="x" * 70_000)}, 413, "payload_too_large"),
-        ({"files": {"file": ("big.txt", b"y" * 70_000, "text/plain")}, "data": {"external_id": "keep-me", "kind": "feature", "title": "t"}}, 413, "payload_too_large"),
-        ({"files": {"file": ("deck.pptx", b"PK..", "application/vnd.ms-powerpoint")}, "data": {"external_id": "keep-me", "kind": "feature", "title": "t"}}, 415, "unsupported_media_type"),
+        (
+            {
+                "files": {"file": ("big.txt", b"y" * 70_000, "text/plain")},
+                "data": {"external_id": "keep-me", "kind": "feature", "title": "t"},
+            },
+            413,
+            "payload_too_large",
+        ),
+        (
+            {
+                "files": {"file": ("deck.pptx", b"PK..", "application/vnd.ms-powerpoint")},
+                "data": {"external_id": "keep-me", "kind": "feature", "title": "t"},
+            },
+            415,
+            "unsupported_media_type",
+        ),
         ({"content": b"just text", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
         ({"json": feature_doc("keep-me", body="   \n  ")}, 422, "unprocessable"),
         ({"json": {**feature_doc("keep-me"), "kind": "brochure"}}, 422, "unprocessable"),
         ({"json": {k: v for k, v in feature_doc("keep-me").items() if k != "title"}}, 422, "unprocessable"),
-        ({"json": feature_doc("keep-me", content_type="text/html", body="<script>x()</script>")}, 422, "unprocessable"),
-        ({"files": {"file": ("broken.pdf", b"%PDF-1.4 garbage", "application/pdf")}, "data": {"external_id": "keep-me", "kind": "feature", "title": "t"}}, 422, "unprocessable"),
+        (
+            {"json": feature_doc("keep-me", content_type="text/html", body="<script>x()</script>")},
+            422,
+            "unprocessable",
+        ),
+        (
+            {
+                "files": {"file": ("broken.pdf", b"%PDF-1.4 garbage", "application/pdf")},
+                "data": {"external_id": "keep-me", "kind": "feature", "title": "t"},
+            },
+            422,
+            "unprocessable",
+        ),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "bad_request"),
     ]
     for kwargs, status, code in cases:
@@ -141,7 +172,10 @@ async def test_bad_input_gets_a_clear_error_and_loses_nothing(client: AsyncTestC
 
     rep = await client.post("/ingest/v1/documents", json=feature_doc("new"), headers=token("acme", "rep"))
     assert rep.status_code == 403 and "engineer" in rep.json()["error"]["message"]
-    for method, path in (("post", f"/ingest/v1/documents/{doc_id}/verify"), ("delete", f"/ingest/v1/documents/{doc_id}")):
+    for method, path in (
+        ("post", f"/ingest/v1/documents/{doc_id}/verify"),
+        ("delete", f"/ingest/v1/documents/{doc_id}"),
+    ):
         assert (await getattr(client, method)(path, headers=token("acme", "rep"))).status_code == 403
     assert (await client.get("/ingest/v1/documents")).status_code == 401
     assert (await client.get("/ingest/v1/documents", headers={"Authorization": "Bearer nope"})).status_code == 401
@@ -164,7 +198,9 @@ async def test_two_orgs_cannot_see_each_other(client: AsyncTestClient[Any]) -> N
     assert (await client.post(f"/ingest/v1/documents/{doc_id}/verify", headers=other)).status_code == 404
     assert (await client.delete(f"/ingest/v1/documents/{doc_id}", headers=other)).status_code == 404
     # Same external_id in another org is another document.
-    theirs = await client.post("/ingest/v1/documents", json=feature_doc("secret-roadmap"), headers=token("globex", "engineer"))
+    theirs = await client.post(
+        "/ingest/v1/documents", json=feature_doc("secret-roadmap"), headers=token("globex", "engineer")
+    )
     assert theirs.status_code == 202 and theirs.json()["document_id"] != doc_id
     await wait_job(client, theirs.json()["job_id"], org="globex")
     assert len(points_of(client, doc_id)) > 0
@@ -173,7 +209,10 @@ async def test_two_orgs_cannot_see_each_other(client: AsyncTestClient[Any]) -> N
 
 
 async def test_multipart_markdown_front_matter_fills_fields(client: AsyncTestClient[Any]) -> None:
-    md = b"---\nexternal_id: from-file\nkind: objection\ntitle: Too expensive\ntags: [Pricing]\n---\n# Too expensive\n\nWe pay back in five months.\n"
+    md = (
+        b"---\nexternal_id: from-file\nkind: objection\ntitle: Too expensive\ntags: [Pricing]\n---\n"
+        b"# Too expensive\n\nWe pay back in five months.\n"
+    )
     response = await client.post(
         "/ingest/v1/documents",
         files={"file": ("obj.md", md, "text/markdown")},
@@ -184,7 +223,11 @@ async def test_multipart_markdown_front_matter_fills_fields(client: AsyncTestCli
     await wait_job(client, response.json()["job_id"])
     doc = (await client.get(f"/ingest/v1/documents/{response.json()['document_id']}", headers=ENGINEER)).json()
     assert (doc["external_id"], doc["kind"], doc["title"], doc["tags"], doc["owner"]) == (
-        "from-file", "objection", "Too expensive", ["pricing"], "priya@acme.example",
+        "from-file",
+        "objection",
+        "Too expensive",
+        ["pricing"],
+        "priya@acme.example",
     )
 
 
@@ -192,6 +235,10 @@ async def test_health_and_readiness_need_no_token(client: AsyncTestClient[Any]) 
     for service in ("ingest", "pitch", "enablement"):
         assert (await client.get(f"/{service}/health")).json()["status"] == "ok"
         ready = await client.get(f"/{service}/ready")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "vector_store": "ok", "broker": "ok"}
+        assert ready.status_code == 200 and ready.json()["checks"] == {
+            "database": "ok",
+            "vector_store": "ok",
+            "broker": "ok",
+        }
     # Anchored exclusions: a path that merely contains "health" still needs a token.
     assert (await client.get("/ingest/v1/documents/health")).status_code == 401

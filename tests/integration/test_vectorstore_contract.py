@@ -51,8 +51,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStor
 
         container = QdrantContainer("qdrant/qdrant:v1.15.4")
         container.start()
-        request.addfinalizer(container.stop)
-        impl = QdrantServerStore(url=f"http://{container.rest_host_address}")
+        try:
+            impl = QdrantServerStore(url=f"http://{container.rest_host_address}")
+            yield impl
+            impl.close()
+        finally:
+            container.stop()
+        return
     yield impl
     impl.close()
 
@@ -160,7 +165,9 @@ def test_set_payload_merges_into_matching_points(store: VectorStore, embedder: A
 
 def test_a_stop_word_query_in_sparse_mode_returns_nothing(store: VectorStore, embedder: Any) -> None:
     store.upsert(_points(embedder, "acme"))
-    request = SearchRequest(filter=PointFilter(org_id="acme"), sparse=bm25_encoder().query("the and of"), mode=SearchMode.SPARSE)
+    request = SearchRequest(
+        filter=PointFilter(org_id="acme"), sparse=bm25_encoder().query("the and of"), mode=SearchMode.SPARSE
+    )
     assert store.search(request) == []
 
 

@@ -32,7 +32,8 @@ def _big_document() -> str:
     return "\n\n".join(
         f"## Region {i}\n\n"
         + " ".join(
-            f"Replica set {i}-{j} keeps a synchronous copy in zone {j % 3} and promotes a follower within {j + 2} seconds."
+            f"Replica set {i}-{j} keeps a synchronous copy in zone {j % 3} "
+            f"and promotes a follower within {j + 2} seconds."
             for j in range(12)
         )
         for i in range(150)
@@ -41,7 +42,16 @@ def _big_document() -> str:
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "worker", "--queues", INGEST_QUEUE, "--name", f"crash-{time.time_ns()}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "worker",
+            "--queues",
+            INGEST_QUEUE,
+            "--name",
+            f"crash-{time.time_ns()}@%h",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -56,7 +66,9 @@ async def _job(sessions: Any, job_id: str) -> IngestJob:
         return job
 
 
-async def test_killed_worker_job_is_finished_by_the_next(make_settings: Callable[..., Settings], redis_url: str) -> None:
+async def test_killed_worker_job_is_finished_by_the_next(
+    make_settings: Callable[..., Settings], redis_url: str
+) -> None:
     env_overrides = {
         "REDIS_URL": redis_url,
         "PITCHCRAFT_VISIBILITY_TIMEOUT_SECONDS": "8",
@@ -75,7 +87,10 @@ async def test_killed_worker_job_is_finished_by_the_next(make_settings: Callable
     sessions = session_factory(engine)
     celery = create_celery(settings)
     service = IngestService(
-        sessions, None, settings.ingest, lambda job_id: celery.send_task("ingest.process_job", args=[job_id], queue=INGEST_QUEUE)  # type: ignore[arg-type]
+        sessions,
+        None,
+        settings.ingest,
+        lambda job_id: celery.send_task("ingest.process_job", args=[job_id], queue=INGEST_QUEUE),  # type: ignore[arg-type]
     )
     submission = to_submission(
         {"external_id": "replication", "kind": "feature", "title": "Replication"},
@@ -107,7 +122,9 @@ async def test_killed_worker_job_is_finished_by_the_next(make_settings: Callable
         deadline = time.monotonic() + 240
         while (job := await _job(sessions, job_id)).status != "succeeded":
             assert job.status != "failed", job.error
-            assert time.monotonic() < deadline, f"the second worker did not finish the job: {job.status} {job.done}/{job.total}"
+            assert time.monotonic() < deadline, (
+                f"the second worker did not finish the job: {job.status} {job.done}/{job.total}"
+            )
             await asyncio.sleep(0.2)
     finally:
         os.killpg(second.pid, signal.SIGTERM)

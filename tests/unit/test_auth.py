@@ -21,7 +21,10 @@ def test_token_round_trip() -> None:
     ("claims", "fragment"),
     [
         ({"sub": "a", "org": "acme", "roles": ["rep"], "iss": "pitchcraft", "exp": 1}, "expired"),
-        ({"sub": "a", "org": "acme", "roles": ["pope"], "iss": "pitchcraft", "exp": 4102444800}, "unknown role"),
+        (
+            {"sub": "a", "org": "acme", "roles": ["pope"], "iss": "pitchcraft", "exp": 4102444800},
+            "unknown role",
+        ),
         ({"sub": "a", "roles": ["rep"], "iss": "pitchcraft", "exp": 4102444800}, "org"),
         ({"sub": "a", "org": "acme", "roles": [], "iss": "pitchcraft", "exp": 4102444800}, "roles"),
         ({"sub": "a", "org": "acme", "roles": ["rep"], "iss": "other", "exp": 4102444800}, "invalid token"),
@@ -38,7 +41,11 @@ def test_a_token_signed_with_another_secret_is_refused() -> None:
 
 
 def test_alg_none_is_refused() -> None:
-    forged = jwt.encode({"sub": "a", "org": "acme", "roles": ["admin"], "iss": "pitchcraft", "exp": int(time.time()) + 60}, key=None, algorithm="none")
+    forged = jwt.encode(
+        {"sub": "a", "org": "acme", "roles": ["admin"], "iss": "pitchcraft", "exp": int(time.time()) + 60},
+        key=None,
+        algorithm="none",
+    )
     with pytest.raises(Unauthenticated):
         decode_token(SECRET, forged)
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from services.core.tokens import MODEL_MAX_TOKENS, token_counter
 from services.ingest.chunking import Chunker, split_sections
 
-LONG_SENTENCE = "The platform signs every SAML assertion with RSA-SHA256 and validates it against the identity provider metadata."
+LONG_SENTENCE = (
+    "The platform signs every SAML assertion with RSA-SHA256 and validates it against the identity provider metadata."
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +48,12 @@ def test_every_chunk_fits_the_budget_by_the_real_tokenizer(chunker: Chunker) -> 
 
 
 def test_consecutive_chunks_of_one_section_overlap(chunker: Chunker) -> None:
-    md = "## Mechanism\n\n" + " ".join(f"Sentence number {i} explains one more detail of the sync engine." for i in range(40))
+    md = "## Mechanism\n\n" + " ".join(
+        f"Sentence number {i} explains one more detail of the sync engine." for i in range(40)
+    )
     chunks = chunker.chunk(md, "Sync")
     assert len(chunks) >= 3
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         last_sentence = before.text.split("\n\n")[-1]
         assert last_sentence in after.text
 

@@ -59,7 +59,9 @@ def test_html_keeps_headings_and_text_and_drops_scripts_and_styles() -> None:
 
 
 def test_pdf_text_is_extracted() -> None:
-    parsed = parse_content(_pdf_bytes("Audit logs are kept for 400 days."), content_type=None, filename="x.pdf", max_chars=LIMIT)
+    parsed = parse_content(
+        _pdf_bytes("Audit logs are kept for 400 days."), content_type=None, filename="x.pdf", max_chars=LIMIT
+    )
     assert parsed.format is Format.PDF
     assert "Audit logs are kept for 400 days." in parsed.text
 
@@ -98,7 +100,9 @@ def test_unsupported_types_are_415(content_type: str | None, filename: str | Non
         ("---\nkind: [unclosed\n---\nbody", "markdown", None, "front matter"),
     ],
 )
-def test_unreadable_or_empty_content_is_422(data: bytes | str, content_type: str | None, filename: str | None, fragment: str) -> None:
+def test_unreadable_or_empty_content_is_422(
+    data: bytes | str, content_type: str | None, filename: str | None, fragment: str
+) -> None:
     with pytest.raises(Unprocessable) as err:
         parse_content(data, content_type=content_type, filename=filename, max_chars=LIMIT)
     assert err.value.status_code == 422

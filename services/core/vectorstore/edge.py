@@ -7,7 +7,6 @@ between the API and its worker threads (see `services.core.vectorstore.open_stor
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -65,7 +64,8 @@ def to_edge_filter(flt: PointFilter) -> qe.Filter:
 
 
 def _id(value: Any) -> str:
-    return str(value) if isinstance(value, uuid.UUID) else str(value)
+    # Edge returns uuid.UUID for UUID ids; the contract uses strings.
+    return str(value)
 
 
 class EdgeVectorStore:
@@ -108,7 +108,7 @@ class EdgeVectorStore:
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge_filter(flt)))
 
     def set_payload(self, flt: PointFilter, payload: dict[str, Any]) -> None:
-        ids = [p.id for p in self.scroll(flt, limit=1_000_000)]
+        ids: list[Any] = [p.id for p in self.scroll(flt, limit=1_000_000)]
         for start in range(0, len(ids), 1000):
             self._shard.update(qe.UpdateOperation.set_payload(ids[start : start + 1000], payload))
 
@@ -128,7 +128,7 @@ class EdgeVectorStore:
             for r in records:
                 dense = None
                 if with_dense and isinstance(r.vector, dict):
-                    dense = list(r.vector[DENSE])  # type: ignore[arg-type]
+                    dense = [float(x) for x in r.vector[DENSE]]  # type: ignore[union-attr,arg-type]
                 out.append(StoredPoint(id=_id(r.id), payload=dict(r.payload or {}), dense=dense))
             if offset is None:
                 break
@@ -156,7 +156,8 @@ class EdgeVectorStore:
                     qe.Prefetch(limit=req.prefetch_limit, query=dense, filter=flt),
                     qe.Prefetch(limit=req.prefetch_limit, query=sparse, filter=flt),
                 ],
-                query=qe.Fusion.Rrf(k=req.rrf_k),
+                # The stub types Rrf apart from Fusion; the engine takes it.
+                query=qe.Fusion.Rrf(k=req.rrf_k),  # type: ignore[arg-type]
                 with_payload=req.with_payload,
             )
         single = dense or sparse

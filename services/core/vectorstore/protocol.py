@@ -15,7 +15,16 @@ SPARSE = "bm25"
 DENSE_SIZE = 384
 
 # Payload fields with an index: (name, type). org_id is the tenant key.
-KEYWORD_FIELDS = ("org_id", "document_id", "external_id", "kind", "product", "competitor", "tags", "text_hash")
+KEYWORD_FIELDS = (
+    "org_id",
+    "document_id",
+    "external_id",
+    "kind",
+    "product",
+    "competitor",
+    "tags",
+    "text_hash",
+)
 INTEGER_FIELDS = ("version", "ordinal")
 DATETIME_FIELDS = ("expires_at", "as_of")
 BOOL_FIELDS = ("verified",)

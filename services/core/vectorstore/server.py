@@ -123,7 +123,10 @@ class QdrantServerStore:
 
     def set_payload(self, flt: PointFilter, payload: dict[str, Any]) -> None:
         self._client.set_payload(
-            self.collection, payload=payload, points=models.FilterSelector(filter=to_client_filter(flt)), wait=True
+            self.collection,
+            payload=payload,
+            points=models.FilterSelector(filter=to_client_filter(flt)),
+            wait=True,
         )
 
     def scroll(self, flt: PointFilter, *, with_dense: bool = False, limit: int = 10_000) -> list[StoredPoint]:
@@ -141,7 +144,7 @@ class QdrantServerStore:
             for r in records:
                 dense = None
                 if with_dense and isinstance(r.vector, dict):
-                    dense = list(r.vector[DENSE])  # type: ignore[arg-type]
+                    dense = [float(x) for x in r.vector[DENSE]]  # type: ignore[union-attr,arg-type]
                 out.append(StoredPoint(id=str(r.id), payload=dict(r.payload or {}), dense=dense))
             if offset is None:
                 break

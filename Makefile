@@ -1,0 +1,55 @@
+# Pitchcraft. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast lint bench eval compose-config clean services
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: pip takes the CPU build from this machine's disk (any other version pulls GBs of CUDA).
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv if missing and install the project with its dev tools
+
+services: ## start local Redis and PostgreSQL if they are installed but stopped
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || ! command -v redis-server >/dev/null || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@pg_isready -h 127.0.0.1 -q 2>/dev/null || ! command -v pg_ctlcluster >/dev/null || \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true
+
+run: install ## install what is missing, load the demo material and serve every API on http://127.0.0.1:8000
+	$(PY) -m services.cli demo --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+test: install services ## install what is missing and run the whole suite (unit, integration, e2e)
+	$(PY) -m pytest
+
+test-fast: install ## unit tests only
+	$(PY) -m pytest tests/unit -q
+
+lint: install ## ruff, mypy and the service import boundaries
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/mypy services
+
+bench: install services ## ingest throughput against the raw model, and vector store speed (figures in the README)
+	$(PY) bench/ingest_bench.py
+	$(PY) bench/store_bench.py
+
+compose-config: ## validate docker-compose.yml where the docker client exists
+	@if command -v docker >/dev/null; then docker compose -f docker-compose.yml config --quiet && echo "docker-compose.yml: valid"; \
+	else echo "no docker client: compose file not validated"; fi
+
+clean: ## remove the demo data dir and caches (keeps .venv)
+	rm -rf data .pytest_cache .ruff_cache .mypy_cache
