@@ -124,23 +124,27 @@ class Chunker:
         chunks: list[Chunk] = []
         for section in split_sections(markdown, title) or [Section((), markdown)]:
             prefix = self._prefix(title, section.path)
-            budget = self.max_tokens - SPECIAL_TOKENS - self.counter.count(prefix)
-            if budget < 16:  # absurdly long headings: keep the text, trim the path to the title
+            prefix_tokens = self.counter.count(prefix)
+            if self.max_tokens - SPECIAL_TOKENS - prefix_tokens < 16:
+                # Absurdly long headings: keep the text, trim the path to the title.
                 prefix = self._prefix(title, ())
-                budget = self.max_tokens - SPECIAL_TOKENS - self.counter.count(prefix)
+                prefix_tokens = self.counter.count(prefix)
+            budget = self.max_tokens - SPECIAL_TOKENS - prefix_tokens
+            raw = _units(section.body)
             units: list[str] = []
-            for unit in _units(section.body):
-                units.extend([unit] if self.counter.count(unit) <= budget else self._split_long(unit, budget))
-            for group in self._pack(units, self.counter.count_many(units), budget):
+            for unit, size in zip(raw, self.counter.count_many(raw), strict=True):
+                units.extend([unit] if size <= budget else self._split_long(unit, budget))
+            sizes = self.counter.count_many(units)
+            for group in self._pack(units, sizes, budget):
                 text = "\n\n".join(units[i] for i in group)
-                embed = prefix + text
                 chunks.append(
                     Chunk(
                         ordinal=len(chunks),
                         section=" > ".join(section.path),
                         text=text,
-                        embed_text=embed,
-                        tokens=self.counter.count(embed) + SPECIAL_TOKENS,
+                        embed_text=prefix + text,
+                        # WordPiece splits on whitespace first, so pieces joined by whitespace add up exactly.
+                        tokens=prefix_tokens + sum(sizes[i] for i in group) + SPECIAL_TOKENS,
                     )
                 )
         return chunks

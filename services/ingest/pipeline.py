@@ -145,7 +145,7 @@ class IngestPipeline:
                 done += len(group)
                 await self._progress(job_id, done=done, total=total, reused=total - len(fresh))
 
-        # 3. Switch each document to its new version once all of its points are stored.
+        # 3. Switch every document to its new version once all of its points are stored.
         for plan in plans:
             doc, version = plan.document, plan.version
             stored = self._store.count(PointFilter(org_id=doc.org_id, document_id=doc.id, version=version.version))
@@ -154,13 +154,14 @@ class IngestPipeline:
                 raise StoreIncomplete(
                     f"{doc.external_id} v{version.version}: {stored} points stored, {len(plan.chunks)} expected"
                 )
-            await self._switch(plan, reused=reused[version.id])
+        await self._switch(plans, reused)
+        for plan in plans:
             log.info(
                 "ingest.document.indexed",
-                document_id=doc.id,
-                version=version.version,
+                document_id=plan.document.id,
+                version=plan.version.version,
                 chunks=len(plan.chunks),
-                reused=reused[version.id],
+                reused=reused[plan.version.id],
             )
         async with transaction(self._sessions) as session:
             await session.execute(
@@ -171,25 +172,30 @@ class IngestPipeline:
         log.info("ingest.job.succeeded", job_id=job_id, chunks=total, reused=total - len(fresh))
 
     async def _plan(self, items: Sequence[dict[str, object]]) -> list[VersionPlan]:
-        plans: list[VersionPlan] = []
+        wanted = {(str(i["document_id"]), int(str(i["version"]))) for i in items}
         async with self._sessions() as session:
-            for item in items:
-                row = (
-                    await session.execute(
-                        select(Document, DocumentVersion)
-                        .join(DocumentVersion, DocumentVersion.document_id == Document.id)
-                        .where(Document.id == item["document_id"], DocumentVersion.version == item["version"])
+            rows = (
+                await session.execute(
+                    select(Document, DocumentVersion)
+                    .join(DocumentVersion, DocumentVersion.document_id == Document.id)
+                    .where(
+                        Document.id.in_({d for d, _ in wanted}),
+                        # indexed or superseded by an earlier run: nothing to do
+                        DocumentVersion.status == VersionStatus.PENDING,
                     )
-                ).one_or_none()
-                if row is None:  # deleted since it was queued
-                    continue
-                doc, version = row
-                if version.status != VersionStatus.PENDING:  # indexed or superseded by an earlier run
-                    continue
-                chunks = self._chunker.chunk(version.content, doc.title)
-                if not chunks:
-                    raise PermanentIngestError(f"{doc.external_id}: no indexable text after chunking")
-                plans.append(VersionPlan(doc, version, chunks))
+                )
+            ).all()
+        found = {(doc.id, version.version): (doc, version) for doc, version in rows}
+        plans: list[VersionPlan] = []
+        for item in items:  # job order; items deleted since they were queued are absent
+            key = (str(item["document_id"]), int(str(item["version"])))
+            if key not in found:
+                continue
+            doc, version = found[key]
+            chunks = self._chunker.chunk(version.content, doc.title)
+            if not chunks:
+                raise PermanentIngestError(f"{doc.external_id}: no indexable text after chunking")
+            plans.append(VersionPlan(doc, version, chunks))
         return plans
 
     async def _progress(self, job_id: str, *, done: int, total: int, reused: int) -> None:
@@ -226,41 +232,54 @@ class IngestPipeline:
             for c, vec in zip(chunks, vectors, strict=True)
         ]
 
-    async def _switch(self, plan: VersionPlan, *, reused: int) -> None:
-        """Make this version the one searches return, in one SQL transaction, then drop older points."""
-        doc_id, number = plan.document.id, plan.version.version
-        org = plan.document.org_id
+    async def _switch(self, plans: Sequence[VersionPlan], reused: dict[str, int]) -> None:
+        """Make each version the one searches return, in one SQL transaction, then drop the older points.
+
+        A document deleted meanwhile loses its points; a version overtaken by a newer current one is
+        marked superseded and its own points go."""
+        doc_ids = sorted({p.document.id for p in plans})
+        drops: list[PointFilter] = []
         async with transaction(self._sessions) as session:
-            doc = await session.get(Document, doc_id, with_for_update=True)
-            version = await session.get(DocumentVersion, plan.version.id, with_for_update=True)
-            if doc is None or version is None:  # deleted while we embedded
-                current = None
-            elif doc.current_version is not None and doc.current_version > number:
-                version.status = VersionStatus.SUPERSEDED
-                current = doc.current_version
-            else:
+            docs = {
+                d.id: d
+                for d in (
+                    await session.execute(
+                        select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id).with_for_update()
+                    )
+                ).scalars()
+            }
+            older = (
+                await session.execute(
+                    select(DocumentVersion).where(
+                        DocumentVersion.document_id.in_(doc_ids),
+                        DocumentVersion.status.in_([VersionStatus.PENDING, VersionStatus.INDEXED]),
+                    )
+                )
+            ).scalars()
+            versions = {(v.document_id, v.version): v for v in older}
+            now = utcnow()
+            for plan in plans:
+                org, doc_id, number = plan.document.org_id, plan.document.id, plan.version.version
+                doc, version = docs.get(doc_id), versions.get((doc_id, number))
+                if doc is None or version is None:
+                    drops.append(PointFilter(org_id=org, document_id=doc_id, version=number))
+                    continue
+                if doc.current_version is not None and doc.current_version > number:
+                    version.status = VersionStatus.SUPERSEDED
+                    drops.append(PointFilter(org_id=org, document_id=doc_id, version=number))
+                    continue
                 doc.current_version = number
                 version.status = VersionStatus.INDEXED
                 version.chunk_count = len(plan.chunks)
-                version.reused_embeddings = reused
-                version.indexed_at = utcnow()
+                version.reused_embeddings = reused[version.id]
+                version.indexed_at = now
                 version.error = None
-                await session.execute(
-                    update(DocumentVersion)
-                    .where(
-                        DocumentVersion.document_id == doc_id,
-                        DocumentVersion.version < number,
-                        DocumentVersion.status.in_([VersionStatus.PENDING, VersionStatus.INDEXED]),
-                    )
-                    .values(status=VersionStatus.SUPERSEDED)
-                )
-                current = number
-        if current is None:
-            self._store.delete(PointFilter(org_id=org, document_id=doc_id))
-        elif current != number:
-            self._store.delete(PointFilter(org_id=org, document_id=doc_id, version=number))
-        else:
-            self._store.delete(PointFilter(org_id=org, document_id=doc_id, version_below=number))
+                for (other_doc, other_number), other in versions.items():
+                    if other_doc == doc_id and other_number < number:
+                        other.status = VersionStatus.SUPERSEDED
+                drops.append(PointFilter(org_id=org, document_id=doc_id, version_below=number))
+        for flt in drops:
+            self._store.delete(flt)
 
 
 async def mark_failed(
