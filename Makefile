@@ -25,9 +25,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv if missing and install the project with its dev tools
 
 services: ## start local Redis and PostgreSQL if they are installed but stopped
-	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || ! command -v redis-server >/dev/null || \
-		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-	@pg_isready -h 127.0.0.1 -q 2>/dev/null || ! command -v pg_ctlcluster >/dev/null || \
+	@(exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || ! command -v redis-server >/dev/null || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
+	@(exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null || ! command -v pg_ctlcluster >/dev/null || \
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true
 
 run: install ## install what is missing, load the demo material and serve every API on http://127.0.0.1:8000

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PITCHCRAFT_LOG_LEVEL", "WARNING")
 
-from services.core.embeddings import get_embedder  # noqa: E402
-from services.core.settings import Settings  # noqa: E402
-from services.core.tokens import token_counter  # noqa: E402
-from services.ingest.chunking import Chunker  # noqa: E402
-from services.ingest.parsing import parse_content  # noqa: E402
+from services.core.embeddings import get_embedder
+from services.core.settings import Settings
+from services.core.tokens import token_counter
+from services.ingest.chunking import Chunker
+from services.ingest.parsing import parse_content
 
 DEMO = Path(__file__).resolve().parents[1] / "demo"
 
@@ -90,7 +90,9 @@ async def pipeline(docs: list[dict[str, Any]], data_dir: Path) -> tuple[float, d
     if redis:
         os.environ["REDIS_URL"] = redis
     settings = Settings()
-    headers = {"Authorization": "Bearer " + issue_token(settings.jwt_secret(), sub="bench", org="bench", roles=["engineer"])}
+    headers = {
+        "Authorization": "Bearer " + issue_token(settings.jwt_secret(), sub="bench", org="bench", roles=["engineer"])
+    }
     async with AsyncTestClient(app=create_app(settings), timeout=600) as client:
         started = time.perf_counter()
         response = await client.post("/ingest/v1/documents/batch", json={"documents": docs}, headers=headers)
@@ -113,7 +115,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     docs = corpus(args.copies)
-    chunker = Chunker(token_counter(), max_tokens=settings.ingest.chunk_tokens, overlap_tokens=settings.ingest.chunk_overlap_tokens)
+    chunker = Chunker(
+        token_counter(), max_tokens=settings.ingest.chunk_tokens, overlap_tokens=settings.ingest.chunk_overlap_tokens
+    )
     texts = [c.embed_text for d in docs for c in chunker.chunk(d["content"], d["title"])]
     tokens = sum(c.tokens for d in docs for c in chunker.chunk(d["content"], d["title"]))
     batch = settings.ingest.embed_batch_size

@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.core.vectorstore import ChunkPoint, PointFilter, SearchRequest, point_id  # noqa: E402
-from services.core.vectorstore.bm25 import bm25_encoder  # noqa: E402
-from services.core.vectorstore.edge import EdgeVectorStore  # noqa: E402
-from services.core.vectorstore.server import QdrantServerStore  # noqa: E402
+from services.core.vectorstore import ChunkPoint, PointFilter, SearchRequest, point_id
+from services.core.vectorstore.bm25 import bm25_encoder
+from services.core.vectorstore.edge import EdgeVectorStore
+from services.core.vectorstore.server import QdrantServerStore
 
 DEMO = Path(__file__).resolve().parents[1] / "demo"
 ORGS = 10
@@ -48,7 +48,13 @@ def points(n: int, rng: np.random.Generator, texts: list[str]) -> list[ChunkPoin
                 id=point_id(f"doc{i // 5}", 1, i % 5),
                 dense=vectors[i].tolist(),
                 sparse=bm25.document(text),
-                payload={"org_id": f"org{i % ORGS}", "document_id": f"doc{i // 5}", "version": 1, "kind": "feature", "text": text},
+                payload={
+                    "org_id": f"org{i % ORGS}",
+                    "document_id": f"doc{i // 5}",
+                    "version": 1,
+                    "kind": "feature",
+                    "text": text,
+                },
             )
         )
     return out
@@ -104,7 +110,11 @@ def main() -> None:
         if size <= args.local_max:
             with tempfile.TemporaryDirectory() as tmp:
                 local = QdrantServerStore(path=str(Path(tmp) / "local"))
-                row = {"store": "qdrant-client-local", "points": size, **measure(local, pts, rng, texts, min(args.queries, 50))}
+                row = {
+                    "store": "qdrant-client-local",
+                    "points": size,
+                    **measure(local, pts, rng, texts, min(args.queries, 50)),
+                }
                 local.close()
             results.append(row)
             print(json.dumps(row), flush=True)

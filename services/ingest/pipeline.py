@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import transaction, utcnow
 from services.core.embeddings import Embedder
+from services.core.retrieval import current_versions
 from services.core.text import sha256_hex
 from services.core.vectorstore import ChunkPoint, PointFilter, StoredPoint, VectorStore, point_id
 from services.core.vectorstore.bm25 import Bm25Encoder
@@ -105,11 +106,13 @@ class IngestPipeline:
             job.started_at = job.started_at or utcnow()
             job.updated_at = utcnow()
             items = list(job.items)
+            org_id = job.org_id
         try:
             plans = await self._plan(items)
         except PermanentIngestError as exc:
             await mark_failed(self._sessions, job_id, str(exc))
             raise
+        await self._drop_unplanned(org_id, items, plans)
         total = sum(len(p.chunks) for p in plans)
         await self._progress(job_id, done=0, total=total, reused=0)
 
@@ -197,6 +200,21 @@ class IngestPipeline:
                 raise PermanentIngestError(f"{doc.external_id}: no indexable text after chunking")
             plans.append(VersionPlan(doc, version, chunks))
         return plans
+
+    async def _drop_unplanned(
+        self, org_id: str, items: Sequence[dict[str, object]], plans: Sequence[VersionPlan]
+    ) -> None:
+        """Versions of this job that are no longer pending (superseded by a newer version that switched first,
+        or deleted) may still have points from a run that raced the switch: remove them unless current."""
+        planned = {(p.document.id, p.version.version) for p in plans}
+        skipped = [(str(i["document_id"]), int(str(i["version"]))) for i in items]
+        skipped = [key for key in skipped if key not in planned]
+        if not skipped:
+            return
+        current = await current_versions(self._sessions, org_id, [doc_id for doc_id, _ in skipped])
+        for doc_id, version in skipped:
+            if current.get(doc_id) != version:
+                self._store.delete(PointFilter(org_id=org_id, document_id=doc_id, version=version))
 
     async def _progress(self, job_id: str, *, done: int, total: int, reused: int) -> None:
         async with transaction(self._sessions) as session:

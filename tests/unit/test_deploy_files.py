@@ -50,6 +50,8 @@ def test_router_sends_each_prefix_to_its_service() -> None:
 
 
 def test_kubernetes_manifests_parse() -> None:
-    docs = [d for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")) for d in yaml.safe_load_all(path.read_text())]
+    docs = [
+        d for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")) for d in yaml.safe_load_all(path.read_text())
+    ]
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs if d}
     assert ("Deployment", "pitchcraft-ingest") in kinds and ("Deployment", "pitchcraft-worker-ingest") in kinds
