@@ -26,7 +26,7 @@ from services.core.http import CorrelationMiddleware
 from services.core.logging import configure_logging
 from services.core.migrate import upgrade_async
 from services.core.runtime import close_runtimes
-from services.core.settings import Environment, Mode, Settings
+from services.core.settings import Mode, Settings
 from services.core.vectorstore import close_stores, open_store
 from services.enablement import app as enablement_app
 from services.ingest import app as ingest_app
@@ -74,11 +74,11 @@ def create_app(
             try:
                 yield
             finally:
-                if worker is not None:
-                    await asyncio.to_thread(worker.stop)
-                await asyncio.to_thread(close_runtimes)
+                stopped = worker is None or await asyncio.to_thread(worker.stop)
                 await engine.dispose()
-                close_stores()
+                if stopped:  # never close stores under a task that is still running
+                    await asyncio.to_thread(close_runtimes)
+                    close_stores()
                 log.info("app.stopped")
 
     handlers: list[Any] = []
@@ -91,7 +91,7 @@ def create_app(
         lifespan=[lifespan],
         middleware=[CorrelationMiddleware(), DefineMiddleware(JWTAuthMiddleware, secret=secret)],
         exception_handlers=EXCEPTION_HANDLERS,
-        debug=settings.debug and settings.environment is Environment.DEVELOPMENT,
+        debug=settings.debug,  # Settings refuses debug outside development
         request_max_body_size=body_limit,
         cors_config=None if not settings.debug else CORSConfig(allow_origins=["http://localhost"]),
         openapi_config=OpenAPIConfig(title="Pitchcraft", version="1.0.0", path="/schema"),

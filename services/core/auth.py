@@ -45,8 +45,8 @@ class Principal:
 
 def issue_token(secret: str, *, sub: str, org: str, roles: Iterable[str], ttl_seconds: int = 12 * 3600) -> str:
     parsed = sorted({Role(r).value for r in roles})
-    if not sub:
-        raise ValueError("a token needs a subject (--sub)")
+    if not 0 < len(sub) <= 200:
+        raise ValueError("a token needs a subject (--sub) of 1-200 characters")
     if not _ORG_RE.match(org):
         raise ValueError("org must be 1-64 letters, digits, '.', '_' or '-'")
     now = datetime.now(UTC)
@@ -80,7 +80,10 @@ def decode_token(secret: str, token: str) -> Principal:
         parsed = frozenset(Role(r) for r in roles)
     except ValueError as exc:
         raise Unauthenticated(f"token carries an unknown role; roles are {[r.value for r in Role]}") from exc
-    return Principal(sub=str(claims["sub"]), org=org, roles=parsed)
+    sub = str(claims["sub"])
+    if not 0 < len(sub) <= 200:
+        raise Unauthenticated("token 'sub' must be 1-200 characters")
+    return Principal(sub=sub, org=org, roles=parsed)
 
 
 class JWTAuthMiddleware(AbstractAuthenticationMiddleware):

@@ -52,6 +52,13 @@ def create_celery(settings: Settings) -> Celery:
             **({"global_keyprefix": settings.worker.queue_prefix} if settings.worker.queue_prefix else {}),
         },
         broker_connection_retry_on_startup=True,
+        # After a broker reconnect, unacknowledged messages are redelivered: stop the running copy rather
+        # than let two run at once (the job claim would refuse the second anyway).
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # Prefork pools enforce these (solo and thread pools cannot): a hung task must end before Redis
+        # hands its message to another worker at the visibility timeout.
+        task_soft_time_limit=max(settings.worker.visibility_timeout_seconds - 120, 30),
+        task_time_limit=max(settings.worker.visibility_timeout_seconds - 60, 60),
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         beat_schedule={
@@ -115,9 +122,15 @@ class EmbeddedWorker:
         self._thread.start()
         log.info("worker.embedded.started", queues=list(self._queues), concurrency=self._concurrency)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 60) -> bool:
+        """Warm shutdown: the running task finishes first. False if it is still running after `timeout`
+        (the caller must then leave the stores open; the job stays `running` and start-up re-queues it)."""
         if self._worker is not None:
             self._worker.stop(in_sighandler=False, exitcode=0)
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout)
+            if self._thread.is_alive():
+                log.warning("worker.embedded.still_running", timeout=timeout)
+                return False
         log.info("worker.embedded.stopped")
+        return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -61,25 +60,6 @@ class SentenceTransformerEmbedder:
         if result.shape != (len(texts), self.dimension):
             raise RuntimeError(f"embedder returned shape {result.shape} for {len(texts)} texts")
         return result
-
-
-class HashEmbedder:
-    """Deterministic stand-in (sha256-seeded, normalised) for unit tests of code that calls an Embedder.
-
-    Integration and end-to-end tests use the real model.
-    """
-
-    def __init__(self, dimension: int = DIMENSION) -> None:
-        self.dimension = dimension
-        self.name = "hash"
-
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        rows = []
-        for text in texts:
-            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-            row = np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
-            rows.append(row / np.linalg.norm(row))
-        return np.stack(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)
 
 
 _embedder: Embedder | None = None

@@ -7,13 +7,12 @@ import uuid
 from typing import Any
 
 import structlog
-from litestar import Request, Router, get
+from litestar import Router, get
 from litestar.datastructures import State
 from litestar.middleware import ASGIMiddleware
 from litestar.response import Response
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from services.core.auth import Principal
 from services.core.context import AppContext
 
 log = structlog.get_logger(__name__)
@@ -22,10 +21,6 @@ log = structlog.get_logger(__name__)
 def app_context(state: State) -> AppContext:
     ctx: AppContext = state.ctx
     return ctx
-
-
-def current_principal(request: Request[Principal, Any, Any]) -> Principal:
-    return request.user
 
 
 def health_router(service: str) -> Router:

@@ -66,6 +66,11 @@ class IngestSettings(BaseSettings):
     # A job untouched this long while queued or running is presumed stranded and is re-queued.
     stale_job_seconds: int = Field(default=600, ge=5)
     sweep_interval_seconds: int = Field(default=60, ge=1)
+    # A running job whose progress has not moved this long may be taken over by another delivery of its
+    # task (its worker is presumed dead); progress moves every embedding group (~256 chunks, ~6-8 s here).
+    job_lease_seconds: int = Field(default=120, ge=1)
+    # Deliveries of one job before it is failed: a job that keeps killing its worker must not loop forever.
+    max_job_attempts: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestSettings:
@@ -80,7 +85,8 @@ class WorkerSettings(BaseSettings):
     # Must exceed the longest task (a large batch job embeds at ~30 chunks/s on 2 cores), or Redis
     # hands a second copy of a running task to another worker.
     visibility_timeout_seconds: int = Field(default=3600, ge=5)
-    # How often kombu puts back the unacked tasks of a dead worker (its default waits for visibility).
+    # How often a worker checks for unacknowledged messages older than the visibility timeout (those of a
+    # dead worker) to put back; the stranded-job sweep usually re-sends such a job sooner.
     unacked_restore_seconds: int = Field(default=30, ge=1)
     # Prefix of every broker key, so deployments (or test runs) can share one Redis without sharing queues.
     queue_prefix: str = Field(default="", max_length=64)

@@ -59,10 +59,15 @@ def split_sections(markdown: str, title: str) -> list[Section]:
     return sections
 
 
+# WordPiece maps a word over 100 characters to one [UNK]: such runs (base64, long URLs) are cut so the token
+# budget also bounds a chunk's length in characters.
+_LONG_RUN = re.compile(r"\S{100}(?=\S)")
+
+
 def _units(body: str) -> list[str]:
     """Paragraphs (a list item is its own paragraph); the smallest pieces kept whole when they fit."""
     blocks = re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)", body)
-    return [" ".join(b.split()) for b in blocks if b.strip()]
+    return [_LONG_RUN.sub(lambda m: m.group(0) + " ", " ".join(b.split())) for b in blocks if b.strip()]
 
 
 class Chunker:
@@ -77,13 +82,18 @@ class Chunker:
         return " > ".join((title, *section)) + "\n"
 
     def _split_long(self, unit: str, budget: int) -> list[str]:
-        """A unit over budget: split into sentences, and a sentence over budget into word windows."""
+        """A unit over budget: split into sentences, a sentence over budget into word windows, and a word over
+        budget into pieces."""
         pieces: list[str] = []
         for sentence in split_sentences(unit) or [unit]:
             if self.counter.count(sentence) <= budget:
                 pieces.append(sentence)
                 continue
-            words = sentence.split()
+            words: list[str] = []
+            for word in sentence.split():
+                # A single word over budget (a long identifier or encoded blob): cut it into short pieces.
+                fits = self.counter.count(word) <= budget
+                words.extend([word] if fits else [word[i : i + 16] for i in range(0, len(word), 16)])
             window: list[str] = []
             for word in words:
                 window.append(word)

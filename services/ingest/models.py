@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -66,6 +66,18 @@ class Document(Base):
         back_populates="document", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
     )
 
+    def apply_meta(self, meta: dict[str, Any]) -> None:
+        """Make the document describe the version whose metadata this is (DocumentVersion.meta)."""
+        self.title = meta["title"]
+        self.kind = meta["kind"]
+        self.product = meta["product"]
+        self.competitor = meta["competitor"]
+        self.tags = list(meta["tags"])
+        self.as_of = datetime.fromisoformat(meta["as_of"])
+        self.expires_at = datetime.fromisoformat(meta["expires_at"]) if meta["expires_at"] else None
+        self.review_interval_days = int(meta["review_interval_days"])
+        self.review_due_at = (self.verified_at or self.as_of) + timedelta(days=self.review_interval_days)
+
 
 class DocumentVersion(Base):
     __tablename__ = "document_versions"
@@ -80,6 +92,9 @@ class DocumentVersion(Base):
     filename: Mapped[str | None] = mapped_column(String(300))
     # Hash of everything that shapes the indexed points (text and the payload fields).
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # The metadata this version was posted with (title, kind, product, competitor, tags, as_of, expires_at,
+    # review_interval_days): its points carry it, and it becomes the document's when the version switches in.
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=VersionStatus.PENDING)
     chunk_count: Mapped[int | None] = mapped_column(Integer)
     reused_embeddings: Mapped[int | None] = mapped_column(Integer)

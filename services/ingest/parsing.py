@@ -47,6 +47,8 @@ _BY_EXTENSION = {
 }
 _GENERIC_MIME = {"", "application/octet-stream", "binary/octet-stream"}
 SUPPORTED = "markdown (.md), text (.txt), HTML (.html), PDF (.pdf), DOCX (.docx)"
+# A DOCX is a zip: cap what it may unpack to, so a small upload cannot expand into gigabytes.
+DOCX_MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
@@ -79,12 +81,12 @@ def detect_format(content_type: str | None, filename: str | None) -> Format:
 def _decode(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
-    for encoding in ("utf-8-sig", "utf-16"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise Unprocessable("the file is not valid UTF-8 text; save it as UTF-8 and upload again")
+    # UTF-16 only with its byte-order mark: without one, almost any even-length bytes "decode".
+    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Unprocessable("the file is not valid UTF-8 text; save it as UTF-8 and upload again") from exc
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -144,6 +146,12 @@ def _docx_to_text(data: bytes) -> str:
     from docx import Document as DocxDocument
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > DOCX_MAX_UNPACKED_BYTES:
+            raise Unprocessable(
+                f"the DOCX unpacks to {unpacked} bytes; the limit is {DOCX_MAX_UNPACKED_BYTES}; remove embedded media"
+            )
         doc = DocxDocument(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise Unprocessable(f"the DOCX cannot be read ({exc}); save it again as .docx") from exc

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import transaction, utcnow
@@ -35,6 +37,14 @@ class PermanentIngestError(Exception):
     """The input can never be indexed as it is; the job fails with this message, with no retry."""
 
 
+class JobLeased(Exception):
+    """The job is running under a live lease; this delivery should come back after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"job is running elsewhere; retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
 class StoreIncomplete(Exception):
     """Fewer points were stored than written (a store fault): retry, never switch to a partial version."""
 
@@ -44,6 +54,8 @@ class VersionPlan:
     document: Document
     version: DocumentVersion
     chunks: list[Chunk]
+    # The engineer's verification carries over only while the text is the one they verified.
+    verified: bool
 
 
 def _text_hash(chunk: Chunk) -> str:
@@ -51,24 +63,25 @@ def _text_hash(chunk: Chunk) -> str:
     return sha256_hex(chunk.embed_text)
 
 
-def _payload(doc: Document, version: int, chunk: Chunk) -> dict[str, object]:
+def _payload(doc: Document, version: DocumentVersion, chunk: Chunk, verified: bool) -> dict[str, object]:
+    meta = version.meta
     return {
         "org_id": doc.org_id,
         "document_id": doc.id,
         "external_id": doc.external_id,
-        "version": version,
+        "version": version.version,
         "ordinal": chunk.ordinal,
-        "kind": doc.kind,
-        "title": doc.title,
+        "kind": meta["kind"],
+        "title": meta["title"],
         "section": chunk.section,
         "text": chunk.text,
         "text_hash": _text_hash(chunk),
-        "product": doc.product,
-        "competitor": doc.competitor,
-        "tags": list(doc.tags or []),
-        "as_of": doc.as_of.isoformat() if doc.as_of else None,
-        "expires_at": doc.expires_at.isoformat() if doc.expires_at else None,
-        "verified": doc.verified_at is not None,
+        "product": meta["product"],
+        "competitor": meta["competitor"],
+        "tags": list(meta["tags"]),
+        "as_of": meta["as_of"],
+        "expires_at": meta["expires_at"],
+        "verified": verified,
     }
 
 
@@ -82,6 +95,8 @@ class IngestPipeline:
         bm25: Bm25Encoder,
         *,
         batch_size: int = 32,
+        lease_seconds: int = 120,
+        max_attempts: int = 5,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -89,6 +104,41 @@ class IngestPipeline:
         self._chunker = chunker
         self._bm25 = bm25
         self._batch_size = batch_size
+        self._lease = timedelta(seconds=lease_seconds)
+        self._max_attempts = max_attempts
+
+    async def _claim(self, job_id: str) -> tuple[list[dict[str, Any]], str, int] | None:
+        """Take the job atomically: queued, or running with a lapsed lease (its worker is gone). Another
+        delivery of a job whose worker is alive, or of a finished job, returns None and does nothing."""
+        now = utcnow()
+        async with transaction(self._sessions) as session:
+            claimed = await session.execute(
+                update(IngestJob)
+                .where(
+                    IngestJob.id == job_id,
+                    or_(
+                        IngestJob.status == JobStatus.QUEUED,
+                        and_(IngestJob.status == JobStatus.RUNNING, IngestJob.updated_at < now - self._lease),
+                    ),
+                )
+                .values(
+                    status=JobStatus.RUNNING,
+                    attempts=IngestJob.attempts + 1,
+                    started_at=func.coalesce(IngestJob.started_at, now),
+                    updated_at=now,
+                )
+                .returning(IngestJob.items, IngestJob.org_id, IngestJob.attempts)
+            )
+            row = claimed.one_or_none()
+            if row is None:
+                job = await session.get(IngestJob, job_id)
+                if job is not None and job.status == JobStatus.RUNNING:
+                    # Another worker holds it, or one that died moments ago: look again when the lease lapses.
+                    raise JobLeased(self._lease.total_seconds())
+        if row is None:
+            log.info("ingest.job.skipped", job_id=job_id, reason="missing or finished")
+            return None
+        return list(row[0]), str(row[1]), int(row[2])
 
     async def run_job(self, job_id: str) -> None:
         """Index every pending version of the job. Returns quietly when the job is gone or already finished.
@@ -96,21 +146,23 @@ class IngestPipeline:
         Raises PermanentIngestError (after marking the job failed) for input that cannot be indexed; any
         other exception leaves the job `running` for the caller's retry policy.
         """
-        async with transaction(self._sessions) as session:
-            job = await session.get(IngestJob, job_id, with_for_update=True)
-            if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-                log.info("ingest.job.skipped", job_id=job_id, reason="missing or finished")
-                return
-            job.status = JobStatus.RUNNING
-            job.attempts += 1
-            job.started_at = job.started_at or utcnow()
-            job.updated_at = utcnow()
-            items = list(job.items)
-            org_id = job.org_id
+        claim = await self._claim(job_id)
+        if claim is None:
+            return
+        items, org_id, attempts = claim
+        if attempts > self._max_attempts:
+            await mark_failed(
+                self._sessions,
+                job_id,
+                f"the job was started {attempts - 1} times and never finished (its worker died each time); "
+                "split the documents into smaller batches and post them again",
+                store=self._store,
+            )
+            return
         try:
             plans = await self._plan(items)
         except PermanentIngestError as exc:
-            await mark_failed(self._sessions, job_id, str(exc))
+            await mark_failed(self._sessions, job_id, str(exc), store=self._store)
             raise
         await self._drop_unplanned(org_id, items, plans)
         total = sum(len(p.chunks) for p in plans)
@@ -151,6 +203,12 @@ class IngestPipeline:
         # 3. Switch every document to its new version once all of its points are stored.
         for plan in plans:
             doc, version = plan.document, plan.version
+            # Points past the last ordinal come from an interrupted run chunked with other settings.
+            self._store.delete(
+                PointFilter(
+                    org_id=doc.org_id, document_id=doc.id, version=version.version, ordinal_from=len(plan.chunks)
+                )
+            )
             stored = self._store.count(PointFilter(org_id=doc.org_id, document_id=doc.id, version=version.version))
             if stored != len(plan.chunks):
                 # Never switch to a version that is not whole (a store fault: the retry redoes the missing part).
@@ -188,6 +246,15 @@ class IngestPipeline:
                     )
                 )
             ).all()
+            indexed = (
+                await session.execute(
+                    select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.meta).where(
+                        DocumentVersion.document_id.in_({d for d, _ in wanted}),
+                        DocumentVersion.status == VersionStatus.INDEXED,
+                    )
+                )
+            ).all()
+        current_hash = {d: m.get("content_hash") for d, v, m in indexed}
         found = {(doc.id, version.version): (doc, version) for doc, version in rows}
         plans: list[VersionPlan] = []
         for item in items:  # job order; items deleted since they were queued are absent
@@ -195,10 +262,11 @@ class IngestPipeline:
             if key not in found:
                 continue
             doc, version = found[key]
-            chunks = self._chunker.chunk(version.content, doc.title)
+            chunks = self._chunker.chunk(version.content, version.meta["title"])
             if not chunks:
                 raise PermanentIngestError(f"{doc.external_id}: no indexable text after chunking")
-            plans.append(VersionPlan(doc, version, chunks))
+            verified = doc.verified_at is not None and current_hash.get(doc.id) == version.meta["content_hash"]
+            plans.append(VersionPlan(doc, version, chunks, verified))
         return plans
 
     async def _drop_unplanned(
@@ -245,7 +313,7 @@ class IngestPipeline:
                 id=point_id(doc.id, number, c.ordinal),
                 dense=[float(x) for x in vec],
                 sparse=self._bm25.document(c.embed_text),
-                payload=_payload(doc, number, c),
+                payload=_payload(doc, plan.version, c, plan.verified),
             )
             for c, vec in zip(chunks, vectors, strict=True)
         ]
@@ -253,59 +321,61 @@ class IngestPipeline:
     async def _switch(self, plans: Sequence[VersionPlan], reused: dict[str, int]) -> None:
         """Make each version the one searches return, in one SQL transaction, then drop the older points.
 
-        A document deleted meanwhile loses its points; a version overtaken by a newer current one is
-        marked superseded and its own points go."""
-        doc_ids = sorted({p.document.id for p in plans})
+        The switch is a guarded UPDATE (only to a higher version), so it is safe without row locks (SQLite
+        has none): of two jobs racing on one document the newer version always wins. A version overtaken
+        that way is marked superseded and its points go; a document deleted meanwhile loses its points."""
         drops: list[PointFilter] = []
+        now = utcnow()
         async with transaction(self._sessions) as session:
-            docs = {
-                d.id: d
-                for d in (
-                    await session.execute(
-                        select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id).with_for_update()
-                    )
-                ).scalars()
-            }
-            older = (
-                await session.execute(
-                    select(DocumentVersion).where(
-                        DocumentVersion.document_id.in_(doc_ids),
-                        DocumentVersion.status.in_([VersionStatus.PENDING, VersionStatus.INDEXED]),
-                    )
-                )
-            ).scalars()
-            versions = {(v.document_id, v.version): v for v in older}
-            now = utcnow()
             for plan in plans:
                 org, doc_id, number = plan.document.org_id, plan.document.id, plan.version.version
-                doc, version = docs.get(doc_id), versions.get((doc_id, number))
-                if doc is None or version is None:
+                switched = await session.execute(
+                    update(Document)
+                    .where(
+                        Document.id == doc_id,
+                        or_(Document.current_version.is_(None), Document.current_version < number),
+                    )
+                    .values(current_version=number, updated_at=now)
+                )
+                version = await session.get(DocumentVersion, plan.version.id)
+                if switched.rowcount != 1 or version is None:  # type: ignore[attr-defined]
+                    if version is not None:
+                        version.status = VersionStatus.SUPERSEDED
                     drops.append(PointFilter(org_id=org, document_id=doc_id, version=number))
                     continue
-                if doc.current_version is not None and doc.current_version > number:
-                    version.status = VersionStatus.SUPERSEDED
-                    drops.append(PointFilter(org_id=org, document_id=doc_id, version=number))
-                    continue
-                doc.current_version = number
+                doc = await session.get(Document, doc_id)
+                assert doc is not None  # the guarded UPDATE just matched it
+                if not plan.verified:
+                    doc.verified_at = None  # new text: the old verification does not vouch for it
+                    doc.verified_by = None
+                doc.apply_meta(version.meta)
                 version.status = VersionStatus.INDEXED
                 version.chunk_count = len(plan.chunks)
                 version.reused_embeddings = reused[version.id]
                 version.indexed_at = now
                 version.error = None
-                for (other_doc, other_number), other in versions.items():
-                    if other_doc == doc_id and other_number < number:
-                        other.status = VersionStatus.SUPERSEDED
+                await session.execute(
+                    update(DocumentVersion)
+                    .where(
+                        DocumentVersion.document_id == doc_id,
+                        DocumentVersion.version < number,
+                        DocumentVersion.status.in_([VersionStatus.PENDING, VersionStatus.INDEXED]),
+                    )
+                    .values(status=VersionStatus.SUPERSEDED)
+                )
                 drops.append(PointFilter(org_id=org, document_id=doc_id, version_below=number))
         for flt in drops:
             self._store.delete(flt)
 
 
 async def mark_failed(
-    sessions: async_sessionmaker[AsyncSession], job_id: str, reason: str, version_id: str | None = None
+    sessions: async_sessionmaker[AsyncSession], job_id: str, reason: str, *, store: VectorStore | None = None
 ) -> None:
-    """Fail the job with a reason a person can act on; its pending versions fail with it."""
+    """Fail the job with a reason a person can act on; its pending versions fail with it, and the points
+    they had written are removed (they would only take search slots from live points)."""
+    failed: list[tuple[str, str, int]] = []
     async with transaction(sessions) as session:
-        job = await session.get(IngestJob, job_id, with_for_update=True)
+        job = await session.get(IngestJob, job_id)
         if job is None or job.status == JobStatus.SUCCEEDED:
             return
         job.status = JobStatus.FAILED
@@ -313,7 +383,7 @@ async def mark_failed(
         job.finished_at = utcnow()
         job.updated_at = utcnow()
         for item in job.items:
-            await session.execute(
+            result = await session.execute(
                 update(DocumentVersion)
                 .where(
                     DocumentVersion.document_id == item["document_id"],
@@ -322,4 +392,9 @@ async def mark_failed(
                 )
                 .values(status=VersionStatus.FAILED, error=reason)
             )
-    log.warning("ingest.job.failed", job_id=job_id, reason=reason, version_id=version_id)
+            if result.rowcount:  # type: ignore[attr-defined]
+                failed.append((job.org_id, item["document_id"], item["version"]))
+    if store is not None:
+        for org, doc_id, version in failed:
+            store.delete(PointFilter(org_id=org, document_id=doc_id, version=version))
+    log.warning("ingest.job.failed", job_id=job_id, reason=reason)

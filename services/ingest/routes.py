@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -32,8 +33,8 @@ from services.ingest.schemas import (
     VerifyIn,
 )
 from services.ingest.service import IngestService, Submission
+from services.ingest.tasks import PROCESS_JOB
 
-PROCESS_JOB = "ingest.process_job"
 WRITERS = requires(Role.ENGINEER)
 
 
@@ -148,7 +149,9 @@ class IngestController(Controller):
                 fields["tags"] = [t.strip() for t in fields["tags"].split(",") if t.strip()]
             if not fields.get("content_type") and upload.content_type not in ("", "application/octet-stream"):
                 fields["content_type"] = upload.content_type
-            submission = to_submission(fields, data, filename=upload.filename, max_chars=limits.max_content_chars)
+            submission = await asyncio.to_thread(
+                to_submission, fields, data, filename=upload.filename, max_chars=limits.max_content_chars
+            )
         else:
             raise UnsupportedMediaType("send application/json or multipart/form-data with a 'file' part")
         _, results = await service.submit(request.user, [submission])

@@ -73,7 +73,8 @@ class DocumentIn(DocumentMeta):
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    documents: list[DocumentIn] = Field(min_length=1)
+    # Hard ceiling before parsing; PITCHCRAFT_MAX_BATCH_DOCUMENTS (default 200) is the configured limit.
+    documents: list[DocumentIn] = Field(min_length=1, max_length=1000)
 
 
 class VerifyIn(BaseModel):

@@ -54,6 +54,19 @@ class Submission:
     review_interval_days: int | None
     filename: str | None = None
 
+    def meta(self, default_interval: int, now: datetime) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "product": self.product,
+            "competitor": self.competitor,
+            "tags": self.tags,
+            "as_of": (self.as_of or now).isoformat(),
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "review_interval_days": self.review_interval_days or default_interval,
+            "content_hash": sha256_hex(self.parsed.text),
+        }
+
     def fingerprint(self) -> str:
         """Everything that shapes the indexed points; equal fingerprints mean re-indexing changes nothing."""
         return sha256_hex(
@@ -66,6 +79,10 @@ class Submission:
             self.as_of.isoformat() if self.as_of else "",
             self.expires_at.isoformat() if self.expires_at else "",
         )
+
+
+# Unique constraints whose violation means "a concurrent request won the race" (409), not a bug (500).
+_RACE_CONSTRAINTS = ("uq_documents_org_id_external_id", "uq_document_versions_document_id_version", "UNIQUE")
 
 
 def stale_reasons(doc: Document, now: datetime) -> list[str]:
@@ -122,21 +139,23 @@ class IngestService:
     ) -> tuple[str | None, list[DocumentAccepted]]:
         """Store new versions and one job for them, commit, then enqueue the job.
 
-        The same external_id with an unchanged fingerprint is a no-op (status "unchanged").
+        The same external_id with an unchanged fingerprint is a no-op (status "unchanged"). A failure to
+        enqueue after the commit is logged, not raised: the stranded-job sweep sends the job later.
         """
         if len(submissions) > self._settings.max_batch_documents:
             raise PayloadTooLarge(f"a batch holds at most {self._settings.max_batch_documents} documents; split it")
         if len({s.external_id for s in submissions}) != len(submissions):
             raise Conflict("the batch names the same external_id twice; send each document once")
         now = utcnow()
-        results: list[DocumentAccepted] = []
+        results: dict[str, DocumentAccepted] = {}
         items: list[dict[str, Any]] = []
         job_id: str | None = None
         try:
             async with transaction(self._sessions) as session:
-                for sub in submissions:
+                # Rows are locked in one order (by external_id) so two overlapping batches cannot deadlock.
+                for sub in sorted(submissions, key=lambda x: x.external_id):
                     accepted, item = await self._submit_one(session, principal, sub, now)
-                    results.append(accepted)
+                    results[sub.external_id] = accepted
                     if item is not None:
                         items.append(item)
                 if items:
@@ -145,12 +164,18 @@ class IngestService:
                     await session.flush()
                     job_id = job.id
         except IntegrityError as exc:
+            if not any(name in str(exc.orig) for name in _RACE_CONSTRAINTS):
+                raise
             # Two concurrent first posts of one external_id: the loser retries and becomes an update.
             raise Conflict("another request changed this document at the same moment; send it again") from exc
         if job_id is not None:
-            self._enqueue(job_id)
+            try:
+                await asyncio.to_thread(self._enqueue, job_id)
+            except Exception:  # the job is committed; the sweep re-sends it
+                log.exception("ingest.job.enqueue_failed", job_id=job_id)
             log.info("ingest.job.queued", job_id=job_id, org_id=principal.org, versions=len(items))
-        return job_id, [r.model_copy(update={"job_id": job_id}) if r.status == "queued" else r for r in results]
+        ordered = [results[s.external_id] for s in submissions]
+        return job_id, [r.model_copy(update={"job_id": job_id}) if r.status == "queued" else r for r in ordered]
 
     async def _submit_one(
         self, session: AsyncSession, principal: Principal, sub: Submission, now: datetime
@@ -163,7 +188,7 @@ class IngestService:
             )
         ).scalar_one_or_none()
         fingerprint = sub.fingerprint()
-        interval = sub.review_interval_days or self._settings.default_review_interval_days
+        meta = sub.meta(self._settings.default_review_interval_days, now)
         if doc is not None:
             latest = (
                 await session.execute(
@@ -175,14 +200,14 @@ class IngestService:
             if (
                 latest is not None
                 and latest.fingerprint == fingerprint
-                and latest.status
-                in (
-                    VersionStatus.PENDING,
-                    VersionStatus.INDEXED,
-                )
+                and latest.status in (VersionStatus.PENDING, VersionStatus.INDEXED)
             ):
-                if sub.owner and sub.owner != doc.owner:
+                # Nothing that shapes the index changed; bookkeeping fields still apply.
+                if sub.owner:
                     doc.owner = sub.owner
+                if sub.review_interval_days and sub.review_interval_days != doc.review_interval_days:
+                    doc.review_interval_days = sub.review_interval_days
+                    doc.review_due_at = (doc.verified_at or doc.as_of or now) + timedelta(days=sub.review_interval_days)
                 return (
                     DocumentAccepted(
                         document_id=doc.id,
@@ -194,6 +219,8 @@ class IngestService:
                     None,
                 )
         else:
+            # A new document shows its posted metadata until its first version is indexed; after that the
+            # document row always describes its current (searchable) version.
             doc = Document(
                 org_id=principal.org,
                 external_id=sub.external_id,
@@ -201,17 +228,9 @@ class IngestService:
                 latest_version=0,
                 created_at=now,
             )
+            doc.apply_meta(meta)
             session.add(doc)
-        doc.kind = sub.kind
-        doc.title = sub.title
-        doc.product = sub.product
-        doc.competitor = sub.competitor
-        doc.tags = sub.tags
         doc.owner = sub.owner or doc.owner or principal.sub
-        doc.as_of = sub.as_of or now
-        doc.expires_at = sub.expires_at
-        doc.review_interval_days = interval
-        doc.review_due_at = (doc.verified_at or doc.as_of) + timedelta(days=interval)
         doc.latest_version = (doc.latest_version or 0) + 1
         doc.updated_at = now
         await session.flush()
@@ -222,17 +241,14 @@ class IngestService:
             content_type=sub.parsed.format.value,
             filename=sub.filename,
             fingerprint=fingerprint,
+            meta=meta,
             status=VersionStatus.PENDING,
             created_at=now,
         )
         session.add(version)
         return (
             DocumentAccepted(
-                document_id=doc.id,
-                external_id=doc.external_id,
-                job_id=None,
-                version=version.version,
-                status="queued",
+                document_id=doc.id, external_id=doc.external_id, job_id=None, version=version.version, status="queued"
             ),
             {"document_id": doc.id, "version": version.version},
         )

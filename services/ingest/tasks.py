@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from celery import Task, shared_task
-from qdrant_client.http.exceptions import ResponseHandlingException
+from celery.exceptions import SoftTimeLimitExceeded
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from sqlalchemy import select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.celery_app import INGEST_QUEUE, task_settings
@@ -20,7 +23,7 @@ from services.core.tokens import token_counter
 from services.core.vectorstore.bm25 import bm25_encoder
 from services.ingest.chunking import Chunker
 from services.ingest.models import IngestJob, JobStatus
-from services.ingest.pipeline import IngestPipeline, PermanentIngestError, StoreIncomplete, mark_failed
+from services.ingest.pipeline import IngestPipeline, JobLeased, PermanentIngestError, StoreIncomplete, mark_failed
 
 log = structlog.get_logger(__name__)
 
@@ -31,11 +34,26 @@ REQUEUE_STRANDED = "ingest.requeue_stranded_jobs"
 TRANSIENT = (
     OperationalError,
     InterfaceError,
+    SQLAlchemyTimeoutError,
     ConnectionError,
     TimeoutError,
     ResponseHandlingException,
     StoreIncomplete,
 )
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT):
+        return True
+    # A Qdrant server restarting or shedding load answers 5xx or 429.
+    status = exc.status_code if isinstance(exc, UnexpectedResponse) else None
+    return status is not None and (status >= 500 or status == 429)
+
+
+def retry_delay(retries: int) -> int:
+    """10, 20, 40, 80, 160, 300, 300... seconds: retries span about ten minutes, enough for a database
+    failover or a vector store restart."""
+    return int(min(300, 10 * 2**retries))
 
 
 def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
@@ -47,44 +65,79 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
         Chunker(token_counter(), max_tokens=cfg.chunk_tokens, overlap_tokens=cfg.chunk_overlap_tokens),
         bm25_encoder(),
         batch_size=cfg.embed_batch_size,
+        lease_seconds=cfg.job_lease_seconds,
+        max_attempts=cfg.max_job_attempts,
     )
 
 
+async def _requeue(sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:
+    """Hand a job that will be retried back to `queued`, so the retry's delivery can claim it."""
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(IngestJob)
+            .where(IngestJob.id == job_id, IngestJob.status == JobStatus.RUNNING)
+            .values(status=JobStatus.QUEUED, updated_at=utcnow())
+        )
+
+
+# max_retries=None: the task counts its own transient failures (`failures`); waits for a lease do not count.
 @shared_task(
-    name=PROCESS_JOB,
-    bind=True,
-    queue=INGEST_QUEUE,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=5,
+    name=PROCESS_JOB, bind=True, queue=INGEST_QUEUE, acks_late=True, reject_on_worker_lost=True, max_retries=None
 )
-def process_job(self: Task, job_id: str) -> None:
-    """Index the versions of one ingest job. Safe to run twice; a crash mid-way is finished by the rerun."""
-    runtime = task_runtime(task_settings())
+def process_job(self: Task, job_id: str, failures: int = 0) -> None:
+    """Index the versions of one ingest job. Safe to run twice; a crash mid-way is finished by the rerun.
+
+    Transient faults are retried with backoff (`PITCHCRAFT_TASK_MAX_RETRIES` times), then the job fails
+    with a reason; input that can never be indexed fails at once; a bug fails the job and is logged.
+    """
+    settings = task_settings()
+    runtime = task_runtime(settings)
     try:
         runtime.run(build_pipeline(runtime).run_job(job_id))
     except PermanentIngestError:
         return  # the job already carries the reason
-    except TRANSIENT as exc:
-        if self.request.retries >= (self.max_retries or 0):
+    except JobLeased as leased:
+        # Possibly the redelivery of a job whose worker just died: come back when its lease has lapsed.
+        # Not counted against the retry budget; a live worker finishing first makes the next look a no-op.
+        raise self.retry(countdown=leased.retry_after + 1) from leased
+    except SoftTimeLimitExceeded:
+        runtime.run(
+            mark_failed(
+                runtime.sessions,
+                job_id,
+                "the job ran past its time limit (set by PITCHCRAFT_VISIBILITY_TIMEOUT_SECONDS); "
+                "split it into smaller batches",
+                store=runtime.store,
+            )
+        )
+        return
+    except Exception as exc:
+        if not _transient(exc):
+            log.exception("ingest.job.crashed", job_id=job_id)
             runtime.run(
                 mark_failed(
-                    runtime.sessions,
-                    job_id,
-                    f"gave up after {self.request.retries + 1} attempts: {type(exc).__name__}: {exc}; "
-                    "check that the database and vector store are reachable, then post the documents again",
+                    runtime.sessions, job_id, "internal error while indexing; see the worker logs", store=runtime.store
                 )
             )
             return
-        log.warning("ingest.job.retrying", job_id=job_id, error=str(exc), retries=self.request.retries)
-        raise
-    except Exception as exc:
-        log.exception("ingest.job.crashed", job_id=job_id)
-        runtime.run(mark_failed(runtime.sessions, job_id, f"internal error ({type(exc).__name__}); see worker logs"))
+        log.warning("ingest.job.transient_error", job_id=job_id, error=str(exc), failures=failures + 1)
+        if failures >= settings.worker.task_max_retries:
+            with contextlib.suppress(*TRANSIENT):
+                runtime.run(
+                    mark_failed(
+                        runtime.sessions,
+                        job_id,
+                        f"gave up after {failures + 1} attempts: the database or vector store did not answer "
+                        f"({type(exc).__name__}); check them, then post the documents again",
+                        store=runtime.store,
+                    )
+                )
+            return
+        with contextlib.suppress(*TRANSIENT):  # if the database is down, the lease lapses instead
+            runtime.run(_requeue(runtime.sessions, job_id))
+        raise self.retry(
+            kwargs={"job_id": job_id, "failures": failures + 1}, countdown=retry_delay(failures), exc=exc
+        ) from exc
 
 
 async def find_stranded(sessions: async_sessionmaker[AsyncSession], older_than_seconds: float) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from services.core.db import Base, create_engine
@@ -13,7 +14,13 @@ from services.ingest import models as _ingest_models  # noqa: F401  (registers t
 target_metadata = Base.metadata
 
 
+# Every API replica and worker migrates at start: on PostgreSQL they queue on one advisory lock.
+_MIGRATION_LOCK = 7_243_100
+
+
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

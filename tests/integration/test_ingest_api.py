@@ -242,3 +242,37 @@ async def test_health_and_readiness_need_no_token(client: AsyncTestClient[Any]) 
         }
     # Anchored exclusions: a path that merely contains "health" still needs a token.
     assert (await client.get("/ingest/v1/documents/health")).status_code == 401
+
+
+async def test_new_text_drops_the_old_verification_and_metadata_follows_the_indexed_version(
+    client: AsyncTestClient[Any],
+) -> None:
+    first = await client.post("/ingest/v1/documents", json=feature_doc("kms", tags=["security"]), headers=ENGINEER)
+    await wait_job(client, first.json()["job_id"])
+    doc_id = first.json()["document_id"]
+    assert (await client.post(f"/ingest/v1/documents/{doc_id}/verify", headers=ENGINEER)).json()["verified_at"]
+
+    # Only tags change: the verified text is the same, so the verification stands.
+    retag = await client.post(
+        "/ingest/v1/documents", json=feature_doc("kms", tags=["security", "kms"]), headers=ENGINEER
+    )
+    await wait_job(client, retag.json()["job_id"])
+    doc = (await client.get(f"/ingest/v1/documents/{doc_id}", headers=ENGINEER)).json()
+    assert doc["verified_by"] == "sam" and doc["tags"] == ["kms", "security"] and doc["current_version"] == 2
+    assert all(
+        p.payload["verified"] is True and p.payload["tags"] == ["kms", "security"] for p in points_of(client, doc_id)
+    )
+
+    # New text and a new title: nobody has checked it yet.
+    body = feature_doc("kms")["content"].replace("90 days", "30 days")
+    update = await client.post(
+        "/ingest/v1/documents", json=feature_doc("kms", body=body, title="Key management"), headers=ENGINEER
+    )
+    await wait_job(client, update.json()["job_id"])
+    doc = (await client.get(f"/ingest/v1/documents/{doc_id}", headers=ENGINEER)).json()
+    assert doc["verified_at"] is None and doc["title"] == "Key management" and doc["current_version"] == 3
+    # A JSON post without tags keeps none (fields left out are not taken from an older version).
+    assert doc["tags"] == []
+    assert all(
+        p.payload["verified"] is False and p.payload["title"] == "Key management" for p in points_of(client, doc_id)
+    )

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,23 +41,16 @@ def _big_document() -> str:
     )
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "worker",
-            "--queues",
-            INGEST_QUEUE,
-            "--name",
-            f"crash-{time.time_ns()}@%h",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    name = f"crash-{time.time_ns()}@%h"
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker", "--queues", INGEST_QUEUE, "--name", name],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 async def _job(sessions: Any, job_id: str) -> IngestJob:
@@ -73,6 +67,8 @@ async def test_killed_worker_job_is_finished_by_the_next(
         "REDIS_URL": redis_url,
         "PITCHCRAFT_VISIBILITY_TIMEOUT_SECONDS": "8",
         "PITCHCRAFT_UNACKED_RESTORE_SECONDS": "1",
+        # The redelivered task may take the job over once its progress is this stale (the worker is dead).
+        "PITCHCRAFT_JOB_LEASE_SECONDS": "3",
     }
     settings = make_settings(**env_overrides)
     env = {
@@ -102,7 +98,7 @@ async def test_killed_worker_job_is_finished_by_the_next(
     job_id, _ = await service.submit(principal, [submission])
     assert job_id is not None
 
-    first = _worker(env)
+    first = _worker(env, settings.data_dir / "worker1.log")
     try:
         deadline = time.monotonic() + 180
         while (job := await _job(sessions, job_id)).done == 0:
@@ -117,7 +113,7 @@ async def test_killed_worker_job_is_finished_by_the_next(
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
 
-    second = _worker(env)
+    second = _worker(env, settings.data_dir / "worker2.log")
     try:
         deadline = time.monotonic() + 240
         while (job := await _job(sessions, job_id)).status != "succeeded":

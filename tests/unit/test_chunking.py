@@ -70,3 +70,13 @@ def test_a_run_without_sentence_breaks_is_split_into_word_windows() -> None:
 def test_budget_above_the_model_window_is_refused() -> None:
     with pytest.raises(ValueError, match="exceeds the model window"):
         Chunker(token_counter(), max_tokens=300)
+
+
+def test_whitespace_free_runs_cannot_smuggle_huge_chunks() -> None:
+    """WordPiece counts a 100+ character word as one [UNK]; such runs are cut so chunks stay small."""
+    chunker = Chunker(token_counter(), max_tokens=64, overlap_tokens=0)
+    blob = "QUJD" * 2500  # 10,000 characters of base64
+    chunks = chunker.chunk(f"## Data\n\nimage: {blob}", "T")
+    assert all(c.tokens <= 64 for c in chunks)
+    assert max(len(c.text) for c in chunks) < 2_000
+    assert "".join(c.text.replace(" ", "").replace("\n", "") for c in chunks) == f"image:{blob}"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,6 @@ def test_point_filter_needs_an_org() -> None:
 
 
 def test_production_without_a_secret_refuses_to_start(make_settings: Callable[..., Settings]) -> None:
-    os.environ.pop("PITCHCRAFT_JWT_SECRET", None)
     settings = make_settings(PITCHCRAFT_ENV="production")
     settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"jwt_secret": None})})
     with pytest.raises(ConfigurationError, match="PITCHCRAFT_JWT_SECRET"):

@@ -95,6 +95,7 @@ def test_unsupported_types_are_415(content_type: str | None, filename: str | Non
         ("   \n\n  ", "text/plain", None, "empty"),
         ("<html><script>only()</script></html>", "text/html", None, "empty"),
         (b"\xff\xfe\x00\xd8garbage" * 3, "text/plain", None, "UTF-8"),
+        ("Caf\u00e9 men\u00fc pr\u00e9cis".encode("latin-1"), "text/plain", None, "UTF-8"),
         (b"%PDF-1.4 not really a pdf", None, "broken.pdf", "PDF"),
         (b"PK not a zip", None, "broken.docx", "DOCX"),
         ("---\nkind: [unclosed\n---\nbody", "markdown", None, "front matter"),

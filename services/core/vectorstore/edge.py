@@ -47,6 +47,8 @@ def to_edge_filter(flt: PointFilter) -> qe.Filter:
         must.append(qe.FieldCondition(key="version", match=qe.MatchValue(flt.version)))
     if flt.version_below is not None:
         must.append(qe.FieldCondition(key="version", range=qe.RangeFloat(lt=float(flt.version_below))))
+    if flt.ordinal_from is not None:
+        must.append(qe.FieldCondition(key="ordinal", range=qe.RangeFloat(gte=float(flt.ordinal_from))))
     if flt.kinds:
         must.append(qe.FieldCondition(key="kind", match=qe.MatchAny(list(flt.kinds))))
     if flt.competitor is not None:
@@ -179,9 +181,6 @@ class EdgeVectorStore:
         if self._closed:
             raise RuntimeError("the Edge shard is closed")
         self._shard.info()
-
-    def flush(self) -> None:
-        self._shard.flush()
 
     def close(self) -> None:
         with self._close_lock:

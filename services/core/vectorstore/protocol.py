@@ -74,6 +74,7 @@ class PointFilter:
     document_ids: Sequence[str] | None = None
     version: int | None = None
     version_below: int | None = None
+    ordinal_from: int | None = None
     kinds: Sequence[str] | None = None
     competitor: str | None = None
     # Drop points whose expires_at is at or before this instant (points without one are kept).

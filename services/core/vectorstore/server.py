@@ -39,6 +39,8 @@ def to_client_filter(flt: PointFilter) -> models.Filter:
         must.append(models.FieldCondition(key="version", match=models.MatchValue(value=flt.version)))
     if flt.version_below is not None:
         must.append(models.FieldCondition(key="version", range=models.Range(lt=flt.version_below)))
+    if flt.ordinal_from is not None:
+        must.append(models.FieldCondition(key="ordinal", range=models.Range(gte=flt.ordinal_from)))
     if flt.kinds:
         must.append(models.FieldCondition(key="kind", match=models.MatchAny(any=list(flt.kinds))))
     if flt.competitor is not None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 20:35:53.465079
+Create Date: 2026-11-22 21:18:03.294465
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("content_type", sa.String(length=100), nullable=False),
         sa.Column("filename", sa.String(length=300), nullable=True),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("meta", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("chunk_count", sa.Integer(), nullable=True),
         sa.Column("reused_embeddings", sa.Integer(), nullable=True),

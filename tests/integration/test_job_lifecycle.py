@@ -1,0 +1,124 @@
+"""The job lifecycle around the pipeline: claims and leases, the attempts cap, the stranded-job sweep,
+and the task's retry and give-up rules."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from celery.exceptions import Retry
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
+
+from services.core.auth import Principal, Role
+from services.core.celery_app import create_celery
+from services.core.db import transaction, utcnow
+from services.core.migrate import upgrade_async
+from services.core.runtime import TaskRuntime, task_runtime
+from services.core.settings import Settings
+from services.core.vectorstore import close_stores
+from services.ingest import tasks
+from services.ingest.models import IngestJob, JobStatus
+from services.ingest.pipeline import JobLeased
+from services.ingest.routes import to_submission
+from services.ingest.service import IngestService
+
+pytestmark = pytest.mark.integration
+ENGINEER = Principal(sub="sam", org="acme", roles=frozenset({Role.ENGINEER}))
+
+
+@pytest.fixture
+async def env(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[tuple[Settings, TaskRuntime, IngestService, str]]:
+    settings = make_settings(PITCHCRAFT_JOB_LEASE_SECONDS="60", PITCHCRAFT_MAX_JOB_ATTEMPTS="3")
+    await upgrade_async(settings.database_url)
+    runtime = TaskRuntime(settings)
+    jobs: list[str] = []
+    service = IngestService(runtime.sessions, runtime.store, settings.ingest, jobs.append)
+    sub = to_submission(
+        {"external_id": "doc", "kind": "feature", "title": "Doc"}, "## A\n\nText.", filename=None, max_chars=10_000
+    )
+    job_id, _ = await service.submit(ENGINEER, [sub])
+    assert job_id is not None
+    yield settings, runtime, service, job_id
+    await runtime.engine.dispose()
+    runtime.loop.close()
+    close_stores()
+
+
+async def _set(runtime: TaskRuntime, job_id: str, **values: Any) -> None:
+    async with transaction(runtime.sessions) as session:
+        await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(**values))
+
+
+async def test_a_running_job_with_a_live_lease_is_not_taken_twice(env: Any) -> None:
+    _, runtime, service, job_id = env
+    await _set(runtime, job_id, status=JobStatus.RUNNING, updated_at=utcnow())
+    with pytest.raises(JobLeased) as leased:
+        await tasks.build_pipeline(runtime).run_job(job_id)
+    assert leased.value.retry_after == 60
+    assert (await service.get_job(ENGINEER, job_id)).attempts == 0
+
+
+async def test_a_job_that_keeps_killing_its_worker_is_failed(env: Any) -> None:
+    _, runtime, service, job_id = env
+    stale = utcnow() - timedelta(minutes=5)
+    await _set(runtime, job_id, status=JobStatus.RUNNING, attempts=3, updated_at=stale)
+    await tasks.build_pipeline(runtime).run_job(job_id)
+    job = await service.get_job(ENGINEER, job_id)
+    assert job.status == "failed" and job.attempts == 4
+    assert "never finished" in (job.error or "") and "smaller batches" in (job.error or "")
+
+
+async def test_the_sweep_requeues_stranded_jobs_once(env: Any) -> None:
+    _, runtime, _, job_id = env
+    sent: list[str] = []
+
+    class App:
+        def send_task(self, name: str, args: list[str], queue: str) -> None:
+            sent.append(args[0])
+
+    assert await tasks.requeue_stranded(App(), runtime.sessions, 600) == []
+    await _set(runtime, job_id, updated_at=utcnow() - timedelta(minutes=11))
+    assert await tasks.requeue_stranded(App(), runtime.sessions, 600) == [job_id]
+    assert await tasks.requeue_stranded(App(), runtime.sessions, 600) == []  # its clock was reset
+    assert sent == [job_id]
+
+
+def test_transient_errors_retry_with_backoff_then_fail_the_job(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """process_job is the caller here; its pipeline is replaced by one that always hits a database outage."""
+    settings = make_settings(PITCHCRAFT_TASK_MAX_RETRIES="2")
+    create_celery(settings)
+    runtime = task_runtime(settings)
+    runtime.run(upgrade_async(settings.database_url))
+    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
+    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
+    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
+
+    class Down:
+        async def run_job(self, job_id: str) -> None:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
+
+    monkeypatch.setattr(tasks, "build_pipeline", lambda _: Down())
+    try:
+        for failures in range(2):
+            with pytest.raises(Retry) as retry:
+                tasks.process_job.apply(args=[job_id], kwargs={"failures": failures}, throw=True)
+            assert retry.value.when == tasks.retry_delay(failures)
+        assert runtime.run(service.get_job(ENGINEER, job_id)).status == "queued"
+        tasks.process_job.apply(args=[job_id], kwargs={"failures": 2}, throw=True)
+        job = runtime.run(service.get_job(ENGINEER, job_id))
+        assert job.status == "failed" and "gave up after 3 attempts" in (job.error or "")
+        assert "SELECT" not in (job.error or "")  # no SQL or internals in what every role can read
+    finally:
+        runtime.close()
+        close_stores()
+
+
+def test_retry_delays_grow_to_five_minutes() -> None:
+    assert [tasks.retry_delay(n) for n in range(7)] == [10, 20, 40, 80, 160, 300, 300]
