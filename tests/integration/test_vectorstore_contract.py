@@ -210,3 +210,18 @@ def test_edge_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         assert store.count(PointFilter(org_id="acme")) == 4 * 10 * 20
     finally:
         store.close()
+
+
+def test_search_can_return_dense_vectors_and_batches_keep_order(store: VectorStore, embedder: Any) -> None:
+    points = {p.id: p for p in _points(embedder, "acme")}
+    store.upsert(list(points.values()))
+    first = _query(embedder, "acme", "audit log SIEM")
+    second = _query(embedder, "acme", "campaign revenue attribution")
+    stop_words = SearchRequest(
+        filter=PointFilter(org_id="acme"), sparse=bm25_encoder().query("the"), mode=SearchMode.SPARSE
+    )
+    with_vectors = SearchRequest(**{**{f: getattr(first, f) for f in first.__dataclass_fields__}, "with_dense": True})
+    a, b, empty, c = store.search_batch([first, second, stop_words, with_vectors])
+    assert a[0].payload["document_id"] == "acme-audit" and b[0].payload["document_id"] == "acme-roi"
+    assert empty == [] and a[0].dense is None
+    assert c[0].dense is not None and np.allclose(c[0].dense, points[c[0].id].dense, atol=1e-5)

@@ -65,6 +65,13 @@ def to_edge_filter(flt: PointFilter) -> qe.Filter:
     return qe.Filter(must=must)
 
 
+def _hit(p: qe.ScoredPoint) -> SearchHit:
+    dense = None
+    if isinstance(p.vector, dict) and DENSE in p.vector:
+        dense = [float(x) for x in p.vector[DENSE]]  # type: ignore[union-attr,arg-type]
+    return SearchHit(_id(p.id), float(p.score), dict(p.payload or {}), dense)
+
+
 def _id(value: Any) -> str:
     # Edge returns uuid.UUID for UUID ids; the contract uses strings.
     return str(value)
@@ -161,21 +168,28 @@ class EdgeVectorStore:
                 # The stub types Rrf apart from Fusion; the engine takes it.
                 query=qe.Fusion.Rrf(k=req.rrf_k),  # type: ignore[arg-type]
                 with_payload=req.with_payload,
+                with_vector=[DENSE] if req.with_dense else False,
             )
         single = dense or sparse
         if single is None:
             # Nothing to score with (e.g. a query of only stop words in sparse mode): no hits.
             return qe.QueryRequest(limit=0, filter=flt)
-        return qe.QueryRequest(limit=req.limit, query=single, filter=flt, with_payload=req.with_payload)
+        return qe.QueryRequest(
+            limit=req.limit,
+            query=single,
+            filter=flt,
+            with_payload=req.with_payload,
+            with_vector=[DENSE] if req.with_dense else False,
+        )
 
     def search(self, request: SearchRequest) -> list[SearchHit]:
-        query = self._query(request)
-        if query.limit == 0:
-            return []
-        return [SearchHit(_id(p.id), float(p.score), dict(p.payload or {})) for p in self._shard.query(query)]
+        return self.search_batch([request])[0]
 
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit]]:
-        return [self.search(r) for r in requests]
+        queries = [self._query(r) for r in requests]
+        runnable = [q for q in queries if q.limit > 0]
+        answers = iter(self._shard.query_batch(qe.QueryBatchRequest(runnable)) if runnable else [])
+        return [[_hit(p) for p in next(answers)] if q.limit > 0 else [] for q in queries]
 
     def ping(self) -> None:
         if self._closed:

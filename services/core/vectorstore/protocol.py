@@ -63,6 +63,7 @@ class SearchHit:
     id: str
     score: float
     payload: dict[str, Any]
+    dense: list[float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class SearchRequest:
     prefetch_limit: int = 50
     rrf_k: int = 60
     with_payload: bool = True
+    with_dense: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

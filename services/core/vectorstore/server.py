@@ -172,6 +172,7 @@ class QdrantServerStore:
                 "query": models.RrfQuery(rrf=models.Rrf(k=req.rrf_k)),
                 "limit": req.limit,
                 "with_payload": req.with_payload,
+                "with_vectors": [DENSE] if req.with_dense else False,
             }
         if dense is None and sparse is None:
             return None
@@ -181,6 +182,7 @@ class QdrantServerStore:
             "query_filter": flt,
             "limit": req.limit,
             "with_payload": req.with_payload,
+            "with_vectors": [DENSE] if req.with_dense else False,
         }
 
     def search(self, request: SearchRequest) -> list[SearchHit]:
@@ -188,7 +190,13 @@ class QdrantServerStore:
         if args is None:
             return []
         result = self._client.query_points(self.collection, **args)
-        return [SearchHit(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
+        hits = []
+        for p in result.points:
+            dense = None
+            if isinstance(p.vector, dict) and DENSE in p.vector:
+                dense = [float(x) for x in p.vector[DENSE]]  # type: ignore[union-attr,arg-type]
+            hits.append(SearchHit(str(p.id), float(p.score), dict(p.payload or {}), dense))
+        return hits
 
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit]]:
         return [self.search(r) for r in requests]
