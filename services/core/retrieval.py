@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from sqlalchemy import column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.vectorstore import SearchHit, SearchRequest, VectorStore
 
 # The columns this needs of the ingest service's table (read through the shared store, not its code).
-_documents = table("documents", column("id"), column("org_id"), column("current_version"))
+_documents = table(
+    "documents", column("id"), column("org_id"), column("current_version"), column("title"), column("review_due_at")
+)
 
 
 async def current_versions(
@@ -34,6 +37,27 @@ async def current_versions(
             )
         )
         return {doc_id: int(version) for doc_id, version in rows}
+
+
+async def review_due(
+    sessions: async_sessionmaker[AsyncSession], org_id: str, document_ids: Iterable[str]
+) -> dict[str, tuple[str, datetime]]:
+    """document id -> (title, review due date), for warnings about material past its review date."""
+    ids = sorted(set(document_ids))
+    if not ids:
+        return {}
+    async with sessions() as session:
+        rows = await session.execute(
+            select(_documents.c.id, _documents.c.title, _documents.c.review_due_at).where(
+                _documents.c.org_id == org_id, _documents.c.id.in_(ids)
+            )
+        )
+        out: dict[str, tuple[str, datetime]] = {}
+        for doc_id, title, due in rows:
+            if isinstance(due, str):  # SQLite through a plain table() returns text
+                due = datetime.fromisoformat(due)
+            out[doc_id] = (title, due if due.tzinfo else due.replace(tzinfo=UTC))
+        return out
 
 
 async def live_search(

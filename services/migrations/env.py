@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from services.core.db import Base, create_engine
 from services.ingest import models as _ingest_models  # noqa: F401  (registers tables)
+from services.pitch import models as _pitch_models  # noqa: F401
 
 target_metadata = Base.metadata
 

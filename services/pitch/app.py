@@ -1,13 +1,12 @@
-"""The pitch service's part of an app.
-
-Its API arrives with its own issue; for now it answers health and readiness."""
+"""The pitch service's part of an app: its routes."""
 
 from __future__ import annotations
 
 from services.core.http import health_router
+from services.pitch.routes import ROUTES
 
 NAME = "pitch"
 
 
 def route_handlers() -> list[object]:
-    return [health_router(NAME)]
+    return [health_router(NAME), *ROUTES]

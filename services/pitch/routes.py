@@ -1,0 +1,84 @@
+"""Pitch HTTP API under /pitch/v1: HTTP only; the logic lives in service.py and pipeline.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Response
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from services.core.auth import Principal, Role, requires
+from services.core.embeddings import get_embedder
+from services.core.http import app_context
+from services.core.vectorstore.bm25 import bm25_encoder
+from services.pitch.pipeline import QueryEmbeddings, TalkTrackPipeline
+from services.pitch.render import render_markdown
+from services.pitch.schemas import PersonaIn, PersonaOut, TalkTrackIn
+from services.pitch.service import PitchService
+
+CURATORS = requires(Role.MANAGER, Role.ENGINEER)
+
+
+def build_service(state: State) -> PitchService:
+    ctx = app_context(state)
+    service: PitchService | None = ctx.extras.get("pitch_service")
+    if service is None:
+        pipeline = TalkTrackPipeline(ctx.store, ctx.sessions, QueryEmbeddings(get_embedder), bm25_encoder())
+        service = PitchService(ctx.sessions, pipeline)
+        ctx.extras["pitch_service"] = service
+    return service
+
+
+class PitchController(Controller):
+    path = "/pitch/v1"
+    tags = ["pitch"]
+    dependencies = {"service": Provide(build_service, sync_to_thread=False)}
+
+    @post("/talk-tracks", status_code=HTTP_200_OK)
+    async def talk_track(
+        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: TalkTrackIn
+    ) -> Response[Any]:
+        """A talk track for this buyer and deal: the features that matter to them, in their tone, every point
+        cited to the source; competitor handling, discovery questions and a next step. `Accept: text/markdown`
+        returns the same track for reading. Abstains (200, `abstained: true`) when the library cannot support it."""
+        track, persona = await service.talk_track(request.user, data)
+        if "text/markdown" in request.headers.get("accept", ""):
+            return Response(render_markdown(track, persona.name), media_type="text/markdown; charset=utf-8")
+        return Response(track)
+
+    @get("/personas")
+    async def personas(
+        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService]
+    ) -> list[PersonaOut]:
+        """Built-in personas and your organisation's custom ones."""
+        return await service.personas(request.user.org)
+
+    @post("/personas", guards=[CURATORS], status_code=HTTP_201_CREATED)
+    async def create_persona(
+        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: PersonaIn
+    ) -> PersonaOut:
+        """A custom persona for your organisation (managers, engineers, admins)."""
+        return await service.create_persona(request.user, data)
+
+    @put("/personas/{persona_id:str}", guards=[CURATORS])
+    async def update_persona(
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[PitchService],
+        persona_id: FromPath[str],
+        data: PersonaIn,
+    ) -> PersonaOut:
+        return await service.update_persona(request.user, persona_id, data)
+
+    @delete("/personas/{persona_id:str}", guards=[CURATORS], status_code=HTTP_204_NO_CONTENT)
+    async def delete_persona(
+        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], persona_id: FromPath[str]
+    ) -> None:
+        await service.delete_persona(request.user, persona_id)
+
+
+ROUTES = [PitchController]

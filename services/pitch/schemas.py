@@ -1,0 +1,97 @@
+"""Request and response models of the pitch API (DESIGN section 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Tone(StrEnum):
+    TECHNICAL = "technical"
+    BUSINESS = "business"
+
+
+class Segment(StrEnum):
+    SMB = "smb"
+    MID_MARKET = "mid_market"
+    ENTERPRISE = "enterprise"
+
+
+PersonaId = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+Phrase = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class TalkTrackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    persona: PersonaId
+    persona_brief: str | None = Field(default=None, max_length=1000, description="shifts the persona's priorities")
+    context: str | None = Field(default=None, max_length=2000, description="the deal: situation, pains, goals")
+    segment: Segment | None = None
+    competitor: str | None = Field(default=None, min_length=1, max_length=120)
+    max_features: int = Field(default=4, ge=1, le=8)
+
+
+class Citation(BaseModel):
+    document_id: str
+    external_id: str
+    version: int
+    chunk_id: str
+    as_of: str | None
+
+
+class Point(BaseModel):
+    text: str
+    citation: Citation
+
+
+class Feature(BaseModel):
+    document_id: str
+    external_id: str
+    title: str
+    score: float
+    why: str
+    points: list[Point]
+
+
+class Objection(BaseModel):
+    objection: str
+    response: Point
+
+
+class CompetitorSection(BaseModel):
+    name: str
+    where_we_win: list[Point]
+    objections: list[Objection]
+
+
+class TalkTrack(BaseModel):
+    persona: str
+    tone: Tone
+    features: list[Feature]
+    competitor: CompetitorSection | None = None
+    discovery_questions: list[str]
+    next_step: str
+    abstained: bool
+    warnings: list[str]
+
+
+class PersonaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: PersonaId
+    name: str = Field(min_length=1, max_length=120)
+    tone: Tone
+    measured_on: list[Phrase] = Field(default_factory=list, max_length=20)
+    priorities: list[Phrase] = Field(min_length=1, max_length=10, description="what to search the material for")
+    prefer: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=100)
+    avoid: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=200)
+    discovery_questions: list[Phrase] = Field(default_factory=list, max_length=20)
+
+
+class PersonaOut(PersonaIn):
+    built_in: bool
+    updated_at: datetime | None = None

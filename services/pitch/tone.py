@@ -1,0 +1,273 @@
+"""Choosing source sentences for a buyer's tone. Extractive: a sentence is used exactly as written.
+
+Business buyers get value, outcomes and proof, and never a word from the persona's avoid list or an
+unexplained acronym; technical buyers get mechanism, security, integration and numbers, and no fluff.
+The cues are generic (section headings, figures, outcome and mechanism vocabulary), not tied to one product.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from services.pitch.schemas import Tone
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
+_FIGURE = re.compile(r"\d")
+# Acronyms every business reader knows.
+BUSINESS_ACRONYMS = frozenset(
+    {
+        "ROI",
+        "CRM",
+        "KPI",
+        "KPIs",
+        "CEO",
+        "CFO",
+        "CMO",
+        "CIO",
+        "COO",
+        "CTO",
+        "B2B",
+        "B2C",
+        "US",
+        "EU",
+        "UK",
+        "USD",
+        "EUR",
+        "GBP",
+        "Q1",
+        "Q2",
+        "Q3",
+        "Q4",
+        "FY",
+        "AI",
+        "VP",
+        "VPs",
+        "HR",
+        "IT",
+        "OK",
+    }
+)
+OUTCOME = (
+    "sav",
+    "faster",
+    "fewer",
+    "reduc",
+    "increas",
+    "grow",
+    "revenue",
+    "cost",
+    "hour",
+    "week",
+    "day",
+    "month",
+    "percent",
+    "payback",
+    "cut",
+    "lift",
+    "improv",
+    "win",
+    "won",
+    "retain",
+    "retention",
+    "churn",
+    "pipeline",
+    "budget",
+    "profit",
+    "margin",
+    "spend",
+    "quota",
+    "customer",
+    "decision",
+    "board",
+    "prove",
+    "proof",
+)
+MECHANISM = (
+    "encrypt",
+    "key",
+    "api",
+    "sdk",
+    "protocol",
+    "saml",
+    "scim",
+    "oauth",
+    "tls",
+    "aes",
+    "latency",
+    "region",
+    "replica",
+    "failover",
+    "log",
+    "audit",
+    "role",
+    "token",
+    "webhook",
+    "schema",
+    "sync",
+    "warehouse",
+    "query",
+    "deploy",
+    "sandbox",
+    "version",
+    "rate",
+    "uptime",
+    "sla",
+    "p95",
+    "p99",
+    "architect",
+    "integrat",
+    "stream",
+    "batch",
+    "cluster",
+    "access",
+    "permission",
+    "certif",
+    "soc",
+    "iso",
+    "gdpr",
+    "retention",
+)
+FLUFF = (
+    "seamless",
+    "world-class",
+    "best-in-class",
+    "revolutionary",
+    "game-changing",
+    "cutting-edge",
+    "unparalleled",
+    "synergy",
+    "next-generation",
+    "magic",
+    "delight",
+    "effortless",
+)
+BUSINESS_SECTIONS = (
+    "value",
+    "benefit",
+    "outcome",
+    "result",
+    "proof",
+    "impact",
+    "why it matters",
+    "customer",
+    "roi",
+    "business",
+    "overview",
+    "what it does",
+)
+TECHNICAL_SECTIONS = (
+    "how it works",
+    "architecture",
+    "technical",
+    "security",
+    "integration",
+    "mechanism",
+    "under the hood",
+    "detail",
+    "specification",
+    "limit",
+    "requirement",
+    "implementation",
+    "how",
+    "compliance",
+    "reliability",
+    "performance",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ToneProfile:
+    tone: Tone
+    prefer: tuple[str, ...]
+    avoid: tuple[str, ...]
+
+    def avoided_term(self, sentence: str) -> str | None:
+        """The first avoid-list term the sentence uses (whole words, case-insensitive), if any."""
+        low = sentence.lower()
+        for term in self.avoid:
+            if re.search(rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])", low):
+                return term
+        return None
+
+    def jargon(self, sentence: str) -> str | None:
+        """For business tone: an avoided term, or an acronym a business reader would not know."""
+        if term := self.avoided_term(sentence):
+            return term
+        allowed = BUSINESS_ACRONYMS | {p.upper() for p in self.prefer}
+        for acronym in _ACRONYM.findall(sentence):
+            if acronym not in allowed and acronym.rstrip("s") not in allowed:
+                return acronym
+        return None
+
+
+def _hits(words: list[str], stems: Iterable[str], cap: int) -> int:
+    return min(cap, sum(1 for w in words if any(w.startswith(s) for s in stems)))
+
+
+def _section_kind(section: str) -> tuple[bool, bool]:
+    low = section.lower()
+    return any(c in low for c in BUSINESS_SECTIONS), any(c in low for c in TECHNICAL_SECTIONS)
+
+
+def score_sentence(sentence: str, section: str, profile: ToneProfile, query_terms: frozenset[str]) -> float | None:
+    """Higher is a better point for this buyer; None means the sentence must not be used for them."""
+    words = _WORD.findall(sentence.lower())
+    if not 6 <= len(words) <= 60 or sentence.rstrip().endswith("?") or sentence.rstrip().endswith(":"):
+        return None
+    business_section, technical_section = _section_kind(section)
+    overlap = min(3, len(set(words) & query_terms)) * 0.25
+    prefer = _hits(words, profile.prefer, 3) * 0.3
+    figure = 1.0 if _FIGURE.search(sentence) else 0.0
+    if profile.tone is Tone.BUSINESS:
+        if profile.jargon(sentence):
+            return None
+        return (
+            figure
+            + _hits(words, OUTCOME, 2) * 0.5
+            + (0.8 if business_section else 0.0)
+            - (0.6 if technical_section and not business_section else 0.0)
+            + prefer
+            + overlap
+        )
+    if profile.avoided_term(sentence) or any(f in sentence.lower() for f in FLUFF):
+        return None
+    return (
+        figure * 0.6
+        + _hits(words, MECHANISM, 3) * 0.5
+        + (0.8 if technical_section else 0.0)
+        - (0.3 if business_section and not technical_section else 0.0)
+        + prefer
+        + overlap
+    )
+
+
+def query_terms(texts: Iterable[str]) -> frozenset[str]:
+    stop = {
+        "and",
+        "the",
+        "for",
+        "with",
+        "from",
+        "that",
+        "this",
+        "into",
+        "over",
+        "their",
+        "your",
+        "what",
+        "which",
+        "how",
+        "are",
+        "not",
+        "our",
+        "its",
+        "such",
+        "without",
+        "across",
+        "existing",
+        "where",
+    }
+    return frozenset(w for t in texts for w in _WORD.findall(t.lower()) if len(w) > 2 and w not in stop)
