@@ -60,6 +60,7 @@ CANDIDATES = 16
 _WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength", re.I)
 _OBJECTION = re.compile(r"objection", re.I)
 _QUESTIONS = re.compile(r"landmine|discovery|question", re.I)
+_QUOTES = "\"' \u201c\u201d\u2018\u2019"
 _BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 
 
@@ -127,6 +128,15 @@ def _citation(point_id: str, payload: dict[str, Any]) -> Citation:
         chunk_id=point_id,
         as_of=payload.get("as_of"),
     )
+
+
+def _question(sentence: str) -> str | None:
+    """A discovery question from a battlecard line such as `Ask: "How do you ...?"`, without the wrapping."""
+    core = sentence.strip().strip(_QUOTES)
+    if not core.endswith("?"):
+        return None
+    core = re.sub(r"^(?:ask|question|q)\s*:\s*", "", core, flags=re.I).strip(_QUOTES)
+    return core or None
 
 
 def _sentences(text: str) -> list[str]:
@@ -390,19 +400,18 @@ class TalkTrackPipeline:
         for p in points:
             section = str(p.payload.get("section", ""))
             sentences = _sentences(str(p.payload.get("text", "")))
-            questions += [
-                s for s in sentences if s.endswith("?") and (_QUESTIONS.search(section) or len(questions) < 2)
-            ]
+            if _QUESTIONS.search(section):
+                questions += [q for q in map(_question, sentences) if q]
             if _OBJECTION.search(section):
-                heading = section.split(" > ")[-1].strip().strip("\"'“”")
+                heading = section.split(" > ")[-1].strip().strip(_QUOTES)
                 if not heading or _OBJECTION.search(heading):
                     continue
-                response = [s for s in sentences if score_sentence(s, section, profile, frozenset()) is not None]
-                if response:
+                # The best-scoring sentence of the response for this buyer, not merely the first.
+                scored = [(v, s) for s in sentences if (v := score_sentence(s, "", profile, frozenset())) is not None]
+                if scored:
+                    best = max(scored, key=lambda vs: vs[0])[1]
                     objections.append(
-                        Objection(
-                            objection=heading, response=Point(text=response[0], citation=_citation(p.id, p.payload))
-                        )
+                        Objection(objection=heading, response=Point(text=best, citation=_citation(p.id, p.payload)))
                     )
             elif _WIN.search(section):
                 for s in sentences:
