@@ -47,6 +47,9 @@ bench: install services ## ingest throughput against the raw model, and vector s
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/store_bench.py
 
+eval: install ## retrieval, tone and grounding metrics on the labelled cases (table in the README)
+	$(PY) evals/run_eval.py
+
 compose-config: ## validate docker-compose.yml where the docker client exists
 	@if docker compose version >/dev/null 2>&1; then \
 		PITCHCRAFT_JWT_SECRET=$${PITCHCRAFT_JWT_SECRET:-compose-config-check-secret-0123456789} \

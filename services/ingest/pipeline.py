@@ -231,6 +231,8 @@ class IngestPipeline:
                 .values(status=JobStatus.SUCCEEDED, finished_at=utcnow(), updated_at=utcnow(), error=None)
             )
         log.info("ingest.job.succeeded", job_id=job_id, chunks=total, reused=total - len(fresh))
+        if fresh:
+            self._store.optimize()  # after the job is reported done: searches are faster with the index built
 
     async def _plan(self, items: Sequence[dict[str, object]]) -> list[VersionPlan]:
         wanted = {(str(i["document_id"]), int(str(i["version"]))) for i in items}

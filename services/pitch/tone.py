@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.pitch.schemas import Tone
 
@@ -178,6 +179,24 @@ TECHNICAL_SECTIONS = (
 )
 
 
+def _stem_pattern(stems: Iterable[str]) -> re.Pattern[str]:
+    """Matches words starting with any of the stems (counted with findall)."""
+    alternatives = "|".join(sorted((re.escape(s.lower()) for s in stems if s), key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})[a-z0-9\-]*" if alternatives else r"(?!x)x")
+
+
+@lru_cache(maxsize=256)
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole-word, case-insensitive match of any term (multi-word terms included)."""
+    alternatives = "|".join(sorted((re.escape(t.lower()) for t in terms if t), key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])" if alternatives else r"(?!x)x")
+
+
+_OUTCOME = _stem_pattern(OUTCOME)
+_MECHANISM = _stem_pattern(MECHANISM)
+_FLUFF = _term_pattern(FLUFF)
+
+
 @dataclass(frozen=True, slots=True)
 class ToneProfile:
     tone: Tone
@@ -186,25 +205,28 @@ class ToneProfile:
 
     def avoided_term(self, sentence: str) -> str | None:
         """The first avoid-list term the sentence uses (whole words, case-insensitive), if any."""
-        low = sentence.lower()
-        for term in self.avoid:
-            if re.search(rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])", low):
-                return term
-        return None
+        match = _term_pattern(self.avoid).search(sentence.lower())
+        return match.group(0) if match else None
 
     def jargon(self, sentence: str) -> str | None:
         """For business tone: an avoided term, or an acronym a business reader would not know."""
         if term := self.avoided_term(sentence):
             return term
-        allowed = BUSINESS_ACRONYMS | {p.upper() for p in self.prefer}
+        allowed = _allowed_acronyms(self.prefer)
         for acronym in _ACRONYM.findall(sentence):
             if acronym not in allowed and acronym.rstrip("s") not in allowed:
                 return acronym
         return None
 
 
-def _hits(words: list[str], stems: Iterable[str], cap: int) -> int:
-    return min(cap, sum(1 for w in words if any(w.startswith(s) for s in stems)))
+@lru_cache(maxsize=256)
+def _allowed_acronyms(prefer: tuple[str, ...]) -> frozenset[str]:
+    return BUSINESS_ACRONYMS | {p.upper() for p in prefer}
+
+
+@lru_cache(maxsize=256)
+def _prefer_pattern(prefer: tuple[str, ...]) -> re.Pattern[str]:
+    return _stem_pattern(prefer)
 
 
 def _section_kind(section: str) -> tuple[bool, bool]:
@@ -214,29 +236,30 @@ def _section_kind(section: str) -> tuple[bool, bool]:
 
 def score_sentence(sentence: str, section: str, profile: ToneProfile, query_terms: frozenset[str]) -> float | None:
     """Higher is a better point for this buyer; None means the sentence must not be used for them."""
-    words = _WORD.findall(sentence.lower())
-    if not 6 <= len(words) <= 60 or sentence.rstrip().endswith("?") or sentence.rstrip().endswith(":"):
+    low = sentence.lower()
+    words = _WORD.findall(low)
+    if not 6 <= len(words) <= 60 or sentence.rstrip().endswith(("?", ":")):
         return None
     business_section, technical_section = _section_kind(section)
     overlap = min(3, len(set(words) & query_terms)) * 0.25
-    prefer = _hits(words, profile.prefer, 3) * 0.3
+    prefer = min(3, len(_prefer_pattern(profile.prefer).findall(low))) * 0.3
     figure = 1.0 if _FIGURE.search(sentence) else 0.0
     if profile.tone is Tone.BUSINESS:
         if profile.jargon(sentence):
             return None
         return (
             figure
-            + _hits(words, OUTCOME, 2) * 0.5
+            + min(2, len(_OUTCOME.findall(low))) * 0.5
             + (0.8 if business_section else 0.0)
             - (0.6 if technical_section and not business_section else 0.0)
             + prefer
             + overlap
         )
-    if profile.avoided_term(sentence) or any(f in sentence.lower() for f in FLUFF):
+    if profile.avoided_term(sentence) or _FLUFF.search(low):
         return None
     return (
         figure * 0.6
-        + _hits(words, MECHANISM, 3) * 0.5
+        + min(3, len(_MECHANISM.findall(low))) * 0.5
         + (0.8 if technical_section else 0.0)
         - (0.3 if business_section and not technical_section else 0.0)
         + prefer

@@ -130,6 +130,9 @@ class VectorStore(Protocol):
 
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit]]: ...
 
+    def optimize(self) -> None:
+        """Build search indexes now (Edge only builds them when asked; a server does it by itself)."""
+
     def ping(self) -> None:
         """Raise if the store cannot serve."""
 

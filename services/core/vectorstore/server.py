@@ -201,6 +201,9 @@ class QdrantServerStore:
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[list[SearchHit]]:
         return [self.search(r) for r in requests]
 
+    def optimize(self) -> None:
+        return None  # the server's optimizer runs on its own
+
     def ping(self) -> None:
         self._client.get_collection(self.collection)
 
