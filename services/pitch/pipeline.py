@@ -36,7 +36,7 @@ from services.pitch.schemas import (
     TalkTrackIn,
     Tone,
 )
-from services.pitch.tone import ToneProfile, query_terms, score_sentence
+from services.pitch.tone import ToneProfile, analyse, overlap_bonus, query_terms
 
 # Weights of the query sources. The rep's brief and deal context are about this deal, so they count more than
 # any one standing priority (2.5 beat 1.0 and 1.5 on evals/pitch_cases.yaml); sentences from the competitor's
@@ -58,6 +58,8 @@ MIN_SUPPORT = 0.30
 MAX_POINTS = 3
 MIN_POINT_SCORE = 0.3
 CANDIDATES = 16
+# Chunks whose sentences are kept analysed per tone profile (a few MB at 20,000 entries).
+ANALYSIS_CACHE = 20_000
 
 _WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength", re.I)
 _OBJECTION = re.compile(r"objection", re.I)
@@ -178,6 +180,10 @@ class TalkTrackPipeline:
         self._sessions = sessions
         self._queries = queries
         self._bm25 = bm25
+        self._analysis: OrderedDict[tuple[str, ToneProfile], list[tuple[str, float | None, frozenset[str]]]] = (
+            OrderedDict()
+        )
+        self._analysis_lock = threading.Lock()
 
     async def compose(
         self, org_id: str, request: TalkTrackIn, persona: PersonaOut, options: RetrievalOptions | None = None
@@ -352,10 +358,10 @@ class TalkTrackPipeline:
         for chunk in chunks:
             rank = cand.chunk_rank.get(chunk.id)
             relevance = 1.0 / (1 + rank) if rank is not None else 0.0
-            for order, sentence in enumerate(_sentences(str(chunk.payload.get("text", "")))):
-                value = score_sentence(sentence, str(chunk.payload.get("section", "")), profile, terms)
-                if value is None:
+            for order, (sentence, base, words) in enumerate(self._analysed(chunk.id, chunk.payload, profile)):
+                if base is None:
                     continue
+                value = base + overlap_bonus(words, terms)
                 position = int(chunk.payload.get("ordinal", 0)) * 100 + order
                 scored.append(
                     (
@@ -376,6 +382,25 @@ class TalkTrackPipeline:
             seen.add(sentence.lower())
             picked.append((position, point))
         return [p for _, p in sorted(picked, key=lambda x: x[0])]  # in the source's order, so they read well
+
+    def _analysed(
+        self, point_id: str, payload: dict[str, Any], profile: ToneProfile
+    ) -> list[tuple[str, float | None, frozenset[str]]]:
+        """A chunk's sentences with their request-independent scores for this tone profile. A point id names
+        one version of one chunk, so its text never changes under the cache."""
+        key = (point_id, profile)
+        with self._analysis_lock:
+            hit = self._analysis.get(key)
+            if hit is not None:
+                self._analysis.move_to_end(key)
+                return hit
+        section = str(payload.get("section", ""))
+        value = [(s, *analyse(s, section, profile)) for s in _sentences(str(payload.get("text", "")))]
+        with self._analysis_lock:
+            self._analysis[key] = value
+            while len(self._analysis) > ANALYSIS_CACHE:
+                self._analysis.popitem(last=False)
+        return value
 
     async def _competitor(
         self, org_id: str, name: str, profile: ToneProfile, now: datetime
@@ -404,25 +429,20 @@ class TalkTrackPipeline:
         questions: list[str] = []
         for p in points:
             section = str(p.payload.get("section", ""))
-            sentences = _sentences(str(p.payload.get("text", "")))
+            analysed = self._analysed(p.id, p.payload, profile)
             if _QUESTIONS.search(section):
-                questions += [q for q in map(_question, sentences) if q]
+                questions += [q for q in (_question(s) for s, _, _ in analysed) if q]
+            usable = [(base, s) for s, base, _ in analysed if base is not None]
             if _OBJECTION.search(section):
                 heading = section.split(" > ")[-1].strip().strip(_QUOTES)
-                if not heading or _OBJECTION.search(heading):
-                    continue
-                # The best-scoring sentence of the response for this buyer, not merely the first.
-                scored = [(v, s) for s in sentences if (v := score_sentence(s, "", profile, frozenset())) is not None]
-                if scored:
-                    best = max(scored, key=lambda vs: vs[0])[1]
+                if heading and not _OBJECTION.search(heading) and usable:
+                    # The best-scoring sentence of the response for this buyer, not merely the first.
+                    best = max(usable, key=lambda vs: vs[0])[1]
                     objections.append(
                         Objection(objection=heading, response=Point(text=best, citation=_citation(p.id, p.payload)))
                     )
             elif _WIN.search(section):
-                for s in sentences:
-                    value = score_sentence(s, "", profile, frozenset())
-                    if value is not None:
-                        wins.append((value, Point(text=s, citation=_citation(p.id, p.payload))))
+                wins += [(base, Point(text=s, citation=_citation(p.id, p.payload))) for base, s in usable]
         wins.sort(key=lambda w: w[0], reverse=True)
         notes = CompetitorSection(name=name, where_we_win=[w for _, w in wins[:3]], objections=objections[:3])
         win_texts = [w.text for _, w in wins[:4]]

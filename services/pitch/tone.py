@@ -236,17 +236,29 @@ def _section_kind(section: str) -> tuple[bool, bool]:
 
 def score_sentence(sentence: str, section: str, profile: ToneProfile, query_terms: frozenset[str]) -> float | None:
     """Higher is a better point for this buyer; None means the sentence must not be used for them."""
+    base, words = analyse(sentence, section, profile)
+    return None if base is None else base + overlap_bonus(words, query_terms)
+
+
+def overlap_bonus(words: frozenset[str], query_terms: frozenset[str]) -> float:
+    """The part of a sentence's score that depends on this request's queries."""
+    return min(3, len(words & query_terms)) * 0.25
+
+
+def analyse(sentence: str, section: str, profile: ToneProfile) -> tuple[float | None, frozenset[str]]:
+    """The request-independent part of the score (None: never for this buyer) and the sentence's words."""
     low = sentence.lower()
     words = _WORD.findall(low)
+    unique = frozenset(words)
     if not 6 <= len(words) <= 60 or sentence.rstrip().endswith(("?", ":")):
-        return None
+        return None, unique
     business_section, technical_section = _section_kind(section)
-    overlap = min(3, len(set(words) & query_terms)) * 0.25
+    overlap = 0.0
     prefer = min(3, len(_prefer_pattern(profile.prefer).findall(low))) * 0.3
     figure = 1.0 if _FIGURE.search(sentence) else 0.0
     if profile.tone is Tone.BUSINESS:
         if profile.jargon(sentence):
-            return None
+            return None, unique
         return (
             figure
             + min(2, len(_OUTCOME.findall(low))) * 0.5
@@ -254,9 +266,9 @@ def score_sentence(sentence: str, section: str, profile: ToneProfile, query_term
             - (0.6 if technical_section and not business_section else 0.0)
             + prefer
             + overlap
-        )
+        ), unique
     if profile.avoided_term(sentence) or _FLUFF.search(low):
-        return None
+        return None, unique
     return (
         figure * 0.6
         + min(3, len(_MECHANISM.findall(low))) * 0.5
@@ -264,7 +276,7 @@ def score_sentence(sentence: str, section: str, profile: ToneProfile, query_term
         - (0.3 if business_section and not technical_section else 0.0)
         + prefer
         + overlap
-    )
+    ), unique
 
 
 def query_terms(texts: Iterable[str]) -> frozenset[str]:
