@@ -213,3 +213,23 @@ async def test_custom_persona_crud_and_roles(library: AsyncTestClient[Any]) -> N
     assert (
         await library.delete("/pitch/v1/personas/head_of_marketing_ops", headers=token("acme", "admin"))
     ).status_code == 404
+
+
+async def test_near_identical_documents_never_take_two_slots(library: AsyncTestClient[Any]) -> None:
+    docs = {d["external_id"]: d for d in demo_documents()}
+    picked = [
+        "feat-multi-touch-attribution",
+        "feat-segment-builder",
+        "feat-experimentation",
+        "feat-executive-dashboards",
+    ]
+    batch = [docs[e] for e in picked]
+    twin = {**docs["feat-multi-touch-attribution"], "external_id": "attribution-copy", "title": "Attribution (copy)"}
+    response = await library.post(
+        "/ingest/v1/documents/batch", json={"documents": [*batch, twin]}, headers=token("dupes", "engineer")
+    )
+    assert (await wait_job(library, response.json()["job_id"], org="dupes"))["status"] == "succeeded"
+    track = (await library.post("/pitch/v1/talk-tracks", json={"persona": "cmo"}, headers=token("dupes", "rep"))).json()
+    chosen = {f["external_id"] for f in track["features"]}
+    assert len(chosen & {"feat-multi-touch-attribution", "attribution-copy"}) == 1
+    assert len(track["features"]) >= 3
