@@ -43,9 +43,10 @@ lint: install ## ruff, mypy and the service import boundaries
 	$(VENV)/bin/ruff check services tests bench
 	$(VENV)/bin/mypy services
 
-bench: install services ## ingest throughput against the raw model, and vector store speed (figures in the README)
+bench: install services ## ingest vs raw model throughput, vector store speed, talk-track latency (figures in the README)
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/store_bench.py
+	$(PY) bench/pitch_bench.py
 
 eval: install ## retrieval, tone and grounding metrics on the labelled cases (table in the README)
 	$(PY) evals/run_eval.py
