@@ -92,7 +92,8 @@ def test_ingest_over_http(server: tuple[str, dict[str, str]], tmp_path: Path) ->
                 "external_id": "e2e-sso",
                 "kind": "feature",
                 "title": "SSO",
-                "content": "# SSO\n\n## How\n\nSAML 2.0 and SCIM.",
+                "content": "# SSO\n\n## How it works\n\nUsers sign in through SAML 2.0 single sign-on and accounts "
+                "are provisioned with SCIM from the identity provider.",
             },
             headers={**engineer, "X-Request-ID": "e2e-req-1"},
         )
@@ -115,3 +116,17 @@ def test_ingest_over_http(server: tuple[str, dict[str, str]], tmp_path: Path) ->
         assert error.status_code == 422 and set(error.json()["error"]) == {"code", "message", "details"}
         schema = http.get("/schema/openapi.json")
         assert schema.status_code == 200 and "/ingest/v1/documents" in schema.json()["paths"]
+        assert "/pitch/v1/talk-tracks" in schema.json()["paths"]
+
+        track = http.post("/pitch/v1/talk-tracks", json={"persona": "ciso", "segment": "enterprise"}, headers=rep)
+        assert track.status_code == 200, track.text
+        body = track.json()
+        assert body["tone"] == "technical" and [f["external_id"] for f in body["features"]] == ["e2e-sso"], body[
+            "warnings"
+        ]
+        assert body["features"][0]["points"][0]["citation"]["external_id"] == "e2e-sso"
+        assert "security review" in body["next_step"]
+        markdown = http.post(
+            "/pitch/v1/talk-tracks", json={"persona": "ciso"}, headers={**rep, "Accept": "text/markdown"}
+        )
+        assert markdown.headers["content-type"].startswith("text/markdown") and "## 1. SSO" in markdown.text
