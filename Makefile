@@ -40,7 +40,7 @@ test-fast: install ## unit tests only
 	$(PY) -m pytest tests/unit -q
 
 lint: install ## ruff, mypy and the service import boundaries
-	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff check services tests bench evals
 	$(VENV)/bin/mypy services
 
 bench: install services ## ingest vs raw model throughput, vector store speed, talk-track latency (figures in the README)

@@ -95,8 +95,12 @@ async def evaluate(settings: Any, cases: list[dict[str, Any]]) -> None:
             for p in all_points:
                 points += 1
                 contained += int(p.text in chunks.get(p.citation.chunk_id, ""))
-                if track.tone.value == "business" and profile.avoided_term(p.text):
-                    avoided += 1
+            if track.tone.value == "business":
+                # Everything the buyer would read: points, feature titles, objections, questions.
+                shown = [p.text for p in all_points] + [f.title for f in track.features] + track.discovery_questions
+                if track.competitor:
+                    shown += [o.objection for o in track.competitor.objections]
+                avoided += sum(1 for text in shown if profile.jargon(text))
         n = len(cases)
         rows.append(
             (name, *(totals[m] / n for m in ("recall@5", "ndcg@5", "mrr", "tone")), contained / max(points, 1), avoided)
@@ -109,7 +113,8 @@ async def evaluate(settings: Any, cases: list[dict[str, Any]]) -> None:
     for name, recall, ndcg, mrr, tone, cited, avoid in rows:
         print(f"{name:<27}{recall:>9.3f}{ndcg:>8.3f}{mrr:>7.3f}{tone:>6.2f}{cited:>7.1%}{avoid:>7d}")
     print("\ncited: share of points whose citation chunk contains the point's text (must be 100%).")
-    print("avoid: avoid-list words in business-tone tracks (must be 0).")
+    print("avoid: texts of business-tone tracks (points, titles, objections, questions) with an avoid-list word or")
+    print("       an acronym outside the business allowlist (must be 0).")
 
 
 def main() -> None:

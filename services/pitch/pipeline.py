@@ -105,23 +105,25 @@ class QueryEmbeddings:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        found: dict[str, np.ndarray] = {}
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            for text in dict.fromkeys(texts):
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+                    found[text] = self._cache[text]
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             vectors = self._factory().embed(missing)  # one batch for all new texts of the request
             with self._lock:
                 for text, vec in zip(missing, vectors, strict=True):
-                    self._cache[text] = vec
+                    self._cache[text] = found[text] = vec
                 while len(self._cache) > self._size:
                     self._cache.popitem(last=False)
-        with self._lock:
-            for text in texts:
-                self._cache.move_to_end(text)
-            return np.stack([self._cache[t] for t in texts])
+        return np.stack([found[t] for t in texts])
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")
 
 
 def _citation(point_id: str, payload: dict[str, Any]) -> Citation:
@@ -141,6 +143,13 @@ def _question(sentence: str) -> str | None:
         return None
     core = re.sub(r"^(?:ask|question|q)\s*:\s*", "", core, flags=re.I).strip(_QUOTES)
     return core or None
+
+
+def _speakable(text: str, profile: ToneProfile) -> bool:
+    """Text shown as it is written (headings, questions) must still suit the buyer."""
+    if profile.tone is Tone.BUSINESS:
+        return profile.jargon(text) is None
+    return profile.avoided_term(text) is None
 
 
 def _sentences(text: str) -> list[str]:
@@ -230,11 +239,20 @@ class TalkTrackPipeline:
                 f"Only {len(features)} of the {request.max_features} requested features are well supported for "
                 "this buyer; the rest were left out rather than stretched."
             )
-        due = await review_due(self._sessions, org_id, [f.document_id for f in features])
-        for f in features:
-            if f.document_id in due and due[f.document_id][1] <= now:
+        cited = [f.document_id for f in features]
+        if competitor is not None:
+            cited += [p.citation.document_id for p in competitor.where_we_win]
+            cited += [o.response.citation.document_id for o in competitor.objections]
+            if not competitor.where_we_win and not competitor.objections:
                 warnings.append(
-                    f"'{due[f.document_id][0]}' is past its review date ({due[f.document_id][1].date().isoformat()}); "
+                    f"The notes on '{request.competitor}' have no 'where we win' or objection sections this buyer "
+                    "can use; add them to the battlecard."
+                )
+        due = await review_due(self._sessions, org_id, cited)
+        for doc_id in dict.fromkeys(cited):
+            if doc_id in due and due[doc_id][1] <= now:
+                warnings.append(
+                    f"'{due[doc_id][0]}' is past its review date ({due[doc_id][1].date().isoformat()}); "
                     "check it with its owner before quoting it."
                 )
         questions = list(dict.fromkeys([*persona.discovery_questions[:3], *competitor_questions[:2]]))
@@ -329,6 +347,9 @@ class TalkTrackPipeline:
                 )
             ):
                 continue  # a near-copy of a chosen feature never takes a second slot
+            title = str(cand.payload.get("title", ""))
+            if profile.tone is Tone.BUSINESS and profile.jargon(title):
+                continue  # its very name is jargon to this buyer (the title is shown as written, never rewritten)
             points = await self._points(org_id, cand, profile, terms)
             if not points:
                 continue  # nothing this buyer should hear from it
@@ -339,7 +360,7 @@ class TalkTrackPipeline:
                     Feature(
                         document_id=cand.document_id,
                         external_id=str(cand.payload.get("external_id", "")),
-                        title=str(cand.payload.get("title", "")),
+                        title=title,
                         score=round(cand.score, 4),
                         why=why + ".",
                         points=points,
@@ -414,9 +435,15 @@ class TalkTrackPipeline:
         if not points:
             everything = await asyncio.to_thread(self._store.scroll, live, limit=5000)
 
+            tokens = wanted.split("-")
+
             def matches(payload: dict[str, Any]) -> bool:
-                names = [slug(str(payload.get("competitor") or "")), slug(str(payload.get("title") or ""))]
-                return any(n and (n.startswith(wanted) or wanted in n) for n in names)
+                # Whole words in order: "brightfunnel" finds "brightfunnel-cloud", "hub" does not find "github".
+                for name in (slug(str(payload.get("competitor") or "")), slug(str(payload.get("title") or ""))):
+                    words = name.split("-")
+                    if any(words[i : i + len(tokens)] == tokens for i in range(len(words))):
+                        return True
+                return False
 
             points = [p for p in everything if matches(p.payload)]
         current = await current_versions(self._sessions, org_id, {str(p.payload["document_id"]) for p in points})
@@ -431,11 +458,14 @@ class TalkTrackPipeline:
             section = str(p.payload.get("section", ""))
             analysed = self._analysed(p.id, p.payload, profile)
             if _QUESTIONS.search(section):
-                questions += [q for q in (_question(s) for s, _, _ in analysed) if q]
+                questions += [q for q in (_question(s) for s, _, _ in analysed) if q and _speakable(q, profile)]
             usable = [(base, s) for s, base, _ in analysed if base is not None]
             if _OBJECTION.search(section):
                 heading = section.split(" > ")[-1].strip().strip(_QUOTES)
-                if heading and not _OBJECTION.search(heading) and usable:
+                known = {o.objection.lower() for o in objections}
+                if heading and not _OBJECTION.search(heading) and usable and heading.lower() not in known:
+                    if not _speakable(heading, profile):
+                        continue
                     # The best-scoring sentence of the response for this buyer, not merely the first.
                     best = max(usable, key=lambda vs: vs[0])[1]
                     objections.append(
@@ -444,6 +474,10 @@ class TalkTrackPipeline:
             elif _WIN.search(section):
                 wins += [(base, Point(text=s, citation=_citation(p.id, p.payload))) for base, s in usable]
         wins.sort(key=lambda w: w[0], reverse=True)
+        unique: dict[str, tuple[float, Point]] = {}  # chunk overlap can repeat a bullet; keep the best copy
+        for value, win in wins:
+            unique.setdefault(win.text.lower(), (value, win))
+        wins = list(unique.values())
         notes = CompetitorSection(name=name, where_we_win=[w for _, w in wins[:3]], objections=objections[:3])
         win_texts = [w.text for _, w in wins[:4]]
         return notes, list(dict.fromkeys(questions)), win_texts

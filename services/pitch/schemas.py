@@ -31,7 +31,13 @@ class TalkTrackIn(BaseModel):
     persona_brief: str | None = Field(default=None, max_length=1000, description="shifts the persona's priorities")
     context: str | None = Field(default=None, max_length=2000, description="the deal: situation, pains, goals")
     segment: Segment | None = None
-    competitor: str | None = Field(default=None, min_length=1, max_length=120)
+    competitor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=120,
+        pattern=r"\w",
+        description="the competitor's name as your notes name it (must contain a letter or digit)",
+    )
     max_features: int = Field(default=4, ge=1, le=8)
 
 

@@ -81,31 +81,25 @@ class PitchService:
         if data.id != persona_id:
             raise Unprocessable("the persona id in the body must match the one in the path")
         async with transaction(self._sessions) as session:
-            row = (
-                await session.execute(
-                    select(CustomPersona).where(
-                        CustomPersona.org_id == principal.org, CustomPersona.persona_id == persona_id
-                    )
-                )
-            ).scalar_one_or_none()
-            if row is None:
-                raise PersonaNotFound(f"no custom persona '{persona_id}' in your organisation")
+            row = await self._custom(session, principal.org, persona_id)
             row.profile = data.model_dump(mode="json")
             row.updated_at = utcnow()
         return from_custom(row.profile).model_copy(update={"updated_at": row.updated_at})
 
     async def delete_persona(self, principal: Principal, persona_id: str) -> None:
         async with transaction(self._sessions) as session:
-            row = (
-                await session.execute(
-                    select(CustomPersona).where(
-                        CustomPersona.org_id == principal.org, CustomPersona.persona_id == persona_id
-                    )
-                )
-            ).scalar_one_or_none()
-            if row is None:
-                raise PersonaNotFound(f"no custom persona '{persona_id}' in your organisation")
-            await session.delete(row)
+            await session.delete(await self._custom(session, principal.org, persona_id))
+
+    @staticmethod
+    async def _custom(session: AsyncSession, org_id: str, persona_id: str) -> CustomPersona:
+        row = (
+            await session.execute(
+                select(CustomPersona).where(CustomPersona.org_id == org_id, CustomPersona.persona_id == persona_id)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise PersonaNotFound(f"no custom persona '{persona_id}' in your organisation")
+        return row
 
     async def talk_track(
         self, principal: Principal, request: TalkTrackIn, options: RetrievalOptions | None = None

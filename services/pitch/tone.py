@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from services.pitch.schemas import Tone
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
+_WORD = re.compile(r"\w[\w\-]*")  # any script: a sentence in Japanese or Arabic counts its words too
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
 _FIGURE = re.compile(r"\d")
 # Acronyms every business reader knows.

@@ -85,7 +85,9 @@ async def test_every_persona_gets_a_grounded_track_in_its_tone(library: AsyncTes
         assert point["text"] in texts[point["citation"]["chunk_id"]], point  # extractive: the chunk holds it
     if profile.tone.value == "business":
         tone = ToneProfile(profile.tone, tuple(profile.prefer), tuple(profile.avoid))
-        assert [p["text"] for p in all_points(track) if tone.avoided_term(p["text"])] == []
+        shown = [p["text"] for p in all_points(track)] + [f["title"] for f in track["features"]]
+        shown += track["discovery_questions"]
+        assert [t for t in shown if tone.jargon(t)] == []
     assert track["discovery_questions"] and track["next_step"]
     assert "feat-legacy-flatfile-connector" not in {f["external_id"] for f in track["features"]}  # expired
 
@@ -119,6 +121,19 @@ async def test_competitor_section_comes_from_that_competitors_notes(library: Asy
     assert all(o["objection"] and not o["objection"].startswith('"') for o in section["objections"])
     assert any("refresh" in q.lower() or "campaign" in q.lower() for q in track["discovery_questions"][3:])
     assert "security review" in track["next_step"] and "procurement" in track["next_step"]
+
+    business = (
+        await library.post("/pitch/v1/talk-tracks", json={"persona": "cfo", "competitor": "quarry"}, headers=REP)
+    ).json()
+    profile = built_in()["cfo"]
+    tone = ToneProfile(profile.tone, tuple(profile.prefer), tuple(profile.avoid))
+    assert business["competitor"] and all(
+        tone.jargon(o["objection"]) is None for o in business["competitor"]["objections"]
+    )
+    # Battlecards past their review date are used with a warning, like features.
+    assert any("Battlecard" in w and "past its review date" in w for w in track["warnings"])
+    blank = await library.post("/pitch/v1/talk-tracks", json={"persona": "cio", "competitor": "--"}, headers=REP)
+    assert blank.status_code == 422
 
     unknown = (
         await library.post("/pitch/v1/talk-tracks", json={"persona": "cio", "competitor": "Nobody Inc"}, headers=REP)
