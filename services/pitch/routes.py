@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -40,7 +40,7 @@ class PitchController(Controller):
 
     @post("/talk-tracks", status_code=HTTP_200_OK)
     async def talk_track(
-        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: TalkTrackIn
+        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: JSONBody[TalkTrackIn]
     ) -> Response[Any]:
         """A talk track for this buyer and deal: the features that matter to them, in their tone, every point
         cited to the source; competitor handling, discovery questions and a next step. `Accept: text/markdown`
@@ -59,7 +59,7 @@ class PitchController(Controller):
 
     @post("/personas", guards=[CURATORS], status_code=HTTP_201_CREATED)
     async def create_persona(
-        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: PersonaIn
+        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: JSONBody[PersonaIn]
     ) -> PersonaOut:
         """A custom persona for your organisation (managers, engineers, admins)."""
         return await service.create_persona(request.user, data)
@@ -70,7 +70,7 @@ class PitchController(Controller):
         request: Request[Principal, Any, Any],
         service: NamedDependency[PitchService],
         persona_id: FromPath[str],
-        data: PersonaIn,
+        data: JSONBody[PersonaIn],
     ) -> PersonaOut:
         return await service.update_persona(request.user, persona_id, data)
 
