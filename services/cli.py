@@ -71,8 +71,7 @@ def ingest_paths(settings: Settings, paths: list[str], *, org: str, sub: str, ki
     from services.core.auth import Principal, Role
     from services.core.migrate import upgrade
     from services.core.runtime import task_runtime
-    from services.ingest.routes import to_submission
-    from services.ingest.service import IngestService
+    from services.ingest.service import IngestService, to_submission
     from services.ingest.tasks import build_pipeline
 
     files = _files(paths)

@@ -19,20 +19,17 @@ from services.core.celery_app import INGEST_QUEUE
 from services.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from services.core.http import app_context
 from services.ingest.models import DocumentKind
-from services.ingest.parsing import parse_content
 from services.ingest.schemas import (
-    META_FIELDS,
     BatchAccepted,
     BatchIn,
     DocumentAccepted,
     DocumentIn,
-    DocumentMeta,
     DocumentOut,
     DocumentPage,
     JobOut,
     VerifyIn,
 )
-from services.ingest.service import IngestService, Submission
+from services.ingest.service import IngestService, to_submission, validation_details
 from services.ingest.tasks import PROCESS_JOB
 
 WRITERS = requires(Role.ENGINEER)
@@ -40,7 +37,7 @@ WRITERS = requires(Role.ENGINEER)
 
 def provide_service(state: State) -> IngestService:
     ctx = app_context(state)
-    service: NamedDependency[IngestService] | None = ctx.extras.get("ingest_service")
+    service: IngestService | None = ctx.extras.get("ingest_service")
     if service is None:
         service = IngestService(
             ctx.sessions,
@@ -50,48 +47,6 @@ def provide_service(state: State) -> IngestService:
         )
         ctx.extras["ingest_service"] = service
     return service
-
-
-def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-
-
-def to_submission(
-    fields: dict[str, Any],
-    content: bytes | str,
-    *,
-    filename: str | None,
-    max_chars: int,
-    defaults: dict[str, Any] | None = None,
-) -> Submission:
-    """Parse the content; fields given win over front matter, which wins over `defaults`; validate."""
-    parsed = parse_content(content, content_type=fields.get("content_type"), filename=filename, max_chars=max_chars)
-    given = {k: v for k, v in fields.items() if k in META_FIELDS and v not in (None, "")}
-    front = {k: v for k, v in parsed.front_matter.items() if k in META_FIELDS and v is not None}
-    merged = (defaults or {}) | front | given
-    try:
-        meta = DocumentMeta.model_validate(merged)
-    except ValidationError as exc:
-        raise Unprocessable(
-            "the document's fields are invalid: see details (kind must be one of "
-            + ", ".join(k.value for k in DocumentKind)
-            + ")",
-            details=_validation_details(exc),
-        ) from exc
-    return Submission(
-        external_id=meta.external_id,
-        kind=meta.kind.value,
-        title=meta.title,
-        parsed=parsed,
-        product=meta.product,
-        competitor=meta.competitor,
-        tags=meta.tags,
-        owner=meta.owner,
-        as_of=meta.as_of,
-        expires_at=meta.expires_at,
-        review_interval_days=meta.review_interval_days,
-        filename=filename,
-    )
 
 
 async def _json_body(request: Request[Any, Any, Any], limit: int) -> Any:
@@ -129,9 +84,10 @@ class IngestController(Controller):
             try:
                 doc = DocumentIn.model_validate(raw)
             except ValidationError as exc:
-                raise Unprocessable("the document is invalid: see details", details=_validation_details(exc)) from exc
-            submission = to_submission(
-                doc.model_dump(exclude={"content"}),
+                raise Unprocessable("the document is invalid: see details", details=validation_details(exc)) from exc
+            submission = await asyncio.to_thread(
+                to_submission,
+                doc.model_dump(exclude={"content"}, exclude_unset=True),
                 doc.content,
                 filename=None,
                 max_chars=limits.max_content_chars,
@@ -168,16 +124,19 @@ class IngestController(Controller):
         try:
             batch = BatchIn.model_validate(raw)
         except ValidationError as exc:
-            raise Unprocessable("the batch is invalid: see details", details=_validation_details(exc)) from exc
-        submissions = [
-            to_submission(
-                d.model_dump(exclude={"content"}),
-                d.content,
-                filename=None,
-                max_chars=limits.max_content_chars,
-            )
-            for d in batch.documents
-        ]
+            raise Unprocessable("the batch is invalid: see details", details=validation_details(exc)) from exc
+        # Parsing (HTML, and up to 200 documents) runs off the event loop.
+        submissions = await asyncio.to_thread(
+            lambda: [
+                to_submission(
+                    d.model_dump(exclude={"content"}, exclude_unset=True),
+                    d.content,
+                    filename=None,
+                    max_chars=limits.max_content_chars,
+                )
+                for d in batch.documents
+            ]
+        )
         job_id, results = await service.submit(request.user, submissions)
         return Response(
             BatchAccepted(job_id=job_id, documents=results),

@@ -9,19 +9,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
 from services.core.db import transaction, utcnow
-from services.core.errors import Conflict, NotFound, PayloadTooLarge
+from services.core.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from services.core.settings import IngestSettings
 from services.core.text import sha256_hex
 from services.core.vectorstore import PointFilter, VectorStore
-from services.ingest.models import Document, DocumentVersion, IngestJob, VersionStatus
-from services.ingest.parsing import ParsedContent
-from services.ingest.schemas import DocumentAccepted, DocumentOut, JobOut, Progress
+from services.ingest.models import Document, DocumentKind, DocumentVersion, IngestJob, VersionStatus
+from services.ingest.parsing import ParsedContent, parse_content
+from services.ingest.schemas import META_FIELDS, DocumentAccepted, DocumentMeta, DocumentOut, JobOut, Progress
 
 log = structlog.get_logger(__name__)
 
@@ -39,46 +40,74 @@ class JobNotFound(NotFound):
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A validated document with its parsed text."""
+    """A validated document: its metadata and its parsed text."""
 
-    external_id: str
-    kind: str
-    title: str
+    meta: DocumentMeta
     parsed: ParsedContent
-    product: str | None
-    competitor: str | None
-    tags: list[str]
-    owner: str | None
-    as_of: datetime | None
-    expires_at: datetime | None
-    review_interval_days: int | None
     filename: str | None = None
 
-    def meta(self, default_interval: int, now: datetime) -> dict[str, Any]:
+    @property
+    def external_id(self) -> str:
+        return self.meta.external_id
+
+    def version_meta(self, default_interval: int, now: datetime) -> dict[str, Any]:
+        """What the new version's points carry and the document takes on when the version switches in."""
+        m = self.meta
         return {
-            "title": self.title,
-            "kind": self.kind,
-            "product": self.product,
-            "competitor": self.competitor,
-            "tags": self.tags,
-            "as_of": (self.as_of or now).isoformat(),
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-            "review_interval_days": self.review_interval_days or default_interval,
+            "title": m.title,
+            "kind": m.kind.value,
+            "product": m.product,
+            "competitor": m.competitor,
+            "tags": m.tags,
+            "as_of": (m.as_of or now).isoformat(),
+            "expires_at": m.expires_at.isoformat() if m.expires_at else None,
+            "review_interval_days": m.review_interval_days or default_interval,
             "content_hash": sha256_hex(self.parsed.text),
         }
 
     def fingerprint(self) -> str:
         """Everything that shapes the indexed points; equal fingerprints mean re-indexing changes nothing."""
+        m = self.meta
         return sha256_hex(
             self.parsed.text,
-            self.kind,
-            self.title,
-            self.product or "",
-            self.competitor or "",
-            ",".join(self.tags),
-            self.as_of.isoformat() if self.as_of else "",
-            self.expires_at.isoformat() if self.expires_at else "",
+            m.kind.value,
+            m.title,
+            m.product or "",
+            m.competitor or "",
+            ",".join(m.tags),
+            m.as_of.isoformat() if m.as_of else "",
+            m.expires_at.isoformat() if m.expires_at else "",
         )
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+
+
+def to_submission(
+    fields: dict[str, Any],
+    content: bytes | str,
+    *,
+    filename: str | None,
+    max_chars: int,
+    defaults: dict[str, Any] | None = None,
+) -> Submission:
+    """Parse the content; fields given win over front matter, which wins over `defaults`; validate.
+
+    Raises UnsupportedMediaType (415) or Unprocessable (422) with what to fix."""
+    parsed = parse_content(content, content_type=fields.get("content_type"), filename=filename, max_chars=max_chars)
+    given = {k: v for k, v in fields.items() if k in META_FIELDS and v not in (None, "")}
+    front = {k: v for k, v in parsed.front_matter.items() if k in META_FIELDS and v is not None}
+    try:
+        meta = DocumentMeta.model_validate((defaults or {}) | front | given)
+    except ValidationError as exc:
+        raise Unprocessable(
+            "the document's fields are invalid: see details (kind must be one of "
+            + ", ".join(k.value for k in DocumentKind)
+            + ")",
+            details=validation_details(exc),
+        ) from exc
+    return Submission(meta=meta, parsed=parsed, filename=filename)
 
 
 # Unique constraints whose violation means "a concurrent request won the race" (409), not a bug (500).
@@ -188,7 +217,7 @@ class IngestService:
             )
         ).scalar_one_or_none()
         fingerprint = sub.fingerprint()
-        meta = sub.meta(self._settings.default_review_interval_days, now)
+        meta = sub.version_meta(self._settings.default_review_interval_days, now)
         if doc is not None:
             latest = (
                 await session.execute(
@@ -203,11 +232,12 @@ class IngestService:
                 and latest.status in (VersionStatus.PENDING, VersionStatus.INDEXED)
             ):
                 # Nothing that shapes the index changed; bookkeeping fields still apply.
-                if sub.owner:
-                    doc.owner = sub.owner
-                if sub.review_interval_days and sub.review_interval_days != doc.review_interval_days:
-                    doc.review_interval_days = sub.review_interval_days
-                    doc.review_due_at = (doc.verified_at or doc.as_of or now) + timedelta(days=sub.review_interval_days)
+                interval = sub.meta.review_interval_days
+                if sub.meta.owner:
+                    doc.owner = sub.meta.owner
+                if interval and interval != doc.review_interval_days:
+                    doc.review_interval_days = interval
+                    doc.review_due_at = (doc.verified_at or doc.as_of or now) + timedelta(days=interval)
                 return (
                     DocumentAccepted(
                         document_id=doc.id,
@@ -230,7 +260,7 @@ class IngestService:
             )
             doc.apply_meta(meta)
             session.add(doc)
-        doc.owner = sub.owner or doc.owner or principal.sub
+        doc.owner = sub.meta.owner or doc.owner or principal.sub
         doc.latest_version = (doc.latest_version or 0) + 1
         doc.updated_at = now
         await session.flush()

@@ -234,12 +234,6 @@ def _section_kind(section: str) -> tuple[bool, bool]:
     return any(c in low for c in BUSINESS_SECTIONS), any(c in low for c in TECHNICAL_SECTIONS)
 
 
-def score_sentence(sentence: str, section: str, profile: ToneProfile, query_terms: frozenset[str]) -> float | None:
-    """Higher is a better point for this buyer; None means the sentence must not be used for them."""
-    base, words = analyse(sentence, section, profile)
-    return None if base is None else base + overlap_bonus(words, query_terms)
-
-
 def overlap_bonus(words: frozenset[str], query_terms: frozenset[str]) -> float:
     """The part of a sentence's score that depends on this request's queries."""
     return min(3, len(words & query_terms)) * 0.25

@@ -276,3 +276,15 @@ async def test_new_text_drops_the_old_verification_and_metadata_follows_the_inde
     assert all(
         p.payload["verified"] is False and p.payload["title"] == "Key management" for p in points_of(client, doc_id)
     )
+
+
+async def test_json_post_takes_fields_it_leaves_out_from_front_matter(client: AsyncTestClient[Any]) -> None:
+    content = (
+        "---\ntags: [Pricing, ROI]\nowner: lee@acme.example\n---\n# Payback\n\n## Value\n\nPayback in five months."
+    )
+    body = {"external_id": "payback", "kind": "objection", "title": "Payback", "content": content}
+    response = await client.post("/ingest/v1/documents", json=body, headers=ENGINEER)
+    assert response.status_code == 202, response.text
+    await wait_job(client, response.json()["job_id"])
+    doc = (await client.get(f"/ingest/v1/documents/{response.json()['document_id']}", headers=ENGINEER)).json()
+    assert (doc["tags"], doc["owner"]) == (["pricing", "roi"], "lee@acme.example")

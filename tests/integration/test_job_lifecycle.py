@@ -22,8 +22,7 @@ from services.core.vectorstore import close_stores
 from services.ingest import tasks
 from services.ingest.models import IngestJob, JobStatus
 from services.ingest.pipeline import JobLeased
-from services.ingest.routes import to_submission
-from services.ingest.service import IngestService
+from services.ingest.service import IngestService, to_submission
 
 pytestmark = pytest.mark.integration
 ENGINEER = Principal(sub="sam", org="acme", roles=frozenset({Role.ENGINEER}))

@@ -14,8 +14,7 @@ from services.core.retrieval import current_versions
 from services.core.runtime import TaskRuntime
 from services.core.settings import Settings
 from services.core.vectorstore import ChunkPoint, PointFilter, SparseVec, close_stores, point_id
-from services.ingest.routes import to_submission
-from services.ingest.service import IngestService
+from services.ingest.service import IngestService, to_submission
 from services.ingest.tasks import build_pipeline
 
 pytestmark = pytest.mark.integration

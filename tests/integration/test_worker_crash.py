@@ -23,8 +23,7 @@ from services.core.settings import Settings
 from services.core.vectorstore import PointFilter
 from services.core.vectorstore.edge import EdgeVectorStore
 from services.ingest.models import DocumentVersion, IngestJob
-from services.ingest.routes import to_submission
-from services.ingest.service import IngestService
+from services.ingest.service import IngestService, to_submission
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -104,7 +104,6 @@ class SearchRequest:
     rrf_k: int = 60
     with_payload: bool = True
     with_dense: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class VectorStore(Protocol):
