@@ -62,6 +62,7 @@ def create_app(
             store=store,
             celery=create_celery(settings),
         )
+        ctx.extras["services"] = tuple(services)
         app.state.ctx = ctx
         worker: EmbeddedWorker | None = None
         async with contextlib.AsyncExitStack() as stack:
@@ -70,6 +71,8 @@ def create_app(
                 worker.start()
                 if "ingest" in services:
                     await stack.enter_async_context(ingest_app.embedded_background(ctx))
+                if "enablement" in services:
+                    await stack.enter_async_context(enablement_app.embedded_background(ctx))
             log.info("app.started", mode=settings.mode.value, services=list(services), worker=with_worker)
             try:
                 yield

@@ -17,7 +17,10 @@ log = structlog.get_logger(__name__)
 INGEST_QUEUE = "ingest"
 ENABLEMENT_QUEUE = "enablement"
 QUEUES = (INGEST_QUEUE, ENABLEMENT_QUEUE)
-TASK_MODULES = ("services.ingest.tasks",)
+TASK_MODULES = ("services.ingest.tasks", "services.enablement.tasks")
+# Sent by ingest, consumed by enablement: the task name is the contract between them.
+DOCUMENT_CHANGED = "enablement.document_changed"
+SEND_REMINDERS = "enablement.send_reminders"
 
 
 def broker_url(settings: Settings) -> str:
@@ -65,7 +68,11 @@ def create_celery(settings: Settings) -> Celery:
             "ingest-requeue-stranded-jobs": {
                 "task": "ingest.requeue_stranded_jobs",
                 "schedule": float(settings.ingest.sweep_interval_seconds),
-            }
+            },
+            "enablement-send-reminders": {
+                "task": SEND_REMINDERS,
+                "schedule": float(settings.enablement.reminder_interval_seconds),
+            },
         },
         imports=TASK_MODULES,
     )

@@ -94,6 +94,21 @@ class WorkerSettings(BaseSettings):
     task_max_retries: int = Field(default=5, ge=0)
 
 
+class EnablementSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_prefix="PITCHCRAFT_")
+
+    # Where the pitch API answers (persona-lead items are keyed from its own selection). Unset: this app's
+    # own pitch routes when it serves them (embedded mode), else generation of those items is refused.
+    pitch_url: str | None = None
+    # Reminders: "due soon" this many hours before the due date; the sweep runs this often.
+    due_soon_hours: int = Field(default=24, ge=1, le=24 * 14)
+    reminder_interval_seconds: int = Field(default=300, ge=1)
+    # Each reminder is POSTed here as JSON when set (at-least-once; the outbox id is the idempotency key).
+    reminder_webhook_url: str | None = None
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    max_questions: int = Field(default=50, ge=1, le=200)
+
+
 class Settings(BaseSettings):
     """All configuration. Build once per process (`Settings()`), pass it into `create_app`."""
 
@@ -110,6 +125,7 @@ class Settings(BaseSettings):
     stores: StoreSettings = Field(default_factory=StoreSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    enablement: EnablementSettings = Field(default_factory=EnablementSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

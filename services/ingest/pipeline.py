@@ -50,6 +50,19 @@ class StoreIncomplete(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentChange:
+    """A document whose searchable content changed: the payload of the `document.changed` event."""
+
+    org_id: str
+    document_id: str
+    version: int | None  # None when deleted
+    change: str  # "replaced" | "deleted"
+
+    def as_args(self) -> list[object]:
+        return [self.org_id, self.document_id, self.version, self.change]
+
+
+@dataclass(frozen=True, slots=True)
 class VersionPlan:
     document: Document
     version: DocumentVersion
@@ -140,15 +153,16 @@ class IngestPipeline:
             return None
         return list(row[0]), str(row[1]), int(row[2])
 
-    async def run_job(self, job_id: str) -> None:
-        """Index every pending version of the job. Returns quietly when the job is gone or already finished.
+    async def run_job(self, job_id: str) -> list[DocumentChange]:
+        """Index every pending version of the job. Returns the documents whose current version it replaced
+        (for the `document.changed` event); nothing when the job is gone or already finished.
 
         Raises PermanentIngestError (after marking the job failed) for input that cannot be indexed; any
         other exception leaves the job `running` for the caller's retry policy.
         """
         claim = await self._claim(job_id)
         if claim is None:
-            return
+            return []
         items, org_id, attempts = claim
         if attempts > self._max_attempts:
             await mark_failed(
@@ -158,7 +172,7 @@ class IngestPipeline:
                 "split the documents into smaller batches and post them again",
                 store=self._store,
             )
-            return
+            return []
         try:
             plans = await self._plan(items)
         except PermanentIngestError as exc:
@@ -215,7 +229,7 @@ class IngestPipeline:
                 raise StoreIncomplete(
                     f"{doc.external_id} v{version.version}: {stored} points stored, {len(plan.chunks)} expected"
                 )
-        await self._switch(plans, reused)
+        changes = await self._switch(plans, reused)
         for plan in plans:
             log.info(
                 "ingest.document.indexed",
@@ -233,6 +247,7 @@ class IngestPipeline:
         log.info("ingest.job.succeeded", job_id=job_id, chunks=total, reused=total - len(fresh))
         if fresh:
             self._store.optimize()  # after the job is reported done: searches are faster with the index built
+        return changes
 
     async def _plan(self, items: Sequence[dict[str, object]]) -> list[VersionPlan]:
         wanted = {(str(i["document_id"]), int(str(i["version"]))) for i in items}
@@ -320,13 +335,14 @@ class IngestPipeline:
             for c, vec in zip(chunks, vectors, strict=True)
         ]
 
-    async def _switch(self, plans: Sequence[VersionPlan], reused: dict[str, int]) -> None:
+    async def _switch(self, plans: Sequence[VersionPlan], reused: dict[str, int]) -> list[DocumentChange]:
         """Make each version the one searches return, in one SQL transaction, then drop the older points.
 
         The switch is a guarded UPDATE (only to a higher version), so it is safe without row locks (SQLite
         has none): of two jobs racing on one document the newer version always wins. A version overtaken
         that way is marked superseded and its points go; a document deleted meanwhile loses its points."""
         drops: list[PointFilter] = []
+        changes: list[DocumentChange] = []
         now = utcnow()
         async with transaction(self._sessions) as session:
             for plan in plans:
@@ -345,6 +361,8 @@ class IngestPipeline:
                         version.status = VersionStatus.SUPERSEDED
                     drops.append(PointFilter(org_id=org, document_id=doc_id, version=number))
                     continue
+                if plan.document.current_version is not None:
+                    changes.append(DocumentChange(org, doc_id, number, "replaced"))
                 doc = await session.get(Document, doc_id)
                 assert doc is not None  # the guarded UPDATE just matched it
                 if not plan.verified:
@@ -368,6 +386,7 @@ class IngestPipeline:
                 drops.append(PointFilter(org_id=org, document_id=doc_id, version_below=number))
         for flt in drops:
             self._store.delete(flt)
+        return changes
 
 
 async def mark_failed(

@@ -30,7 +30,7 @@ from services.ingest.schemas import (
     VerifyIn,
 )
 from services.ingest.service import IngestService, to_submission, validation_details
-from services.ingest.tasks import PROCESS_JOB
+from services.ingest.tasks import PROCESS_JOB, announce
 
 WRITERS = requires(Role.ENGINEER)
 
@@ -44,6 +44,7 @@ def provide_service(state: State) -> IngestService:
             ctx.store,
             ctx.settings.ingest,
             lambda job_id: ctx.send_task(PROCESS_JOB, [job_id], INGEST_QUEUE),
+            lambda change: announce(ctx.celery, change),
         )
         ctx.extras["ingest_service"] = service
     return service

@@ -22,6 +22,7 @@ from services.core.text import sha256_hex
 from services.core.vectorstore import PointFilter, VectorStore
 from services.ingest.models import Document, DocumentKind, DocumentVersion, IngestJob, VersionStatus
 from services.ingest.parsing import ParsedContent, parse_content
+from services.ingest.pipeline import DocumentChange
 from services.ingest.schemas import META_FIELDS, DocumentAccepted, DocumentMeta, DocumentOut, JobOut, Progress
 
 log = structlog.get_logger(__name__)
@@ -157,11 +158,13 @@ class IngestService:
         store: VectorStore,
         settings: IngestSettings,
         enqueue: EnqueueJob,
+        announce: Callable[[DocumentChange], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._settings = settings
         self._enqueue = enqueue
+        self._announce = announce
 
     async def submit(
         self, principal: Principal, submissions: Sequence[Submission]
@@ -381,3 +384,5 @@ class IngestService:
             await session.delete(doc)
         await asyncio.to_thread(self._store.delete, PointFilter(org_id=principal.org, document_id=document_id))
         log.info("ingest.document.deleted", document_id=document_id, org_id=principal.org)
+        if self._announce is not None:
+            await asyncio.to_thread(self._announce, DocumentChange(principal.org, document_id, None, "deleted"))

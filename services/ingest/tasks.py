@@ -15,7 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.core.celery_app import INGEST_QUEUE, task_settings
+from services.core.celery_app import DOCUMENT_CHANGED, ENABLEMENT_QUEUE, INGEST_QUEUE, task_settings
 from services.core.db import transaction, utcnow
 from services.core.embeddings import get_embedder
 from services.core.runtime import TaskRuntime, task_runtime
@@ -23,7 +23,14 @@ from services.core.tokens import token_counter
 from services.core.vectorstore.bm25 import bm25_encoder
 from services.ingest.chunking import Chunker
 from services.ingest.models import IngestJob, JobStatus
-from services.ingest.pipeline import IngestPipeline, JobLeased, PermanentIngestError, StoreIncomplete, mark_failed
+from services.ingest.pipeline import (
+    DocumentChange,
+    IngestPipeline,
+    JobLeased,
+    PermanentIngestError,
+    StoreIncomplete,
+    mark_failed,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +100,7 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
     settings = task_settings()
     runtime = task_runtime(settings)
     try:
-        runtime.run(build_pipeline(runtime).run_job(job_id))
+        changes = runtime.run(build_pipeline(runtime).run_job(job_id))
     except PermanentIngestError:
         return  # the job already carries the reason
     except JobLeased as leased:
@@ -138,6 +145,17 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
         raise self.retry(
             kwargs={"job_id": job_id, "failures": failures + 1}, countdown=retry_delay(failures), exc=exc
         ) from exc
+    for change in changes:
+        announce(self.app, change)
+
+
+def announce(app: Any, change: DocumentChange) -> None:
+    """Send `document.changed` to the enablement queue, by name (ingest never imports enablement). Sent after
+    the switch committed; a lost message leaves items unretired until the next change, so it is logged."""
+    try:
+        app.send_task(DOCUMENT_CHANGED, args=change.as_args(), queue=ENABLEMENT_QUEUE)
+    except Exception:
+        log.exception("ingest.document_changed.send_failed", document_id=change.document_id)
 
 
 async def find_stranded(sessions: async_sessionmaker[AsyncSession], older_than_seconds: float) -> list[str]:

@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from services.core.db import Base, create_engine
-from services.ingest import models as _ingest_models  # noqa: F401  (registers tables)
+from services.enablement import models as _enablement_models  # noqa: F401  (registers tables)
+from services.ingest import models as _ingest_models  # noqa: F401
 from services.pitch import models as _pitch_models  # noqa: F401
 
 target_metadata = Base.metadata

@@ -1,0 +1,708 @@
+"""Assignments, attempts, server-side grading, overrides, review queues and certifications. No HTTP types here.
+
+What a rep receives is built only from the `Rep*` and `Result` schemas: no key, reference, explanation or
+provenance of an unanswered question ever leaves the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import structlog
+from fsrs import Card, Rating, Scheduler
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.core.auth import Principal
+from services.core.db import new_id, transaction, utcnow
+from services.core.errors import Conflict, NotFound, Unprocessable
+from services.enablement.grading import POLICY, grade_choice, grade_short_answer
+from services.enablement.material import normalise
+from services.enablement.models import (
+    Answer,
+    Assignment,
+    Attempt,
+    AttemptStatus,
+    Certification,
+    ItemStatus,
+    Question,
+    QuestionSource,
+    QuestionType,
+    Quiz,
+    QuizStatus,
+    ReviewItem,
+)
+from services.enablement.schemas import (
+    AnswerIn,
+    AssignmentIn,
+    AssignmentOut,
+    AttemptDetail,
+    AttemptOut,
+    CertificationOut,
+    Citation,
+    ManagerAnswer,
+    OverrideIn,
+    RepQuestion,
+    Result,
+    ReviewOut,
+    ReviewRating,
+    SubmitIn,
+    SubmitOut,
+)
+from services.enablement.service import CachedEmbeddings, key_point_label, source_citation
+
+log = structlog.get_logger(__name__)
+
+RATINGS = {
+    ReviewRating.AGAIN: Rating.Again,
+    ReviewRating.HARD: Rating.Hard,
+    ReviewRating.GOOD: Rating.Good,
+    ReviewRating.EASY: Rating.Easy,
+}
+# FSRS with its published default parameters; a miss is an "again", a later right answer a "good".
+SCHEDULER = Scheduler()
+
+
+class AssignmentNotFound(NotFound):
+    code = "assignment_not_found"
+
+
+class AttemptNotFound(NotFound):
+    code = "attempt_not_found"
+
+
+class AttemptAlreadySubmitted(Conflict):
+    code = "attempt_already_submitted"
+
+
+class AttemptLimitReached(Conflict):
+    code = "attempt_limit_reached"
+
+
+class QuizNotPublished(Conflict):
+    code = "quiz_not_published"
+
+
+class NothingToAsk(Conflict):
+    code = "nothing_to_ask"
+
+
+def _status(assignment: Assignment, attempts: Sequence[Attempt]) -> tuple[str, float | None, bool]:
+    submitted = [a for a in attempts if a.status == AttemptStatus.SUBMITTED]
+    best = max((a.score or 0.0 for a in submitted), default=None)
+    passed = any(a.passed for a in submitted)
+    if passed:
+        return "passed", best, True
+    if not attempts:
+        return "not_started", best, False
+    if any(a.status == AttemptStatus.OPEN for a in attempts):
+        return "in_progress", best, False
+    if len(attempts) >= assignment.max_attempts:
+        return "out_of_attempts", best, False
+    return "failed", best, False
+
+
+def assignment_out(
+    assignment: Assignment, quiz_title: str, attempts: Sequence[Attempt], now: datetime
+) -> AssignmentOut:
+    status, best, passed = _status(assignment, attempts)
+    return AssignmentOut(
+        id=assignment.id,
+        quiz_id=assignment.quiz_id,
+        quiz_title=quiz_title,
+        assignee=assignment.assignee,
+        due_at=assignment.due_at,
+        pass_mark=assignment.pass_mark,
+        max_attempts=assignment.max_attempts,
+        attempts_used=len(attempts),
+        best_score=best,
+        passed=passed,
+        overdue=status not in ("passed", "out_of_attempts") and assignment.due_at < now,
+        status=status,
+    )
+
+
+class AttemptService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], embeddings: CachedEmbeddings) -> None:
+        self._sessions = sessions
+        self._embed = embeddings
+
+    # --- assignments -----------------------------------------------------------------------------------------
+
+    async def assign(self, principal: Principal, data: AssignmentIn) -> list[AssignmentOut]:
+        async with transaction(self._sessions) as session:
+            quiz = await session.get(Quiz, data.quiz_id)
+            if quiz is None or quiz.org_id != principal.org:
+                raise NotFound(f"no quiz {data.quiz_id} in your organisation")
+            if quiz.status != QuizStatus.PUBLISHED:
+                raise QuizNotPublished(f"quiz {quiz.id} is {quiz.status}; only a published quiz can be assigned")
+            rows = [
+                Assignment(
+                    id=new_id(),
+                    org_id=principal.org,
+                    quiz_id=quiz.id,
+                    assignee=user,
+                    assigned_by=principal.sub,
+                    due_at=data.due_at,
+                    pass_mark=data.pass_mark,
+                    max_attempts=data.max_attempts,
+                )
+                for user in data.assignees
+            ]
+            session.add_all(rows)
+        log.info("enablement.assigned", quiz_id=quiz.id, assignees=len(rows), org_id=principal.org)
+        now = utcnow()
+        return [assignment_out(a, quiz.title, [], now) for a in rows]
+
+    async def list_assignments(
+        self, principal: Principal, *, mine: bool, quiz_id: str | None = None
+    ) -> list[AssignmentOut]:
+        async with self._sessions() as session:
+            query = select(Assignment, Quiz.title).join(Quiz, Quiz.id == Assignment.quiz_id)
+            query = query.where(Assignment.org_id == principal.org).order_by(Assignment.due_at)
+            if mine:
+                query = query.where(Assignment.assignee == principal.sub)
+            if quiz_id:
+                query = query.where(Assignment.quiz_id == quiz_id)
+            rows = (await session.execute(query)).all()
+            attempts = await self._attempts_of(session, [a.id for a, _ in rows])
+        now = utcnow()
+        return [assignment_out(a, title, attempts.get(a.id, []), now) for a, title in rows]
+
+    @staticmethod
+    async def _attempts_of(session: AsyncSession, assignment_ids: Sequence[str]) -> dict[str, list[Attempt]]:
+        out: dict[str, list[Attempt]] = {}
+        if assignment_ids:
+            rows = await session.execute(
+                select(Attempt).where(Attempt.assignment_id.in_(assignment_ids)).order_by(Attempt.number)
+            )
+            for attempt in rows.scalars():
+                out.setdefault(attempt.assignment_id, []).append(attempt)
+        return out
+
+    async def _own_assignment(self, session: AsyncSession, principal: Principal, assignment_id: str) -> Assignment:
+        assignment = await session.get(Assignment, assignment_id)
+        # Another rep's assignment, or another org's, is not found (its existence is not confirmed).
+        if assignment is None or assignment.org_id != principal.org or assignment.assignee != principal.sub:
+            raise AssignmentNotFound(f"no assignment {assignment_id} of yours")
+        return assignment
+
+    # --- attempts --------------------------------------------------------------------------------------------
+
+    async def start(self, principal: Principal, assignment_id: str) -> AttemptOut:
+        """A new attempt with the quiz's active items in a fresh random order (options shuffled too). An open
+        attempt is returned again instead of opening a second; past `max_attempts` the start is refused."""
+        async with transaction(self._sessions) as session:
+            assignment = await self._own_assignment(session, principal, assignment_id)
+            attempts = (await self._attempts_of(session, [assignment_id])).get(assignment_id, [])
+            open_attempt = next((a for a in attempts if a.status == AttemptStatus.OPEN), None)
+            if open_attempt is None:
+                if len(attempts) >= assignment.max_attempts:
+                    raise AttemptLimitReached(
+                        f"all {assignment.max_attempts} attempts of this assignment are used; ask your manager "
+                        "for a new assignment"
+                    )
+                questions = list(
+                    (
+                        await session.execute(
+                            select(Question).where(
+                                Question.quiz_id == assignment.quiz_id, Question.status == ItemStatus.ACTIVE
+                            )
+                        )
+                    ).scalars()
+                )
+                if not questions:
+                    raise NothingToAsk("every item of this quiz was retired; your manager must publish a revision")
+                rng = random.Random(secrets.randbits(64))
+                rng.shuffle(questions)
+                orders: dict[str, list[int]] = {}
+                for q in questions:
+                    if q.options:
+                        order = list(range(len(q.options)))
+                        rng.shuffle(order)
+                        orders[q.id] = order
+                open_attempt = Attempt(
+                    id=new_id(),
+                    org_id=principal.org,
+                    assignment_id=assignment_id,
+                    user=principal.sub,
+                    number=len(attempts) + 1,
+                    question_ids=[q.id for q in questions],
+                    option_orders=orders,
+                )
+                session.add(open_attempt)
+                try:
+                    await session.flush()
+                except IntegrityError as exc:  # a concurrent start took this number
+                    raise Conflict("another attempt was started at the same moment; reload your assignment") from exc
+            attempt = open_attempt
+            by_id = {
+                q.id: q
+                for q in (
+                    await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
+                ).scalars()
+            }
+        return AttemptOut(
+            attempt_id=attempt.id,
+            assignment_id=assignment_id,
+            number=attempt.number,
+            started_at=attempt.started_at,
+            due_at=assignment.due_at,
+            questions=[
+                RepQuestion(
+                    question_id=qid,
+                    type=QuestionType(by_id[qid].type),
+                    prompt=by_id[qid].prompt,
+                    options=[by_id[qid].options[i] for i in attempt.option_orders[qid]]  # type: ignore[index]
+                    if qid in attempt.option_orders
+                    else None,
+                )
+                for qid in attempt.question_ids
+            ],
+        )
+
+    async def _own_attempt(self, session: AsyncSession, principal: Principal, attempt_id: str) -> Attempt:
+        attempt = await session.get(Attempt, attempt_id)
+        if attempt is None or attempt.org_id != principal.org or attempt.user != principal.sub:
+            raise AttemptNotFound(f"no attempt {attempt_id} of yours")
+        return attempt
+
+    async def submit(self, principal: Principal, attempt_id: str, data: SubmitIn) -> SubmitOut:
+        """Grade on the server and record the result once: a second submit of the attempt is a 409."""
+        async with self._sessions() as session:
+            attempt = await self._own_attempt(session, principal, attempt_id)
+            if attempt.status != AttemptStatus.OPEN:
+                raise AttemptAlreadySubmitted(f"attempt {attempt_id} was already submitted; start a new attempt")
+            assignment = await session.get(Assignment, attempt.assignment_id)
+            assert assignment is not None
+            questions = {
+                q.id: q
+                for q in (
+                    await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
+                ).scalars()
+            }
+            sources = await _sources(session, list(questions))
+        responses = _responses(attempt, data.answers)
+        graded = await asyncio.to_thread(
+            lambda: [
+                self._grade(questions[qid], attempt, responses.get(qid), sources.get(qid, []))
+                for qid in attempt.question_ids
+            ]
+        )
+        now = utcnow()
+        score = round(100 * sum(g["credit"] for g in graded) / max(len(graded), 1), 1)
+        passed = score >= assignment.pass_mark
+        late = now > assignment.due_at
+        async with transaction(self._sessions) as session:
+            # The guarded update is the lock: of two concurrent submits exactly one changes the row.
+            claimed = await session.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt_id, Attempt.status == AttemptStatus.OPEN)
+                .values(status=AttemptStatus.SUBMITTED, submitted_at=now, score=score, passed=passed, late=late)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise AttemptAlreadySubmitted(f"attempt {attempt_id} was already submitted; start a new attempt")
+            for g in graded:
+                session.add(
+                    Answer(
+                        attempt_id=attempt_id,
+                        question_id=g["question_id"],
+                        response=g["response"],
+                        correct=g["correct"],
+                        credit=g["credit"],
+                        graded_credit=g["credit"],
+                        feedback=g["feedback"],
+                        citations=g["citations"],
+                        detail=g["detail"],
+                    )
+                )
+            closed = passed or attempt.number >= assignment.max_attempts
+            await self._schedule_reviews(session, attempt, graded, now, release=closed)
+            if passed:
+                await self._certify(session, assignment, attempt_id, score, now)
+        log.info("enablement.attempt.submitted", attempt_id=attempt_id, score=score, passed=passed, late=late)
+        return SubmitOut(
+            attempt_id=attempt_id,
+            score=score,
+            passed=passed,
+            late=late,
+            results=[
+                Result(**{k: g[k] for k in ("question_id", "correct", "credit", "feedback", "citations")})
+                for g in graded
+            ],
+        )
+
+    def _grade(
+        self, q: Question, attempt: Attempt, response: AnswerIn | None, sources: Sequence[QuestionSource]
+    ) -> dict[str, Any]:
+        citations = [source_citation(s).model_dump() for s in sources]
+        result: dict[str, Any] = {"question_id": q.id, "response": {}, "detail": None}
+        if response is None:
+            result.update(
+                correct=False,
+                credit=0.0,
+                feedback="No answer given.",
+                citations=[] if q.source_reveals_key else citations,
+            )
+            return result
+        if q.type == QuestionType.SHORT:
+            if response.text is None or response.choice is not None or response.choices is not None:
+                raise Unprocessable(f"question {q.id} is short_answer: answer with `text`")
+            text = response.text
+            points = [k["text"] for k in q.key_points or []]
+            grade = grade_short_answer(text, q.reference_answer or "", points, self._embed)
+            missed = [k for k, ok in zip(q.key_points or [], grade.covered, strict=True) if not ok]
+            if missed:
+                names = "; ".join(f'"{key_point_label(k["text"])}"' for k in missed)
+                feedback = (
+                    f"Covered {len(points) - len(missed)} of {len(points)} key points. "
+                    f"Missed: {names}. See the cited material."
+                )
+                cited = [k["citation"] for k in missed if k.get("citation")] or citations
+            else:
+                feedback = f"Covered all {len(points)} key points."
+                cited = citations
+            result.update(
+                response={"text": text},
+                correct=grade.correct,
+                credit=grade.credit,
+                feedback=feedback,
+                citations=cited,
+                detail={"similarity": grade.similarity, "covered": grade.covered},
+            )
+            return result
+        chosen = sorted(_chosen_indices(q, attempt, response))
+        correct = grade_choice(set(chosen), q.answers or [])
+        if correct:
+            feedback, cited = "Correct.", citations
+        elif q.source_reveals_key:
+            feedback, cited = "Not correct. The item joins your review queue once this assignment is closed.", []
+        else:
+            feedback, cited = "Not correct. Review the cited material.", citations
+        result.update(
+            response={"choices": chosen},
+            correct=correct,
+            credit=1.0 if correct else 0.0,
+            feedback=feedback,
+            citations=cited,
+        )
+        return result
+
+    async def _schedule_reviews(
+        self, session: AsyncSession, attempt: Attempt, graded: Sequence[dict[str, Any]], now: datetime, *, release: bool
+    ) -> None:
+        """Each missed item enters (or comes back to the front of) the rep's FSRS queue; an item answered right
+        that is already queued counts as a good review."""
+        existing = {
+            r.question_id: r
+            for r in (
+                await session.execute(
+                    select(ReviewItem).where(
+                        ReviewItem.org_id == attempt.org_id,
+                        ReviewItem.user == attempt.user,
+                        ReviewItem.question_id.in_([g["question_id"] for g in graded]),
+                    )
+                )
+            ).scalars()
+        }
+        for g in graded:
+            item = existing.get(g["question_id"])
+            if g["correct"] and item is None:
+                continue
+            rating = Rating.Good if g["correct"] else Rating.Again
+            card = Card.from_dict(cast(Any, item.card)) if item is not None else Card()
+            card, _ = SCHEDULER.review_card(card, rating, review_datetime=now)
+            if item is None:
+                item = ReviewItem(
+                    org_id=attempt.org_id,
+                    user=attempt.user,
+                    question_id=g["question_id"],
+                    assignment_id=attempt.assignment_id,
+                    card={},
+                    due_at=now,
+                )
+                session.add(item)
+            item.card = dict(card.to_dict())
+            item.due_at = card.due
+            item.misses = (item.misses or 0) + (0 if g["correct"] else 1)
+            item.updated_at = now
+        await session.flush()
+        if release:
+            await session.execute(
+                update(ReviewItem)
+                .where(ReviewItem.assignment_id == attempt.assignment_id, ReviewItem.user == attempt.user)
+                .values(released=True)
+            )
+
+    @staticmethod
+    async def _certify(
+        session: AsyncSession, assignment: Assignment, attempt_id: str, score: float, now: datetime
+    ) -> None:
+        cert = (
+            await session.execute(select(Certification).where(Certification.assignment_id == assignment.id))
+        ).scalar_one_or_none()
+        if cert is None:
+            session.add(
+                Certification(
+                    org_id=assignment.org_id,
+                    user=assignment.assignee,
+                    quiz_id=assignment.quiz_id,
+                    assignment_id=assignment.id,
+                    attempt_id=attempt_id,
+                    score=score,
+                    certified_at=now,
+                )
+            )
+        elif score > cert.score:
+            cert.score, cert.attempt_id = score, attempt_id
+
+    async def result(self, principal: Principal, attempt_id: str) -> SubmitOut:
+        """A rep's own graded attempt (the same view the submit returned)."""
+        async with self._sessions() as session:
+            attempt = await self._own_attempt(session, principal, attempt_id)
+            if attempt.status != AttemptStatus.SUBMITTED:
+                raise Conflict(f"attempt {attempt_id} is not submitted yet")
+            answers = await self._answers(session, attempt)
+        return SubmitOut(
+            attempt_id=attempt.id,
+            score=attempt.score or 0.0,
+            passed=bool(attempt.passed),
+            late=attempt.late,
+            results=[
+                Result(
+                    question_id=a.question_id,
+                    correct=a.correct,
+                    credit=a.credit,
+                    feedback=a.feedback,
+                    citations=[Citation.model_validate(c) for c in a.citations],
+                )
+                for a in answers
+            ],
+        )
+
+    @staticmethod
+    async def _answers(session: AsyncSession, attempt: Attempt) -> list[Answer]:
+        rows = list((await session.execute(select(Answer).where(Answer.attempt_id == attempt.id))).scalars())
+        order = {qid: i for i, qid in enumerate(attempt.question_ids)}
+        return sorted(rows, key=lambda a: order.get(a.question_id, 0))
+
+    # --- manager views -----------------------------------------------------------------------------------------
+
+    async def _org_attempt(self, session: AsyncSession, principal: Principal, attempt_id: str) -> Attempt:
+        attempt = await session.get(Attempt, attempt_id)
+        if attempt is None or attempt.org_id != principal.org:
+            raise AttemptNotFound(f"no attempt {attempt_id} in your organisation")
+        return attempt
+
+    async def detail(self, principal: Principal, attempt_id: str) -> AttemptDetail:
+        async with self._sessions() as session:
+            attempt = await self._org_attempt(session, principal, attempt_id)
+            answers = await self._answers(session, attempt)
+        return _detail(attempt, answers)
+
+    async def override(
+        self, principal: Principal, attempt_id: str, question_id: str, data: OverrideIn
+    ) -> AttemptDetail:
+        """A manager's grade replaces the grader's for one answer; the grader's credit, who overrode it, when and
+        why are kept. The attempt's score, pass and certification follow."""
+        now = utcnow()
+        async with transaction(self._sessions) as session:
+            attempt = await self._org_attempt(session, principal, attempt_id)
+            if attempt.status != AttemptStatus.SUBMITTED:
+                raise Conflict("only a submitted attempt can be regraded")
+            answer = (
+                await session.execute(
+                    select(Answer).where(Answer.attempt_id == attempt_id, Answer.question_id == question_id)
+                )
+            ).scalar_one_or_none()
+            if answer is None:
+                raise NotFound(f"question {question_id} is not part of attempt {attempt_id}")
+            answer.credit = data.credit
+            answer.correct = data.credit >= POLICY.correct_at
+            answer.override_by = principal.sub
+            answer.override_reason = data.reason
+            answer.overridden_at = now
+            answer.feedback = f"{answer.feedback} Regraded by a manager: {data.reason}"
+            await session.flush()
+            answers = await self._answers(session, attempt)
+            assignment = await session.get(Assignment, attempt.assignment_id)
+            assert assignment is not None
+            attempt.score = round(100 * sum(a.credit for a in answers) / max(len(answers), 1), 1)
+            attempt.passed = attempt.score >= assignment.pass_mark
+            if attempt.passed:
+                await self._certify(session, assignment, attempt.id, attempt.score, now)
+            else:
+                await session.execute(
+                    delete(Certification).where(
+                        Certification.assignment_id == assignment.id, Certification.attempt_id == attempt.id
+                    )
+                )
+        log.info("enablement.grade.overridden", attempt_id=attempt_id, question_id=question_id, by=principal.sub)
+        return _detail(attempt, answers)
+
+    # --- reviews and certifications ----------------------------------------------------------------------------
+
+    async def reviews(self, principal: Principal, limit: int) -> list[ReviewOut]:
+        """Due review items (FSRS), most overdue first: the question and where its answer is in the material."""
+        async with self._sessions() as session:
+            rows = list(
+                (
+                    await session.execute(
+                        select(ReviewItem, Question)
+                        .join(Question, Question.id == ReviewItem.question_id)
+                        .where(
+                            ReviewItem.org_id == principal.org,
+                            ReviewItem.user == principal.sub,
+                            ReviewItem.released.is_(True),
+                            ReviewItem.retired.is_(False),
+                            ReviewItem.due_at <= utcnow(),
+                        )
+                        .order_by(ReviewItem.due_at)
+                        .limit(limit)
+                    )
+                ).all()
+            )
+            sources = await _sources(session, [q.id for _, q in rows])
+        return [
+            ReviewOut(
+                review_id=r.id,
+                question_id=q.id,
+                prompt=q.prompt,
+                topic=q.topic,
+                citations=[source_citation(s) for s in sources.get(q.id, [])],
+                due_at=r.due_at,
+                misses=r.misses,
+                reviews=r.reviews,
+            )
+            for r, q in rows
+        ]
+
+    async def review(self, principal: Principal, review_id: str, rating: ReviewRating) -> ReviewOut:
+        now = utcnow()
+        async with transaction(self._sessions) as session:
+            item = await session.get(ReviewItem, review_id)
+            if item is None or item.org_id != principal.org or item.user != principal.sub or not item.released:
+                raise NotFound(f"no review item {review_id} of yours")
+            card, _ = SCHEDULER.review_card(Card.from_dict(cast(Any, item.card)), RATINGS[rating], review_datetime=now)
+            item.card, item.due_at = dict(card.to_dict()), card.due
+            item.reviews += 1
+            item.updated_at = now
+            question = await session.get(Question, item.question_id)
+            assert question is not None
+            sources = await _sources(session, [question.id])
+        return ReviewOut(
+            review_id=item.id,
+            question_id=question.id,
+            prompt=question.prompt,
+            topic=question.topic,
+            citations=[source_citation(s) for s in sources.get(question.id, [])],
+            due_at=item.due_at,
+            misses=item.misses,
+            reviews=item.reviews,
+        )
+
+    async def certifications(self, principal: Principal, *, mine: bool) -> list[CertificationOut]:
+        async with self._sessions() as session:
+            query = select(Certification).where(Certification.org_id == principal.org)
+            if mine:
+                query = query.where(Certification.user == principal.sub)
+            rows = (await session.execute(query.order_by(Certification.certified_at))).scalars()
+            return [
+                CertificationOut(
+                    id=c.id,
+                    user=c.user,
+                    quiz_id=c.quiz_id,
+                    score=c.score,
+                    certified_at=c.certified_at,
+                    needs_renewal=c.needs_renewal,
+                    renewal_reason=c.renewal_reason,
+                )
+                for c in rows
+            ]
+
+
+def _detail(attempt: Attempt, answers: Sequence[Answer]) -> AttemptDetail:
+    return AttemptDetail(
+        attempt_id=attempt.id,
+        assignment_id=attempt.assignment_id,
+        user=attempt.user,
+        number=attempt.number,
+        status=attempt.status,
+        started_at=attempt.started_at,
+        submitted_at=attempt.submitted_at,
+        score=attempt.score,
+        passed=attempt.passed,
+        late=attempt.late,
+        answers=[
+            ManagerAnswer(
+                question_id=a.question_id,
+                correct=a.correct,
+                credit=a.credit,
+                feedback=a.feedback,
+                citations=[Citation.model_validate(c) for c in a.citations],
+                response=a.response,
+                detail=a.detail,
+                graded_credit=a.graded_credit,
+                override_by=a.override_by,
+                override_reason=a.override_reason,
+                overridden_at=a.overridden_at,
+            )
+            for a in answers
+        ],
+    )
+
+
+async def _sources(session: AsyncSession, question_ids: Sequence[str]) -> dict[str, list[QuestionSource]]:
+    out: dict[str, list[QuestionSource]] = {}
+    if question_ids:
+        rows = await session.execute(select(QuestionSource).where(QuestionSource.question_id.in_(question_ids)))
+        for s in rows.scalars():
+            out.setdefault(s.question_id, []).append(s)
+    return out
+
+
+def _responses(attempt: Attempt, answers: Sequence[AnswerIn]) -> dict[str, AnswerIn]:
+    """Answers by question, after checking they belong to this attempt and each question is answered once."""
+    known = set(attempt.question_ids)
+    unknown = sorted({a.question_id for a in answers} - known)
+    if unknown:
+        raise Unprocessable(
+            f"these question ids are not in attempt {attempt.id}: {', '.join(unknown)}", details={"unknown": unknown}
+        )
+    ids = [a.question_id for a in answers]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise Unprocessable(f"answer each question once; answered twice: {', '.join(twice)}")
+    return {a.question_id: a for a in answers}
+
+
+def _chosen_indices(q: Question, attempt: Attempt, response: AnswerIn) -> set[int]:
+    """Option indices in the stored order from what the rep chose (position as shown, or the option's text)."""
+    options = q.options or []
+    shown = attempt.option_orders.get(q.id, list(range(len(options))))
+    if q.type == QuestionType.SINGLE:
+        if response.choice is None or response.choices is not None or response.text is not None:
+            raise Unprocessable(f"question {q.id} is single_choice: answer with `choice` (one option)")
+        picks: list[int | str] = [response.choice]
+    else:
+        if response.choices is None or response.choice is not None or response.text is not None:
+            raise Unprocessable(f"question {q.id} is multi_choice: answer with `choices` (a list of options)")
+        picks = list(response.choices)
+    chosen: set[int] = set()
+    for pick in picks:
+        if isinstance(pick, int):
+            if not 0 <= pick < len(shown):
+                raise Unprocessable(f"question {q.id} shows options 0..{len(shown) - 1}; {pick} is not one of them")
+            chosen.add(shown[pick])
+        else:
+            matches = [i for i, o in enumerate(options) if normalise(o) == normalise(pick)]
+            if not matches:
+                raise Unprocessable(f"'{pick[:80]}' is not an option of question {q.id}")
+            chosen.add(matches[0])
+    return chosen

@@ -1,0 +1,459 @@
+"""Question generators: items built from the material, each with its provenance (document, version, chunk).
+
+Every generator is extractive: prompts and keys quote the material; wrong options are other real material
+(the nearest other features by embedding, facts of the same unit from elsewhere, other battlecards' claims,
+the talk-track points pitch chose for a different buyer). Each measures whether a wrong option is also
+defensible and drops it; what cannot be built well is rejected with a reason, and the gate in quality.py
+checks the rest.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from services.enablement.material import MaterialChunk, MaterialDoc, content_words, normalise
+from services.enablement.models import QuestionType
+from services.enablement.pitch_client import PitchClient
+from services.enablement.quality import ItemDraft, check
+from services.enablement.schemas import GeneratorKind
+
+OPTIONS = 4
+# A wrong option is defensible when the stem is this close (cosine) to its material, relative to the key's.
+DEFENSIBLE_MARGIN = 0.05
+# Another battlecard's claim this close to one of this battlecard's own claims is true here too.
+SAME_CLAIM_COSINE = 0.6
+SENTENCE_WORDS = (8, 45)
+PERSONA_KEYS = 3
+PERSONA_SELECTION = 8
+_WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength", re.I)
+_THEIR_STRENGTH = re.compile(r"strong|strength|they win|where they|their edge", re.I)
+# A number and the word after it ("90 days", "99.95 percent", "40%"); the unit decides what is comparable.
+_QUANTITY = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(\s?%|\s+[a-zA-Z]+)")
+_ACRONYM = re.compile(r"\b[A-Z]{2,}s?\b")
+
+TYPE_OF = {
+    GeneratorKind.WHICH_FEATURE: QuestionType.SINGLE,
+    GeneratorKind.CLOZE_FACT: QuestionType.SINGLE,
+    GeneratorKind.WHERE_WE_WIN: QuestionType.SINGLE,
+    GeneratorKind.BUYER_PHRASING: QuestionType.SINGLE,
+    GeneratorKind.PERSONA_LEAD: QuestionType.MULTI,
+    GeneratorKind.EXPLAIN_FEATURE: QuestionType.SHORT,
+}
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, source: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.source = source
+
+
+@dataclass
+class Generation:
+    """Inputs shared by the generators of one request."""
+
+    org_docs: dict[str, MaterialDoc]  # every live document of the org (the pool of wrong options)
+    slice_docs: list[MaterialDoc]  # the documents the manager asked about
+    embed: Embed
+    rng: random.Random
+    persona: str | None = None
+    pitch: PitchClient | None = None
+    competitor: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def features(self) -> list[MaterialDoc]:
+        return [d for d in self.org_docs.values() if d.kind == "feature"]
+
+
+def _shuffled(options: list[str], keys: set[int], rng: random.Random) -> tuple[list[str], list[int]]:
+    order = list(range(len(options)))
+    rng.shuffle(order)
+    return [options[i] for i in order], sorted(order.index(k) for k in keys)
+
+
+def _prose(sentence: str) -> bool:
+    words = len(sentence.split())
+    return SENTENCE_WORDS[0] <= words <= SENTENCE_WORDS[1] and not sentence.endswith(("?", ":"))
+
+
+def _closest_length(candidates: list[str], target: int, n: int) -> list[str]:
+    return sorted(candidates, key=lambda c: abs(np.log(len(c) / max(target, 1))))[:n]
+
+
+# --- which feature does this describe ------------------------------------------------------------------------
+
+
+async def which_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
+    features = [f for f in gen.features() if f.document_id != doc.document_id]
+    if doc.kind != "feature" or len(features) < OPTIONS - 1:
+        raise Rejected("not_enough_material", doc.external_id)
+    title_words = content_words(doc.title)
+    candidates = [
+        (chunk, s)
+        for chunk in doc.chunks
+        for s in chunk.sentences()
+        if _prose(s) and not (content_words(s) & title_words)
+    ]
+    if not candidates:
+        raise Rejected("no_usable_sentence", doc.external_id)
+    vectors = gen.embed([s for _, s in candidates])
+    own = (vectors @ doc.chunk_matrix().T).max(axis=1)
+    others = {f.document_id: (vectors @ f.chunk_matrix().T).max(axis=1) for f in features}
+    rival = np.max(np.stack(list(others.values())), axis=0)
+    best = int(np.argmax(own - rival))
+    if own[best] - rival[best] < DEFENSIBLE_MARGIN:
+        raise Rejected("two_defensible_answers", doc.external_id)
+    chunk, sentence = candidates[best]
+    # Wrong options: the nearest other features by embedding, unless the sentence fits them nearly as well.
+    nearest = sorted(features, key=lambda f: -float(f.centroid @ doc.centroid))
+    usable = [f.title for f in nearest[:12] if own[best] - others[f.document_id][best] >= DEFENSIBLE_MARGIN]
+    usable = [t for t in usable if normalise(t) != normalise(doc.title)]
+    if len(usable) < OPTIONS - 1:
+        raise Rejected("two_defensible_answers", doc.external_id)
+    wrong = _closest_length(usable[:6], len(doc.title), OPTIONS - 1)
+    options, answers = _shuffled([doc.title, *wrong], {0}, gen.rng)
+    return ItemDraft(
+        type=QuestionType.SINGLE,
+        origin=GeneratorKind.WHICH_FEATURE,
+        prompt=f'Which feature does this describe? "{sentence}"',
+        options=options,
+        answers=answers,
+        explanation=f"Quoted from {doc.title}.",
+        topic=doc.title,
+        sources=[chunk],
+        source_reveals_key=True,
+        evidence=[sentence],
+    )
+
+
+# --- a fact about a feature (cloze) --------------------------------------------------------------------------
+
+
+def _quantities(docs: Sequence[MaterialDoc]) -> dict[str, set[str]]:
+    """unit -> numbers seen with it anywhere in the material ("days" -> {"30", "90"})."""
+    found: dict[str, set[str]] = {}
+    for doc in docs:
+        for chunk in doc.chunks:
+            for number, unit in _QUANTITY.findall(chunk.text):
+                found.setdefault(unit.strip().lower(), set()).add(number)
+    return found
+
+
+def _scaled(number: str) -> list[str]:
+    value = float(number.replace(",", ""))
+    is_int = "." not in number
+    out = []
+    for factor in (2, 0.5, 3, 1.5, 4, 10):
+        scaled = value * factor
+        if is_int:
+            if scaled != int(scaled):
+                continue
+            text = f"{int(scaled):,}" if "," in number else str(int(scaled))
+        else:
+            text = f"{scaled:.{len(number.split('.')[1])}f}"
+        if text != number and scaled > 0:
+            out.append(text)
+    return out
+
+
+async def cloze_fact(gen: Generation, doc: MaterialDoc) -> ItemDraft:
+    pool = _quantities(list(gen.org_docs.values()))
+    for chunk in doc.chunks:
+        for sentence in chunk.sentences():
+            if not _prose(sentence):
+                continue
+            for match in _QUANTITY.finditer(sentence):
+                number, unit = match.group(1), match.group(2)
+                unit_key = unit.strip().lower()
+                if unit_key in STOP_UNITS or (len(number) == 4 and number.startswith(("19", "20"))):
+                    continue
+                before = sentence[: match.start()].split()
+                if before and before[-1][:1].isupper() and before[-1].isalpha() and before[-1].isupper():
+                    continue  # a name such as "SOC 2"
+                seen = {n for n in pool.get(unit_key, set()) if n != number}
+                wrong = [n for n in sorted(seen) if n not in sentence]
+                wrong += [n for n in _scaled(number) if n not in wrong and n not in sentence]
+                if len(wrong) < OPTIONS - 1:
+                    continue
+                gen.rng.shuffle(wrong)
+                values = [number, *wrong[: OPTIONS - 1]]
+                options, answers = _shuffled([f"{v}{unit}".strip() for v in values], {0}, gen.rng)
+                stem = sentence[: match.start()] + "____" + sentence[match.end() :]
+                return ItemDraft(
+                    type=QuestionType.SINGLE,
+                    origin=GeneratorKind.CLOZE_FACT,
+                    prompt=f'Fill in the blank ({doc.title}): "{stem}"',
+                    options=options,
+                    answers=answers,
+                    explanation=f'"{sentence}"',
+                    topic=doc.title,
+                    sources=[chunk],
+                    competitor=doc.competitor,
+                    evidence=[sentence],
+                )
+    raise Rejected("no_fact_with_a_number", doc.external_id)
+
+
+# Words after a number that do not make a comparable quantity.
+STOP_UNITS = frozenset({"and", "or", "to", "of", "the", "a", "in", "on", "for", "with", "is", "are", "by"})
+
+
+# --- where we win against a competitor ------------------------------------------------------------------------
+
+
+def _mask(text: str, names: set[str]) -> str:
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(name)}(?:'s)?\b", "the competitor", text, flags=re.I)
+    return text[:1].upper() + text[1:]
+
+
+def _claims(doc: MaterialDoc, pattern: re.Pattern[str]) -> list[tuple[MaterialChunk, str]]:
+    return [(c, s) for c in doc.chunks if pattern.search(c.section) for s in c.sentences() if _prose(s)]
+
+
+async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:
+    if doc.kind != "competitor" or not doc.competitor:
+        raise Rejected("not_a_battlecard", doc.external_id)
+    wins = _claims(doc, _WIN)
+    if not wins:
+        raise Rejected("no_where_we_win_section", doc.external_id)
+    cards = [d for d in gen.org_docs.values() if d.kind == "competitor" and d.competitor]
+    names = {str(d.competitor) for d in cards} | {w for d in cards for w in str(d.competitor).split("-")}
+    others = [(c, s) for d in cards if d.document_id != doc.document_id for c, s in _claims(d, _WIN)]
+    own_strengths = _claims(doc, _THEIR_STRENGTH)
+    pool = others or own_strengths
+    if len(pool) < OPTIONS - 1:
+        raise Rejected("not_enough_material", doc.external_id)
+    key_chunk, key = wins[gen.rng.randrange(len(wins))]
+    own_vectors = gen.embed([s for _, s in wins])
+    pool_vectors = gen.embed([s for _, s in pool])
+    # A claim from another battlecard that one of this card's claims also makes would be a second answer.
+    same = (pool_vectors @ own_vectors.T).max(axis=1)
+    usable = [pool[i] for i in range(len(pool)) if same[i] < SAME_CLAIM_COSINE]
+    if len(usable) < OPTIONS - 1:
+        raise Rejected("two_defensible_answers", doc.external_id)
+    key_text = _mask(key, names)
+    wrong = _closest_length([_mask(s, names) for _, s in usable], len(key_text), OPTIONS - 1)
+    options, answers = _shuffled([key_text, *wrong], {0}, gen.rng)
+    display = doc.competitor.replace("-", " ").title()
+    return ItemDraft(
+        type=QuestionType.SINGLE,
+        origin=GeneratorKind.WHERE_WE_WIN,
+        prompt=f"Which of these is a point where we win against {display}, according to our battlecard?",
+        options=options,
+        answers=answers,
+        explanation=f'From the battlecard "{doc.title}": "{key}"',
+        topic=f"where we win against {display}",
+        competitor=doc.competitor,
+        sources=[key_chunk],
+        evidence=[key],
+    )
+
+
+# --- which features lead with a persona (keyed from pitch's selection) ---------------------------------------
+
+
+async def persona_lead(gen: Generation, persona: str) -> ItemDraft:
+    if gen.pitch is None:
+        raise Rejected("pitch_service_not_reachable", persona)
+    track = await gen.pitch.talk_track(persona, PERSONA_SELECTION)
+    chosen = track.get("features", [])
+    if track.get("abstained") or len(chosen) < PERSONA_KEYS:
+        raise Rejected("not_enough_material", persona)
+    selected = {f["document_id"] for f in chosen}
+    keys = chosen[:PERSONA_KEYS]
+    key_docs = [gen.org_docs[f["document_id"]] for f in keys if f["document_id"] in gen.org_docs]
+    if len(key_docs) < PERSONA_KEYS:
+        raise Rejected("unsupported_key", persona)
+    # Wrong options: live features pitch did not pick at all, the least like the keys first.
+    rest = [f for f in gen.features() if f.document_id not in selected]
+    if len(rest) < OPTIONS - 1:
+        raise Rejected("two_defensible_answers", persona)
+    centre = np.mean([d.centroid for d in key_docs], axis=0)
+    rest.sort(key=lambda f: float(f.centroid @ centre))
+    wrong = [f.title for f in rest[: OPTIONS - 1]]
+    options, answers = _shuffled([d.title for d in key_docs] + wrong, set(range(PERSONA_KEYS)), gen.rng)
+    sources: list[MaterialChunk | dict[str, Any]] = [f["points"][0]["citation"] for f in keys if f.get("points")]
+    return ItemDraft(
+        type=QuestionType.MULTI,
+        origin=GeneratorKind.PERSONA_LEAD,
+        prompt=f"Which {PERSONA_KEYS} features should you lead with for this buyer: {track.get('persona', persona)}? "
+        "Choose all that apply.",
+        options=options,
+        answers=answers,
+        explanation=f"The talk track for {persona} leads with: {', '.join(d.title for d in key_docs)}.",
+        topic=f"what leads with {persona}",
+        persona=persona,
+        sources=sources,
+        recipe={"persona": persona},
+    )
+
+
+# --- which phrasing suits a business buyer --------------------------------------------------------------------
+
+
+def _jargon(text: str, avoid: Sequence[str]) -> bool:
+    low = text.lower()
+    return bool(_ACRONYM.search(text)) or any(re.search(rf"\b{re.escape(a.lower())}\b", low) for a in avoid)
+
+
+async def buyer_phrasing(gen: Generation, persona: str) -> ItemDraft:
+    if gen.pitch is None:
+        raise Rejected("pitch_service_not_reachable", persona)
+    profiles = {p["id"]: p for p in await gen.pitch.personas()}
+    profile = profiles.get(persona)
+    if profile is None or profile.get("tone") != "business":
+        raise Rejected("persona_is_not_a_business_buyer", persona)
+    technical = next((p for p in profiles.values() if p.get("tone") == "technical" and p.get("built_in")), None)
+    if technical is None:
+        raise Rejected("no_technical_persona", persona)
+    avoid = list(profile.get("avoid", []))
+    business_points = [p for f in (await gen.pitch.talk_track(persona, 6))["features"] for p in f["points"]]
+    technical_points = [p for f in (await gen.pitch.talk_track(technical["id"], 8))["features"] for p in f["points"]]
+    keys = [p for p in business_points if not _jargon(p["text"], avoid)]
+    wrong = [p for p in technical_points if _jargon(p["text"], avoid)]
+    if not keys:
+        raise Rejected("unsupported_key", persona)
+    if len(wrong) < OPTIONS - 1:
+        raise Rejected("not_enough_material", persona)
+    key = keys[gen.rng.randrange(len(keys))]
+    chosen = _closest_length([p["text"] for p in wrong], len(key["text"]), OPTIONS - 1)
+    by_text = {p["text"]: p for p in wrong}
+    options, answers = _shuffled([key["text"], *chosen], {0}, gen.rng)
+    return ItemDraft(
+        type=QuestionType.SINGLE,
+        origin=GeneratorKind.BUYER_PHRASING,
+        prompt=f"Which line would you use with a {profile.get('name', persona)}, a business buyer?",
+        options=options,
+        answers=answers,
+        explanation="The other lines carry technical terms this buyer does not use.",
+        topic=f"phrasing for {persona}",
+        persona=persona,
+        sources=[key["citation"], *(by_text[t]["citation"] for t in chosen)],
+        recipe={"persona": persona},
+    )
+
+
+# --- explain a feature in your own words (short answer) -------------------------------------------------------
+
+
+async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
+    sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _prose(s)]
+    if len(sentences) < 2:
+        raise Rejected("no_usable_sentence", doc.external_id)
+    # Key points: the opening sentence, then the sentences least like the ones already taken.
+    vectors = gen.embed([s for _, s in sentences])
+    taken = [0]
+    while len(taken) < min(3, len(sentences)):
+        sims = (vectors @ vectors[taken].T).max(axis=1)
+        sims[taken] = 2.0
+        taken.append(int(np.argmin(sims)))
+    points = [sentences[i] for i in taken]
+    prompt = {
+        "feature": f"In two or three sentences, what does {doc.title} do for a customer?",
+        "objection": f"A buyer raises this: {doc.title}. How do you answer it?",
+        "case_study": f"What did the customer in {doc.title} achieve, and how?",
+        "competitor": f"What should a rep know about {doc.title}?",
+    }.get(doc.kind, f"What are the main points of {doc.title}?")
+    return ItemDraft(
+        type=QuestionType.SHORT,
+        origin=GeneratorKind.EXPLAIN_FEATURE,
+        prompt=prompt,
+        reference_answer=" ".join(s for _, s in points[:2]),
+        key_points=[{"text": s, "citation": c.citation()} for c, s in points],
+        explanation=None,
+        topic=doc.title,
+        competitor=doc.competitor,
+        sources=list({c.id: c for c, _ in points}.values()),
+        evidence=[s for _, s in points],
+    )
+
+
+# --- orchestration ---------------------------------------------------------------------------------------------
+
+DOC_GENERATORS = {
+    GeneratorKind.WHICH_FEATURE: which_feature,
+    GeneratorKind.CLOZE_FACT: cloze_fact,
+    GeneratorKind.WHERE_WE_WIN: where_we_win,
+    GeneratorKind.EXPLAIN_FEATURE: explain_feature,
+}
+PERSONA_GENERATORS = {GeneratorKind.PERSONA_LEAD: persona_lead, GeneratorKind.BUYER_PHRASING: buyer_phrasing}
+
+
+def default_kinds(gen: Generation, types: Sequence[QuestionType] | None) -> list[GeneratorKind]:
+    kinds_in_slice = {d.kind for d in gen.slice_docs}
+    kinds: list[GeneratorKind] = []
+    if "feature" in kinds_in_slice:
+        kinds += [GeneratorKind.WHICH_FEATURE, GeneratorKind.CLOZE_FACT]
+    if "competitor" in kinds_in_slice:
+        kinds += [GeneratorKind.WHERE_WE_WIN, GeneratorKind.CLOZE_FACT]
+    if gen.persona:
+        kinds += [GeneratorKind.PERSONA_LEAD, GeneratorKind.BUYER_PHRASING]
+    if gen.slice_docs:
+        kinds.append(GeneratorKind.EXPLAIN_FEATURE)
+    kinds = list(dict.fromkeys(kinds))
+    return [k for k in kinds if types is None or TYPE_OF[k] in types]
+
+
+@dataclass
+class Outcome:
+    accepted: list[ItemDraft]
+    generated: int
+    rejections: list[tuple[str, str, str | None]]  # (generator, reason, source)
+    notes: list[str] = field(default_factory=list)
+
+    def by_reason(self) -> dict[str, int]:
+        return dict(Counter(r for _, r, _ in self.rejections))
+
+
+async def generate(gen: Generation, kinds: Sequence[GeneratorKind], count: int) -> Outcome:
+    """Round-robin over the generators (and, within each, over the slice's documents in a shuffled order), so
+    a quiz spreads over its material; stops at `count` accepted items or when every source is used."""
+    queues: list[Iterator[tuple[GeneratorKind, Any]]] = []
+    for kind in kinds:
+        if kind in PERSONA_GENERATORS:
+            queues.append(iter([(kind, gen.persona)] if gen.persona else []))
+        else:
+            docs = list(gen.slice_docs)
+            gen.rng.shuffle(docs)
+            queues.append(iter([(kind, d) for d in docs]))
+    outcome = Outcome([], 0, [])
+    seen_prompts: set[str] = set()
+    while queues and len(outcome.accepted) < count:
+        for queue in list(queues):
+            if len(outcome.accepted) >= count:
+                break
+            step = next(queue, None)
+            if step is None:
+                queues.remove(queue)
+                continue
+            kind, source = step
+            label = source.external_id if isinstance(source, MaterialDoc) else source
+            try:
+                if kind in PERSONA_GENERATORS:
+                    item = await PERSONA_GENERATORS[kind](gen, source)
+                else:
+                    item = await DOC_GENERATORS[kind](gen, source)
+            except Rejected as rejected:
+                outcome.rejections.append((kind.value, rejected.reason, rejected.source or label))
+                continue
+            outcome.generated += 1
+            reason = check(item, gen.embed)
+            if reason is None and normalise(item.prompt) in seen_prompts:
+                reason = "duplicate_item"
+            if reason is not None:
+                outcome.rejections.append((kind.value, reason, label))
+                continue
+            item.recipe = {"kind": kind.value, "source": label, **item.recipe}
+            seen_prompts.add(normalise(item.prompt))
+            outcome.accepted.append(item)
+    return outcome

@@ -1,0 +1,340 @@
+"""Enablement HTTP API under /enablement/v1: HTTP only; the logic lives in service.py, attempts.py, reports.py.
+
+Managers (and admins) build, publish and assign quizzes, read keys, regrade and read reports; anyone with an
+assignment takes it. Reps only ever receive the rep views (no key, reference, explanation or hint).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import httpx
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from services.core.auth import Principal, Role, requires
+from services.core.embeddings import get_embedder
+from services.core.errors import Unprocessable
+from services.core.http import app_context
+from services.enablement.attempts import AttemptService
+from services.enablement.pitch_client import PitchClient
+from services.enablement.reports import CompletionReport, ItemReport, ReadinessReport, ReportService
+from services.enablement.schemas import (
+    AssignmentIn,
+    AssignmentOut,
+    AttemptDetail,
+    AttemptOut,
+    CertificationOut,
+    OverrideIn,
+    QuestionPatch,
+    QuizIn,
+    QuizOut,
+    QuizSummary,
+    ReviewIn,
+    ReviewOut,
+    SubmitIn,
+    SubmitOut,
+)
+from services.enablement.service import CachedEmbeddings, PitchFactory, QuizService
+
+MANAGERS = requires(Role.MANAGER)
+
+
+def _embeddings(state: State) -> CachedEmbeddings:
+    ctx = app_context(state)
+    found: CachedEmbeddings | None = ctx.extras.get("enablement_embeddings")
+    if found is None:
+        found = ctx.extras["enablement_embeddings"] = CachedEmbeddings(get_embedder)
+    return found
+
+
+def provide_quizzes(state: State) -> QuizService:
+    ctx = app_context(state)
+    return QuizService(ctx.sessions, ctx.store, _embeddings(state), ctx.settings.enablement)
+
+
+def provide_attempts(state: State) -> AttemptService:
+    return AttemptService(app_context(state).sessions, _embeddings(state))
+
+
+def provide_reports(state: State) -> ReportService:
+    return ReportService(app_context(state).sessions)
+
+
+def provide_pitch(request: Request[Principal, Any, Any], state: State) -> PitchFactory:
+    """The pitch API for this caller: the configured URL, else this app's own pitch routes (embedded)."""
+    ctx = app_context(state)
+    authorization = request.headers.get("authorization", "")
+
+    @contextlib.asynccontextmanager
+    async def open_client() -> AsyncIterator[PitchClient]:
+        target: httpx.AsyncBaseTransport | str
+        if ctx.settings.enablement.pitch_url:
+            target = ctx.settings.enablement.pitch_url
+        elif "pitch" in ctx.extras.get("services", ()):
+            target = httpx.ASGITransport(app=cast(Any, request.app))
+        else:
+            raise Unprocessable(
+                "persona items need the pitch service: set PITCHCRAFT_PITCH_URL, or leave out `persona`"
+            )
+        async with PitchClient(target, authorization) as client:
+            yield client
+
+    return open_client
+
+
+class QuizController(Controller):
+    path = "/enablement/v1/quizzes"
+    tags = ["enablement"]
+    guards = [MANAGERS]
+    dependencies = {
+        "quizzes": Provide(provide_quizzes, sync_to_thread=False),
+        "pitch": Provide(provide_pitch, sync_to_thread=False),
+    }
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create(
+        self,
+        request: Request[Principal, Any, Any],
+        quizzes: NamedDependency[QuizService],
+        pitch: NamedDependency[PitchFactory],
+        data: JSONBody[QuizIn],
+    ) -> QuizOut:
+        """A draft quiz (manager view, with keys) from authored questions and/or questions generated over a slice
+        of the material. `generation` reports how many generated items the quality gate rejected, and why."""
+        return await quizzes.create(request.user, data, pitch)
+
+    @get("/")
+    async def list_quizzes(
+        self,
+        request: Request[Principal, Any, Any],
+        quizzes: NamedDependency[QuizService],
+        status: FromQuery[str | None] = None,
+    ) -> list[QuizSummary]:
+        return await quizzes.list_quizzes(request.user, status)
+
+    @get("/{quiz_id:str}")
+    async def get_quiz(
+        self, request: Request[Principal, Any, Any], quizzes: NamedDependency[QuizService], quiz_id: FromPath[str]
+    ) -> QuizOut:
+        """The quiz with its keys, references and provenance (managers only)."""
+        return await quizzes.get(request.user, quiz_id)
+
+    @patch("/{quiz_id:str}/questions/{question_id:str}")
+    async def edit_question(
+        self,
+        request: Request[Principal, Any, Any],
+        quizzes: NamedDependency[QuizService],
+        quiz_id: FromPath[str],
+        question_id: FromPath[str],
+        data: JSONBody[QuestionPatch],
+    ) -> QuizOut:
+        """Edit a draft item; the edited item is checked again as a whole."""
+        return await quizzes.edit(request.user, quiz_id, question_id, data)
+
+    @delete("/{quiz_id:str}/questions/{question_id:str}", status_code=HTTP_200_OK)
+    async def drop_question(
+        self,
+        request: Request[Principal, Any, Any],
+        quizzes: NamedDependency[QuizService],
+        quiz_id: FromPath[str],
+        question_id: FromPath[str],
+    ) -> QuizOut:
+        """Drop a draft item (kept, marked dropped, never asked)."""
+        return await quizzes.drop(request.user, quiz_id, question_id)
+
+    @post("/{quiz_id:str}/questions/{question_id:str}/regenerate", status_code=HTTP_200_OK)
+    async def regenerate_question(
+        self,
+        request: Request[Principal, Any, Any],
+        quizzes: NamedDependency[QuizService],
+        pitch: NamedDependency[PitchFactory],
+        quiz_id: FromPath[str],
+        question_id: FromPath[str],
+    ) -> QuizOut:
+        """Replace a generated draft item with a new one from the same generator and source."""
+        return await quizzes.regenerate(request.user, quiz_id, question_id, pitch)
+
+    @post("/{quiz_id:str}/publish", status_code=HTTP_200_OK)
+    async def publish(
+        self, request: Request[Principal, Any, Any], quizzes: NamedDependency[QuizService], quiz_id: FromPath[str]
+    ) -> QuizOut:
+        """Publish a draft; from now on it never changes. Publishing a revision supersedes the version it replaces."""
+        return await quizzes.publish(request.user, quiz_id)
+
+    @post("/{quiz_id:str}/revise", status_code=HTTP_201_CREATED)
+    async def revise(
+        self,
+        request: Request[Principal, Any, Any],
+        quizzes: NamedDependency[QuizService],
+        pitch: NamedDependency[PitchFactory],
+        quiz_id: FromPath[str],
+    ) -> QuizOut:
+        """A new draft version of a published quiz, its retired items regenerated from the current material."""
+        return await quizzes.revise(request.user, quiz_id, pitch)
+
+
+class AssignmentController(Controller):
+    path = "/enablement/v1"
+    tags = ["enablement"]
+    dependencies = {
+        "attempts": Provide(provide_attempts, sync_to_thread=False),
+        "reports": Provide(provide_reports, sync_to_thread=False),
+    }
+
+    @post("/assignments", guards=[MANAGERS], status_code=HTTP_201_CREATED)
+    async def assign(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        data: JSONBody[AssignmentIn],
+    ) -> list[AssignmentOut]:
+        """Assign a published quiz to reps, each with the due date, pass mark (percent) and attempt limit."""
+        return await attempts.assign(request.user, data)
+
+    @get("/assignments", guards=[MANAGERS])
+    async def list_assignments(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        quiz_id: FromQuery[str | None] = None,
+    ) -> list[AssignmentOut]:
+        return await attempts.list_assignments(request.user, mine=False, quiz_id=quiz_id)
+
+    @get("/me/assignments")
+    async def my_assignments(
+        self, request: Request[Principal, Any, Any], attempts: NamedDependency[AttemptService]
+    ) -> list[AssignmentOut]:
+        """Your assignments, soonest due first, with attempts used, best score and status."""
+        return await attempts.list_assignments(request.user, mine=True)
+
+    @post("/assignments/{assignment_id:str}/attempts", status_code=HTTP_201_CREATED)
+    async def start_attempt(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        assignment_id: FromPath[str],
+    ) -> AttemptOut:
+        """Start (or resume the open) attempt: the questions in a fresh order, options shuffled, no answers."""
+        return await attempts.start(request.user, assignment_id)
+
+    @post("/attempts/{attempt_id:str}/submit", status_code=HTTP_200_OK)
+    async def submit(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        attempt_id: FromPath[str],
+        data: JSONBody[SubmitIn],
+    ) -> SubmitOut:
+        """Grade the attempt on the server. `choice` is the option's position as shown or its text. Submitting
+        the same attempt again is a 409."""
+        return await attempts.submit(request.user, attempt_id, data)
+
+    @get("/me/attempts/{attempt_id:str}")
+    async def my_attempt(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        attempt_id: FromPath[str],
+    ) -> SubmitOut:
+        return await attempts.result(request.user, attempt_id)
+
+    @get("/attempts/{attempt_id:str}", guards=[MANAGERS])
+    async def attempt_detail(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        attempt_id: FromPath[str],
+    ) -> AttemptDetail:
+        """An attempt with every answer, the grader's working and any override (managers)."""
+        return await attempts.detail(request.user, attempt_id)
+
+    @post("/attempts/{attempt_id:str}/answers/{question_id:str}/override", guards=[MANAGERS], status_code=HTTP_200_OK)
+    async def override(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        attempt_id: FromPath[str],
+        question_id: FromPath[str],
+        data: JSONBody[OverrideIn],
+    ) -> AttemptDetail:
+        """Regrade one answer (credit 0..1, with a reason); the grader's credit and the override are both kept."""
+        return await attempts.override(request.user, attempt_id, question_id, data)
+
+    @get("/me/reviews")
+    async def my_reviews(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        limit: FromQuery[int] = 20,
+    ) -> list[ReviewOut]:
+        """Items you missed that are due for review (FSRS), with where to find the answer in the material. An
+        item appears once its assignment is closed for you (passed, or no attempts left)."""
+        if not 1 <= limit <= 200:
+            raise Unprocessable("limit must be between 1 and 200")
+        return await attempts.reviews(request.user, limit)
+
+    @post("/me/reviews/{review_id:str}", status_code=HTTP_200_OK)
+    async def review(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        review_id: FromPath[str],
+        data: JSONBody[ReviewIn],
+    ) -> ReviewOut:
+        """Record how a review went (again, hard, good, easy); FSRS sets when it is due next."""
+        return await attempts.review(request.user, review_id, data.rating)
+
+    @get("/me/certifications")
+    async def my_certifications(
+        self, request: Request[Principal, Any, Any], attempts: NamedDependency[AttemptService]
+    ) -> list[CertificationOut]:
+        return await attempts.certifications(request.user, mine=True)
+
+    @get("/reports/completion", guards=[MANAGERS])
+    async def completion(
+        self,
+        request: Request[Principal, Any, Any],
+        reports: NamedDependency[ReportService],
+        quiz_id: FromQuery[str | None] = None,
+    ) -> CompletionReport:
+        """Per quiz: assigned, started, completed, passed, overdue, best scores; then every assignment."""
+        return await reports.completion(request.user, quiz_id, overdue_only=False)
+
+    @get("/reports/overdue", guards=[MANAGERS])
+    async def overdue(
+        self,
+        request: Request[Principal, Any, Any],
+        reports: NamedDependency[ReportService],
+        quiz_id: FromQuery[str | None] = None,
+    ) -> CompletionReport:
+        """Assignments past due that the rep has neither passed nor used up."""
+        return await reports.completion(request.user, quiz_id, overdue_only=True)
+
+    @get("/reports/items", guards=[MANAGERS])
+    async def items(
+        self, request: Request[Principal, Any, Any], reports: NamedDependency[ReportService], quiz_id: FromQuery[str]
+    ) -> ItemReport:
+        """Facility and discrimination of each item of a quiz."""
+        return await reports.items(request.user, quiz_id)
+
+    @get("/reports/readiness", guards=[MANAGERS])
+    async def readiness(
+        self, request: Request[Principal, Any, Any], reports: NamedDependency[ReportService]
+    ) -> ReadinessReport:
+        """Per rep: score by persona and by competitor, certifications and how many need renewal."""
+        return await reports.readiness(request.user)
+
+    @get("/certifications", guards=[MANAGERS])
+    async def certifications(
+        self, request: Request[Principal, Any, Any], attempts: NamedDependency[AttemptService]
+    ) -> list[CertificationOut]:
+        return await attempts.certifications(request.user, mine=False)
+
+
+ROUTES = [QuizController, AssignmentController]

@@ -1,0 +1,603 @@
+"""Quizzes: authored and generated items, review (edit, drop, regenerate), publish, revise. No HTTP types here.
+
+A published quiz never changes (its items may only be retired when their source material changes); a revision
+is a new draft version in the same lineage that replaces it when published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import numpy as np
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.core.auth import Principal
+from services.core.db import new_id, transaction, utcnow
+from services.core.embeddings import Embedder
+from services.core.errors import Conflict, NotFound, Unprocessable
+from services.core.retrieval import live_search
+from services.core.settings import EnablementSettings
+from services.core.vectorstore import PointFilter, SearchMode, SearchRequest, VectorStore
+from services.enablement.generate import Generation, Outcome, default_kinds, generate
+from services.enablement.material import MaterialDoc, load_material
+from services.enablement.models import ItemStatus, Question, QuestionSource, QuestionType, Quiz, QuizStatus
+from services.enablement.pitch_client import PitchClient
+from services.enablement.quality import ItemDraft
+from services.enablement.schemas import (
+    AuthoredQuestion,
+    Citation,
+    GenerateSpec,
+    GenerationReport,
+    GeneratorKind,
+    KeyPointOut,
+    QuestionOut,
+    QuestionPatch,
+    QuizIn,
+    QuizOut,
+    QuizSummary,
+    Rejection,
+)
+
+log = structlog.get_logger(__name__)
+
+# An authored item is linked to the chunk that best matches it when the match is at least this close.
+LOCATE_COSINE = 0.5
+LABEL_WORDS = 10
+
+PitchFactory = Callable[[], AbstractAsyncContextManager[PitchClient]]
+
+
+class QuizNotFound(NotFound):
+    code = "quiz_not_found"
+
+
+class QuestionNotFound(NotFound):
+    code = "question_not_found"
+
+
+class QuizImmutable(Conflict):
+    code = "quiz_immutable"
+
+
+class NothingGenerated(Unprocessable):
+    code = "nothing_generated"
+
+
+class CachedEmbeddings:
+    """Texts to unit vectors through the shared model, cached (option titles and claims repeat across items).
+    Call `prefetch` from async code so the model runs off the event loop."""
+
+    def __init__(self, factory: Callable[[], Embedder], size: int = 20_000) -> None:
+        self._factory = factory
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vectors = self._factory().embed(missing)
+            with self._lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            found = {t: self._cache.get(t) for t in texts}
+        if any(v is None for v in found.values()):  # evicted meanwhile by a concurrent caller
+            return self._factory().embed(list(texts))
+        return np.stack([found[t] for t in texts])  # type: ignore[misc]
+
+    async def prefetch(self, texts: Sequence[str]) -> None:
+        if texts:
+            await asyncio.to_thread(self.__call__, list(texts))
+
+
+def key_point_label(text: str) -> str:
+    """What feedback calls a key point: the point itself when short, else its opening words."""
+    words = text.split()
+    return text if len(words) <= LABEL_WORDS else " ".join(words[:LABEL_WORDS]) + " ..."
+
+
+def question_out(q: Question, sources: Sequence[QuestionSource]) -> QuestionOut:
+    return QuestionOut(
+        id=q.id,
+        position=q.position,
+        type=QuestionType(q.type),
+        origin=q.origin,
+        status=q.status,
+        status_reason=q.status_reason,
+        prompt=q.prompt,
+        options=q.options,
+        answers=q.answers,
+        reference_answer=q.reference_answer,
+        key_points=[KeyPointOut.model_validate(k) for k in q.key_points] if q.key_points is not None else None,
+        explanation=q.explanation,
+        topic=q.topic,
+        persona=q.persona,
+        competitor=q.competitor,
+        sources=[source_citation(s) for s in sources],
+    )
+
+
+def source_citation(s: QuestionSource) -> Citation:
+    return Citation(
+        document_id=s.document_id, external_id=s.external_id, version=s.version, chunk_id=s.chunk_id, as_of=s.as_of
+    )
+
+
+def _seed(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big")
+
+
+class QuizService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        store: VectorStore,
+        embeddings: CachedEmbeddings,
+        settings: EnablementSettings,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._embed = embeddings
+        self._settings = settings
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    async def _quiz(self, session: AsyncSession, org_id: str, quiz_id: str) -> Quiz:
+        quiz = await session.get(Quiz, quiz_id)
+        if quiz is None or quiz.org_id != org_id:
+            raise QuizNotFound(f"no quiz {quiz_id} in your organisation")
+        return quiz
+
+    async def get(self, principal: Principal, quiz_id: str) -> QuizOut:
+        async with self._sessions() as session:
+            quiz = await self._quiz(session, principal.org, quiz_id)
+            return await self._out(session, quiz)
+
+    async def _out(self, session: AsyncSession, quiz: Quiz) -> QuizOut:
+        questions = list(
+            (await session.execute(select(Question).where(Question.quiz_id == quiz.id).order_by(Question.position)))
+            .scalars()
+            .all()
+        )
+        sources: dict[str, list[QuestionSource]] = {}
+        if questions:
+            rows = await session.execute(
+                select(QuestionSource).where(QuestionSource.question_id.in_([q.id for q in questions]))
+            )
+            for s in rows.scalars():
+                sources.setdefault(s.question_id, []).append(s)
+        return QuizOut(
+            id=quiz.id,
+            title=quiz.title,
+            status=quiz.status,
+            version=quiz.version,
+            lineage_id=quiz.lineage_id,
+            replaces_id=quiz.replaces_id,
+            created_at=quiz.created_at,
+            published_at=quiz.published_at,
+            questions=[question_out(q, sources.get(q.id, [])) for q in questions],
+            generation=GenerationReport.model_validate(quiz.report) if quiz.report else None,
+        )
+
+    async def list_quizzes(self, principal: Principal, status: str | None) -> list[QuizSummary]:
+        async with self._sessions() as session:
+            query = select(Quiz).where(Quiz.org_id == principal.org).order_by(Quiz.created_at.desc())
+            if status:
+                query = query.where(Quiz.status == status)
+            quizzes = list((await session.execute(query)).scalars())
+            counts: dict[tuple[str, str], int] = {}
+            if quizzes:
+                rows = await session.execute(
+                    select(Question.quiz_id, Question.status, func.count())
+                    .where(Question.quiz_id.in_([q.id for q in quizzes]))
+                    .group_by(Question.quiz_id, Question.status)
+                )
+                counts = {(qid, st): int(n) for qid, st, n in rows}
+        return [
+            QuizSummary(
+                id=q.id,
+                title=q.title,
+                status=q.status,
+                version=q.version,
+                questions=counts.get((q.id, ItemStatus.ACTIVE), 0),
+                retired=counts.get((q.id, ItemStatus.RETIRED), 0),
+                created_at=q.created_at,
+            )
+            for q in quizzes
+        ]
+
+    # --- creating --------------------------------------------------------------------------------------------
+
+    async def create(self, principal: Principal, data: QuizIn, pitch: PitchFactory) -> QuizOut:
+        """A draft from authored items and/or items generated over a slice of the material. Generated items
+        that fail the quality gate are left out and counted in `generation`; none at all is a 422."""
+        authored = [await self._authored(principal.org, q) for q in data.questions]
+        drafts: list[ItemDraft] = list(authored)
+        report: GenerationReport | None = None
+        if data.generate is not None:
+            if len(authored) + data.generate.count > self._settings.max_questions:
+                raise Unprocessable(f"a quiz holds at most {self._settings.max_questions} questions")
+            outcome = await self._generate(principal, data.generate, data.title, pitch)
+            report = _report(data.generate.count, outcome)
+            if not outcome.accepted and not authored:
+                raise NothingGenerated(
+                    "no item of this slice passed the quality gate; widen the slice or add authored questions",
+                    details=report.model_dump(),
+                )
+            drafts += outcome.accepted
+        quiz_id = new_id()
+        async with transaction(self._sessions) as session:
+            quiz = Quiz(
+                id=quiz_id,
+                org_id=principal.org,
+                title=data.title,
+                lineage_id=quiz_id,
+                spec=data.generate.model_dump(mode="json") if data.generate else None,
+                report=report.model_dump(mode="json") if report else None,
+                created_by=principal.sub,
+            )
+            session.add(quiz)
+            await session.flush()
+            for position, draft in enumerate(drafts):
+                self._add_question(session, quiz, position, draft)
+        log.info("enablement.quiz.created", quiz_id=quiz_id, questions=len(drafts), org_id=principal.org)
+        return await self.get(principal, quiz_id)
+
+    def _add_question(self, session: AsyncSession, quiz: Quiz, position: int, draft: ItemDraft) -> Question:
+        question = Question(
+            id=new_id(),
+            quiz_id=quiz.id,
+            org_id=quiz.org_id,
+            position=position,
+            type=draft.type,
+            origin=str(draft.origin),
+            prompt=draft.prompt,
+            options=draft.options,
+            answers=draft.answers,
+            reference_answer=draft.reference_answer,
+            key_points=draft.key_points,
+            explanation=draft.explanation,
+            topic=draft.topic,
+            persona=draft.persona,
+            competitor=draft.competitor,
+            source_reveals_key=draft.source_reveals_key,
+            recipe=draft.recipe or None,
+        )
+        session.add(question)
+        seen: set[str] = set()
+        for c in draft.citations():
+            if c["chunk_id"] in seen:
+                continue
+            seen.add(c["chunk_id"])
+            session.add(
+                QuestionSource(
+                    question_id=question.id,
+                    org_id=quiz.org_id,
+                    document_id=c["document_id"],
+                    external_id=c["external_id"],
+                    version=int(c["version"]),
+                    chunk_id=c["chunk_id"],
+                    as_of=c.get("as_of"),
+                )
+            )
+        return question
+
+    async def _locate(self, org_id: str, texts: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The chunk of the current material each text rests on, when one is close enough."""
+        vectors = await asyncio.to_thread(self._embed, list(texts))
+        requests = [
+            SearchRequest(
+                filter=PointFilter(org_id=org_id, live_at=utcnow()), dense=v.tolist(), limit=1, mode=SearchMode.DENSE
+            )
+            for v in vectors
+        ]
+        found: list[dict[str, Any] | None] = []
+        for hits in await live_search(self._store, self._sessions, requests):
+            if hits and hits[0].score >= LOCATE_COSINE:
+                p = hits[0].payload
+                found.append(
+                    {
+                        "document_id": str(p["document_id"]),
+                        "external_id": str(p.get("external_id", "")),
+                        "version": int(p["version"]),
+                        "chunk_id": hits[0].id,
+                        "as_of": p.get("as_of"),
+                    }
+                )
+            else:
+                found.append(None)
+        return found
+
+    async def _authored(self, org_id: str, q: AuthoredQuestion) -> ItemDraft:
+        """An authored item, linked to the material it rests on (so a change of that material retires it)."""
+        if q.type is QuestionType.SHORT:
+            points = list(q.key_points or [])
+            located = await self._locate(org_id, [str(q.reference_answer), *points])
+            key_points = [{"text": t, "citation": c} for t, c in zip(points, located[1:], strict=True)]
+            sources = [c for c in located if c is not None]
+        else:
+            keyed = [q.answer] if q.type is QuestionType.SINGLE and q.answer is not None else list(q.answers or [])
+            options = q.options or []
+            located = await self._locate(org_id, [f"{q.prompt} {' '.join(options[i] for i in keyed)}"])
+            key_points = None
+            sources = [c for c in located if c is not None]
+        return ItemDraft(
+            type=q.type,
+            origin="authored",
+            prompt=q.prompt,
+            sources=list(sources),
+            options=q.options,
+            answers=[q.answer] if q.type is QuestionType.SINGLE and q.answer is not None else q.answers,
+            reference_answer=q.reference_answer,
+            key_points=key_points,
+            explanation=q.explanation,
+            persona=q.persona,
+            competitor=q.competitor,
+            recipe={"kind": "authored"},
+        )
+
+    async def _generate(self, principal: Principal, spec: GenerateSpec, title: str, pitch: PitchFactory) -> Outcome:
+        org_docs = await load_material(self._store, self._sessions, principal.org)
+        slice_docs = _slice(org_docs, spec)
+        notes: list[str] = []
+        if spec.external_ids:
+            missing = sorted(set(spec.external_ids) - {d.external_id for d in slice_docs})
+            if missing:
+                notes.append(f"not found or not live: {', '.join(missing)}")
+        await self._embed.prefetch(
+            [s for d in org_docs.values() for c in d.chunks for s in c.sentences()] if slice_docs else []
+        )
+        async with pitch() as client:
+            gen = Generation(
+                org_docs=org_docs,
+                slice_docs=slice_docs,
+                embed=self._embed,
+                rng=random.Random(_seed(principal.org, title, spec.model_dump_json())),
+                persona=spec.persona,
+                pitch=client,
+                competitor=spec.competitor,
+            )
+            kinds = list(spec.kinds) if spec.kinds else default_kinds(gen, spec.types)
+            if not kinds:
+                raise Unprocessable(
+                    "nothing to generate from this slice: name documents (external_ids), a kind, a competitor "
+                    "or a persona"
+                )
+            outcome = await generate(gen, kinds, spec.count)
+        outcome.notes = notes + gen.notes
+        return outcome
+
+    # --- review ----------------------------------------------------------------------------------------------
+
+    async def _draft_question(self, session: AsyncSession, principal: Principal, quiz_id: str, qid: str) -> Question:
+        quiz = await self._quiz(session, principal.org, quiz_id)
+        if quiz.status != QuizStatus.DRAFT:
+            raise QuizImmutable(
+                f"quiz {quiz_id} is {quiz.status}; published quizzes never change. "
+                f"POST /enablement/v1/quizzes/{quiz_id}/revise makes a new draft version"
+            )
+        question = await session.get(Question, qid)
+        if question is None or question.quiz_id != quiz_id:
+            raise QuestionNotFound(f"no question {qid} in quiz {quiz_id}")
+        return question
+
+    async def edit(self, principal: Principal, quiz_id: str, qid: str, patch: QuestionPatch) -> QuizOut:
+        async with transaction(self._sessions) as session:
+            q = await self._draft_question(session, principal, quiz_id, qid)
+            merged: dict[str, Any] = {
+                "type": q.type,
+                "prompt": q.prompt,
+                "options": q.options,
+                "answer": q.answers[0] if q.type == QuestionType.SINGLE and q.answers else None,
+                "answers": q.answers if q.type == QuestionType.MULTI else None,
+                "reference_answer": q.reference_answer,
+                "key_points": [k["text"] for k in q.key_points] if q.key_points else None,
+                "explanation": q.explanation,
+            }
+            merged.update(patch.model_dump(exclude_unset=True))
+            try:
+                checked = AuthoredQuestion.model_validate(merged)
+            except ValueError as exc:
+                raise Unprocessable(f"the edited question is not valid: {exc}") from exc
+            q.prompt = checked.prompt
+            q.options = checked.options
+            q.answers = [checked.answer] if checked.answer is not None else checked.answers
+            q.reference_answer = checked.reference_answer
+            if checked.key_points is not None:
+                old = {k["text"]: k.get("citation") for k in q.key_points or []}
+                q.key_points = [{"text": t, "citation": old.get(t)} for t in checked.key_points]
+            q.explanation = checked.explanation
+            q.origin = q.origin if q.origin == "authored" else f"{q.origin}+edited"
+            q.updated_at = utcnow()
+        return await self.get(principal, quiz_id)
+
+    async def drop(self, principal: Principal, quiz_id: str, qid: str) -> QuizOut:
+        async with transaction(self._sessions) as session:
+            q = await self._draft_question(session, principal, quiz_id, qid)
+            q.status = ItemStatus.DROPPED
+            q.status_reason = f"dropped by {principal.sub}"
+            q.updated_at = utcnow()
+        return await self.get(principal, quiz_id)
+
+    async def regenerate(self, principal: Principal, quiz_id: str, qid: str, pitch: PitchFactory) -> QuizOut:
+        """Replace a draft item with a new one from the same generator and source, built from the current
+        material (a retired item's source has changed; another item's generator picks anew)."""
+        async with self._sessions() as session:
+            q = await self._draft_question(session, principal, quiz_id, qid)
+            recipe = dict(q.recipe or {})
+        kind = recipe.get("kind")
+        if kind not in {k.value for k in GeneratorKind}:
+            raise Unprocessable("only generated items can be regenerated; edit an authored item instead")
+        source = recipe.get("source")
+        spec = GenerateSpec(
+            count=1,
+            kinds=[GeneratorKind(kind)],
+            persona=recipe.get("persona"),
+            external_ids=[source] if source and not recipe.get("persona") else None,
+        )
+        outcome = await self._generate(principal, spec, f"{quiz_id}:{qid}:{utcnow().isoformat()}", pitch)
+        if not outcome.accepted:
+            raise NothingGenerated(
+                "the current material does not support a new item of this kind here; drop the item instead",
+                details=_report(1, outcome).model_dump(),
+            )
+        async with transaction(self._sessions) as session:
+            old = await self._draft_question(session, principal, quiz_id, qid)
+            quiz = await self._quiz(session, principal.org, quiz_id)
+            old.status = ItemStatus.DROPPED
+            old.status_reason = "regenerated"
+            old.updated_at = utcnow()
+            self._add_question(session, quiz, old.position, outcome.accepted[0])
+        return await self.get(principal, quiz_id)
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    async def publish(self, principal: Principal, quiz_id: str) -> QuizOut:
+        async with transaction(self._sessions) as session:
+            quiz = await self._quiz(session, principal.org, quiz_id)
+            if quiz.status != QuizStatus.DRAFT:
+                raise QuizImmutable(f"quiz {quiz_id} is already {quiz.status}")
+            active = await session.scalar(
+                select(func.count()).where(Question.quiz_id == quiz_id, Question.status == ItemStatus.ACTIVE)
+            )
+            if not active:
+                raise Unprocessable("the quiz has no active question; add or regenerate one before publishing")
+            quiz.status = QuizStatus.PUBLISHED
+            quiz.published_at = quiz.updated_at = utcnow()
+            if quiz.replaces_id:
+                await session.execute(
+                    update(Quiz)
+                    .where(Quiz.id == quiz.replaces_id, Quiz.status == QuizStatus.PUBLISHED)
+                    .values(status=QuizStatus.SUPERSEDED, updated_at=utcnow())
+                )
+        log.info("enablement.quiz.published", quiz_id=quiz_id, org_id=principal.org)
+        return await self.get(principal, quiz_id)
+
+    async def revise(self, principal: Principal, quiz_id: str, pitch: PitchFactory) -> QuizOut:
+        """A new draft version of a published quiz: its active items copied, its retired items regenerated
+        from the current material where possible (the rest are listed in the report)."""
+        async with self._sessions() as session:
+            old = await self._quiz(session, principal.org, quiz_id)
+            if old.status == QuizStatus.DRAFT:
+                raise Conflict("this quiz is still a draft; edit it directly")
+            items = list(
+                (
+                    await session.execute(
+                        select(Question)
+                        .where(Question.quiz_id == quiz_id, Question.status != ItemStatus.DROPPED)
+                        .order_by(Question.position)
+                    )
+                ).scalars()
+            )
+            sources: dict[str, list[QuestionSource]] = {}
+            rows = await session.execute(
+                select(QuestionSource).where(QuestionSource.question_id.in_([q.id for q in items]))
+            )
+            for s in rows.scalars():
+                sources.setdefault(s.question_id, []).append(s)
+            latest = await session.scalar(select(func.max(Quiz.version)).where(Quiz.lineage_id == old.lineage_id))
+        drafts: list[ItemDraft] = []
+        regenerated, lost = 0, []
+        for q in items:
+            if q.status == ItemStatus.ACTIVE:
+                drafts.append(_copy(q, sources.get(q.id, [])))
+                continue
+            recipe = q.recipe or {}
+            kind = recipe.get("kind")
+            outcome = None
+            if kind in {k.value for k in GeneratorKind}:
+                spec = GenerateSpec(
+                    count=1,
+                    kinds=[GeneratorKind(kind)],
+                    persona=recipe.get("persona"),
+                    external_ids=[recipe["source"]] if recipe.get("source") and not recipe.get("persona") else None,
+                )
+                outcome = await self._generate(principal, spec, f"{quiz_id}:{q.id}:revise", pitch)
+            if outcome is not None and outcome.accepted:
+                drafts.append(outcome.accepted[0])
+                regenerated += 1
+            else:
+                lost.append(q.prompt[:120])
+        new_quiz_id = new_id()
+        report = GenerationReport(
+            requested=len(items),
+            generated=regenerated,
+            accepted=len(drafts),
+            rejected=len(lost),
+            rejected_by_reason={"retired_and_not_regenerated": len(lost)} if lost else {},
+            rejections=[Rejection(generator="revise", reason="retired_and_not_regenerated", source=p) for p in lost],
+            notes=[f"{regenerated} retired item(s) regenerated from the current material"],
+        )
+        async with transaction(self._sessions) as session:
+            quiz = Quiz(
+                id=new_quiz_id,
+                org_id=principal.org,
+                title=old.title,
+                lineage_id=old.lineage_id,
+                version=int(latest or old.version) + 1,
+                replaces_id=old.id,
+                spec=old.spec,
+                report=report.model_dump(mode="json"),
+                created_by=principal.sub,
+            )
+            session.add(quiz)
+            await session.flush()
+            for position, draft in enumerate(drafts):
+                self._add_question(session, quiz, position, draft)
+        return await self.get(principal, new_quiz_id)
+
+
+def _copy(q: Question, sources: Sequence[QuestionSource]) -> ItemDraft:
+    return ItemDraft(
+        type=QuestionType(q.type),
+        origin=q.origin,
+        prompt=q.prompt,
+        sources=[source_citation(s).model_dump() for s in sources],
+        options=q.options,
+        answers=q.answers,
+        reference_answer=q.reference_answer,
+        key_points=q.key_points,
+        explanation=q.explanation,
+        topic=q.topic,
+        persona=q.persona,
+        competitor=q.competitor,
+        source_reveals_key=q.source_reveals_key,
+        recipe=dict(q.recipe or {}),
+    )
+
+
+def _slice(docs: dict[str, MaterialDoc], spec: GenerateSpec) -> list[MaterialDoc]:
+    chosen = list(docs.values())
+    if spec.external_ids:
+        wanted = set(spec.external_ids)
+        chosen = [d for d in chosen if d.external_id in wanted]
+    if spec.kind:
+        chosen = [d for d in chosen if d.kind == spec.kind]
+    if spec.competitor:
+        chosen = [d for d in chosen if (d.competitor or "").lower() == spec.competitor.lower()]
+    return sorted(chosen, key=lambda d: d.external_id)
+
+
+def _report(requested: int, outcome: Outcome) -> GenerationReport:
+    return GenerationReport(
+        requested=requested,
+        generated=outcome.generated,
+        accepted=len(outcome.accepted),
+        rejected=len(outcome.rejections),
+        rejected_by_reason=outcome.by_reason(),
+        rejections=[Rejection(generator=g, reason=r, source=s) for g, r, s in outcome.rejections],
+        notes=outcome.notes,
+    )
