@@ -397,8 +397,9 @@ class AttemptService:
     async def _schedule_reviews(
         self, session: AsyncSession, attempt: Attempt, graded: Sequence[dict[str, Any]], now: datetime, *, release: bool
     ) -> None:
-        """Each missed item enters (or comes back to the front of) the rep's FSRS queue; an item answered right
-        that is already queued counts as a good review."""
+        """A missed item enters the rep's queue due at once (a new FSRS card; a queued one is reviewed "again"
+        and brought forward); an item answered right that is already queued counts as a "good" review. After
+        that, FSRS schedules each item from the rep's own review ratings."""
         existing = {
             r.question_id: r
             for r in (
@@ -415,9 +416,11 @@ class AttemptService:
             item = existing.get(g["question_id"])
             if g["correct"] and item is None:
                 continue
-            rating = Rating.Good if g["correct"] else Rating.Again
-            card = Card.from_dict(cast(Any, item.card)) if item is not None else Card()
-            card, _ = SCHEDULER.review_card(card, rating, review_datetime=now)
+            if item is None:
+                card = Card(due=now)
+            else:
+                rating = Rating.Good if g["correct"] else Rating.Again
+                card, _ = SCHEDULER.review_card(Card.from_dict(cast(Any, item.card)), rating, review_datetime=now)
             if item is None:
                 item = ReviewItem(
                     org_id=attempt.org_id,
@@ -429,7 +432,7 @@ class AttemptService:
                 )
                 session.add(item)
             item.card = dict(card.to_dict())
-            item.due_at = card.due
+            item.due_at = card.due if g["correct"] else now
             item.misses = (item.misses or 0) + (0 if g["correct"] else 1)
             item.updated_at = now
         await session.flush()
@@ -574,7 +577,7 @@ class AttemptService:
                 review_id=r.id,
                 question_id=q.id,
                 prompt=q.prompt,
-                topic=q.topic,
+                topic=None if q.source_reveals_key else q.topic,
                 citations=[source_citation(s) for s in sources.get(q.id, [])],
                 due_at=r.due_at,
                 misses=r.misses,
@@ -600,7 +603,7 @@ class AttemptService:
             review_id=item.id,
             question_id=question.id,
             prompt=question.prompt,
-            topic=question.topic,
+            topic=None if question.source_reveals_key else question.topic,
             citations=[source_citation(s) for s in sources.get(question.id, [])],
             due_at=item.due_at,
             misses=item.misses,

@@ -109,9 +109,11 @@ async def which_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     own = (vectors @ doc.chunk_matrix().T).max(axis=1)
     others = {f.document_id: (vectors @ f.chunk_matrix().T).max(axis=1) for f in features}
     rival = np.max(np.stack(list(others.values())), axis=0)
-    best = int(np.argmax(own - rival))
-    if own[best] - rival[best] < DEFENSIBLE_MARGIN:
+    margin = own - rival
+    ranked = [int(i) for i in np.argsort(-margin) if margin[i] >= DEFENSIBLE_MARGIN]
+    if not ranked:
         raise Rejected("two_defensible_answers", doc.external_id)
+    best = ranked[gen.rng.randrange(min(3, len(ranked)))]  # one of the three most telling sentences
     chunk, sentence = candidates[best]
     # Wrong options: the nearest other features by embedding, unless the sentence fits them nearly as well.
     nearest = sorted(features, key=lambda f: -float(f.centroid @ doc.centroid))
@@ -148,11 +150,26 @@ def _quantities(docs: Sequence[MaterialDoc]) -> dict[str, set[str]]:
     return found
 
 
+def _value(number: str) -> float:
+    return float(number.replace(",", ""))
+
+
+def _plausible(number: str, seen: set[str]) -> list[str]:
+    """Wrong figures: others used with the same unit in the material, nearest in size first but at least 15%
+    away (a near miss is a quibble, not a test); then multiples of the right one."""
+    value = _value(number)
+    pool = sorted(
+        (n for n in seen if _value(n) > 0 and abs(np.log(_value(n) / value)) >= np.log(1.15)),
+        key=lambda n: abs(np.log(_value(n) / value)),
+    )
+    return pool + [n for n in _scaled(number) if n not in pool]
+
+
 def _scaled(number: str) -> list[str]:
-    value = float(number.replace(",", ""))
+    value = _value(number)
     is_int = "." not in number
     out = []
-    for factor in (2, 0.5, 3, 1.5, 4, 10):
+    for factor in (2, 0.5, 3, 1.5, 4):
         scaled = value * factor
         if is_int:
             if scaled != int(scaled):
@@ -167,39 +184,41 @@ def _scaled(number: str) -> list[str]:
 
 async def cloze_fact(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     pool = _quantities(list(gen.org_docs.values()))
-    for chunk in doc.chunks:
-        for sentence in chunk.sentences():
-            if not _prose(sentence):
+    candidates = [(chunk, s) for chunk in doc.chunks for s in chunk.sentences()]
+    gen.rng.shuffle(candidates)
+    for chunk, sentence in candidates:
+        if not _prose(sentence):
+            continue
+        for match in _QUANTITY.finditer(sentence):
+            number, unit = match.group(1), match.group(2)
+            unit_key = unit.strip().lower()
+            if unit_key in STOP_UNITS or (len(number) == 4 and number.startswith(("19", "20"))):
                 continue
-            for match in _QUANTITY.finditer(sentence):
-                number, unit = match.group(1), match.group(2)
-                unit_key = unit.strip().lower()
-                if unit_key in STOP_UNITS or (len(number) == 4 and number.startswith(("19", "20"))):
-                    continue
-                before = sentence[: match.start()].split()
-                if before and before[-1][:1].isupper() and before[-1].isalpha() and before[-1].isupper():
-                    continue  # a name such as "SOC 2"
-                seen = {n for n in pool.get(unit_key, set()) if n != number}
-                wrong = [n for n in sorted(seen) if n not in sentence]
-                wrong += [n for n in _scaled(number) if n not in wrong and n not in sentence]
-                if len(wrong) < OPTIONS - 1:
-                    continue
-                gen.rng.shuffle(wrong)
-                values = [number, *wrong[: OPTIONS - 1]]
-                options, answers = _shuffled([f"{v}{unit}".strip() for v in values], {0}, gen.rng)
-                stem = sentence[: match.start()] + "____" + sentence[match.end() :]
-                return ItemDraft(
-                    type=QuestionType.SINGLE,
-                    origin=GeneratorKind.CLOZE_FACT,
-                    prompt=f'Fill in the blank ({doc.title}): "{stem}"',
-                    options=options,
-                    answers=answers,
-                    explanation=f'"{sentence}"',
-                    topic=doc.title,
-                    sources=[chunk],
-                    competitor=doc.competitor,
-                    evidence=[sentence],
-                )
+            before = sentence[: match.start()].split()
+            if before and before[-1][:1].isupper():
+                continue  # part of a name or version: "SOC 2", "OAuth 2.0", "Plan 3"
+            seen = {n for n in pool.get(unit_key, set()) if n != number}
+            wrong = [
+                n for n in _plausible(number, seen) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", sentence)
+            ]
+            if len(wrong) < OPTIONS - 1:
+                continue
+            values = [number, *wrong[: OPTIONS - 1]]
+            options, answers = _shuffled(values, {0}, gen.rng)
+            # Only the figure is blanked; its unit stays in the sentence.
+            stem = sentence[: match.start(1)] + "____" + sentence[match.end(1) :]
+            return ItemDraft(
+                type=QuestionType.SINGLE,
+                origin=GeneratorKind.CLOZE_FACT,
+                prompt=f'Fill in the blank ({doc.title}): "{stem}"',
+                options=options,
+                answers=answers,
+                explanation=f'"{sentence}"',
+                topic=doc.title,
+                sources=[chunk],
+                competitor=doc.competitor,
+                evidence=[sentence],
+            )
     raise Rejected("no_fact_with_a_number", doc.external_id)
 
 
@@ -265,6 +284,8 @@ async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:
 async def persona_lead(gen: Generation, persona: str) -> ItemDraft:
     if gen.pitch is None:
         raise Rejected("pitch_service_not_reachable", persona)
+    profiles = await gen.pitch.personas()
+    names = {p["id"]: p.get("name", p["id"]) for p in profiles}
     track = await gen.pitch.talk_track(persona, PERSONA_SELECTION)
     chosen = track.get("features", [])
     if track.get("abstained") or len(chosen) < PERSONA_KEYS:
@@ -274,19 +295,26 @@ async def persona_lead(gen: Generation, persona: str) -> ItemDraft:
     key_docs = [gen.org_docs[f["document_id"]] for f in keys if f["document_id"] in gen.org_docs]
     if len(key_docs) < PERSONA_KEYS:
         raise Rejected("unsupported_key", persona)
-    # Wrong options: live features pitch did not pick at all, the least like the keys first.
+    # Wrong options: features pitch did not pick for this buyer at all, first those it leads with for a buyer
+    # of the other tone (they lead somewhere, just not here), then those least like the keys.
     rest = [f for f in gen.features() if f.document_id not in selected]
     if len(rest) < OPTIONS - 1:
         raise Rejected("two_defensible_answers", persona)
+    tone = next((p.get("tone") for p in profiles if p["id"] == persona), None)
+    contrast = next((p["id"] for p in profiles if p.get("built_in") and p.get("tone") != tone), None)
+    rank: dict[str, int] = {}
+    if contrast is not None:
+        other = await gen.pitch.talk_track(contrast, PERSONA_SELECTION)
+        rank = {f["document_id"]: i for i, f in enumerate(other.get("features", []))}
     centre = np.mean([d.centroid for d in key_docs], axis=0)
-    rest.sort(key=lambda f: float(f.centroid @ centre))
+    rest.sort(key=lambda f: (rank.get(f.document_id, len(rank)), float(f.centroid @ centre)))
     wrong = [f.title for f in rest[: OPTIONS - 1]]
     options, answers = _shuffled([d.title for d in key_docs] + wrong, set(range(PERSONA_KEYS)), gen.rng)
     sources: list[MaterialChunk | dict[str, Any]] = [f["points"][0]["citation"] for f in keys if f.get("points")]
     return ItemDraft(
         type=QuestionType.MULTI,
         origin=GeneratorKind.PERSONA_LEAD,
-        prompt=f"Which {PERSONA_KEYS} features should you lead with for this buyer: {track.get('persona', persona)}? "
+        prompt=f"Which {PERSONA_KEYS} features should you lead with for a {names.get(persona, persona)}? "
         "Choose all that apply.",
         options=options,
         answers=answers,
@@ -346,31 +374,42 @@ async def buyer_phrasing(gen: Generation, persona: str) -> ItemDraft:
 # --- explain a feature in your own words (short answer) -------------------------------------------------------
 
 
+EXPLAINABLE = ("feature", "objection", "competitor")
+
+
 async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
-    sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _prose(s)]
+    """Short answer: the doc's central points (closest to the whole document, each unlike the ones taken:
+    MMR), or for a battlecard, its "where we win" claims."""
+    if doc.kind not in EXPLAINABLE:
+        raise Rejected("not_explainable", doc.external_id)
+    if doc.kind == "competitor":
+        sentences = _claims(doc, _WIN)
+    else:
+        sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _prose(s) and not _question(s)]
     if len(sentences) < 2:
         raise Rejected("no_usable_sentence", doc.external_id)
-    # Key points: the opening sentence, then the sentences least like the ones already taken.
     vectors = gen.embed([s for _, s in sentences])
-    taken = [0]
+    relevance = vectors @ doc.centroid
+    taken: list[int] = []
     while len(taken) < min(3, len(sentences)):
-        sims = (vectors @ vectors[taken].T).max(axis=1)
-        sims[taken] = 2.0
-        taken.append(int(np.argmin(sims)))
+        novelty = (vectors @ vectors[taken].T).max(axis=1) if taken else np.zeros(len(sentences))
+        score = relevance - 0.5 * novelty
+        score[taken] = -np.inf
+        taken.append(int(np.argmax(score)))
+    taken.sort()  # in reading order
     points = [sentences[i] for i in taken]
+    display = (doc.competitor or "").replace("-", " ").title()
     prompt = {
         "feature": f"In two or three sentences, what does {doc.title} do for a customer?",
         "objection": f"A buyer raises this: {doc.title}. How do you answer it?",
-        "case_study": f"What did the customer in {doc.title} achieve, and how?",
-        "competitor": f"What should a rep know about {doc.title}?",
-    }.get(doc.kind, f"What are the main points of {doc.title}?")
+        "competitor": f"Where do we win against {display}? Give the main points.",
+    }[doc.kind]
     return ItemDraft(
         type=QuestionType.SHORT,
         origin=GeneratorKind.EXPLAIN_FEATURE,
         prompt=prompt,
-        reference_answer=" ".join(s for _, s in points[:2]),
+        reference_answer=" ".join(s for _, s in points),
         key_points=[{"text": s, "citation": c.citation()} for c, s in points],
-        explanation=None,
         topic=doc.title,
         competitor=doc.competitor,
         sources=list({c.id: c for c, _ in points}.values()),
@@ -378,8 +417,19 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     )
 
 
+def _question(sentence: str) -> bool:
+    return sentence.endswith("?") or sentence.lower().startswith(("ask:", "q:"))
+
+
 # --- orchestration ---------------------------------------------------------------------------------------------
 
+# Which documents each generator can work from.
+APPLIES_TO = {
+    GeneratorKind.WHICH_FEATURE: ("feature",),
+    GeneratorKind.CLOZE_FACT: ("feature", "competitor", "case_study", "objection"),
+    GeneratorKind.WHERE_WE_WIN: ("competitor",),
+    GeneratorKind.EXPLAIN_FEATURE: EXPLAINABLE,
+}
 DOC_GENERATORS = {
     GeneratorKind.WHICH_FEATURE: which_feature,
     GeneratorKind.CLOZE_FACT: cloze_fact,
@@ -391,16 +441,9 @@ PERSONA_GENERATORS = {GeneratorKind.PERSONA_LEAD: persona_lead, GeneratorKind.BU
 
 def default_kinds(gen: Generation, types: Sequence[QuestionType] | None) -> list[GeneratorKind]:
     kinds_in_slice = {d.kind for d in gen.slice_docs}
-    kinds: list[GeneratorKind] = []
-    if "feature" in kinds_in_slice:
-        kinds += [GeneratorKind.WHICH_FEATURE, GeneratorKind.CLOZE_FACT]
-    if "competitor" in kinds_in_slice:
-        kinds += [GeneratorKind.WHERE_WE_WIN, GeneratorKind.CLOZE_FACT]
+    kinds = [k for k, applies in APPLIES_TO.items() if kinds_in_slice & set(applies)]
     if gen.persona:
         kinds += [GeneratorKind.PERSONA_LEAD, GeneratorKind.BUYER_PHRASING]
-    if gen.slice_docs:
-        kinds.append(GeneratorKind.EXPLAIN_FEATURE)
-    kinds = list(dict.fromkeys(kinds))
     return [k for k in kinds if types is None or TYPE_OF[k] in types]
 
 
@@ -415,15 +458,31 @@ class Outcome:
         return dict(Counter(r for _, r, _ in self.rejections))
 
 
-async def generate(gen: Generation, kinds: Sequence[GeneratorKind], count: int) -> Outcome:
+def _keys(item: ItemDraft) -> list[str]:
+    return [normalise(item.options[i]) for i in item.answers or []] if item.options else []
+
+
+def reveals(item: ItemDraft, others: Sequence[ItemDraft]) -> bool:
+    """Whether one item's prompt gives away another's answer within the same quiz (a fact item naming the
+    feature that a "which feature" item asks for)."""
+    prompt = normalise(item.prompt)
+    return any(k and k in prompt for o in others for k in _keys(o)) or any(
+        k and k in normalise(o.prompt) for o in others for k in _keys(item)
+    )
+
+
+async def generate(
+    gen: Generation, kinds: Sequence[GeneratorKind], count: int, existing: Sequence[ItemDraft] = ()
+) -> Outcome:
     """Round-robin over the generators (and, within each, over the slice's documents in a shuffled order), so
-    a quiz spreads over its material; stops at `count` accepted items or when every source is used."""
+    a quiz spreads over its material; stops at `count` accepted items or when every source is used. An item
+    that would give away another item's answer (`existing` ones included) is rejected too."""
     queues: list[Iterator[tuple[GeneratorKind, Any]]] = []
     for kind in kinds:
         if kind in PERSONA_GENERATORS:
             queues.append(iter([(kind, gen.persona)] if gen.persona else []))
         else:
-            docs = list(gen.slice_docs)
+            docs = [d for d in gen.slice_docs if d.kind in APPLIES_TO[kind]]
             gen.rng.shuffle(docs)
             queues.append(iter([(kind, d) for d in docs]))
     outcome = Outcome([], 0, [])
@@ -450,6 +509,8 @@ async def generate(gen: Generation, kinds: Sequence[GeneratorKind], count: int) 
             reason = check(item, gen.embed)
             if reason is None and normalise(item.prompt) in seen_prompts:
                 reason = "duplicate_item"
+            if reason is None and reveals(item, [*existing, *outcome.accepted]):
+                reason = "reveals_another_answer"
             if reason is not None:
                 outcome.rejections.append((kind.value, reason, label))
                 continue

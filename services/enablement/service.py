@@ -230,7 +230,7 @@ class QuizService:
         if data.generate is not None:
             if len(authored) + data.generate.count > self._settings.max_questions:
                 raise Unprocessable(f"a quiz holds at most {self._settings.max_questions} questions")
-            outcome = await self._generate(principal, data.generate, data.title, pitch)
+            outcome = await self._generate(principal, data.generate, data.title, pitch, existing=authored)
             report = _report(data.generate.count, outcome)
             if not outcome.accepted and not authored:
                 raise NothingGenerated(
@@ -349,7 +349,14 @@ class QuizService:
             recipe={"kind": "authored"},
         )
 
-    async def _generate(self, principal: Principal, spec: GenerateSpec, title: str, pitch: PitchFactory) -> Outcome:
+    async def _generate(
+        self,
+        principal: Principal,
+        spec: GenerateSpec,
+        title: str,
+        pitch: PitchFactory,
+        existing: Sequence[ItemDraft] = (),
+    ) -> Outcome:
         org_docs = await load_material(self._store, self._sessions, principal.org)
         slice_docs = _slice(org_docs, spec)
         notes: list[str] = []
@@ -376,7 +383,7 @@ class QuizService:
                     "nothing to generate from this slice: name documents (external_ids), a kind, a competitor "
                     "or a persona"
                 )
-            outcome = await generate(gen, kinds, spec.count)
+            outcome = await generate(gen, kinds, spec.count, existing)
         outcome.notes = notes + gen.notes
         return outcome
 
@@ -438,6 +445,16 @@ class QuizService:
         async with self._sessions() as session:
             q = await self._draft_question(session, principal, quiz_id, qid)
             recipe = dict(q.recipe or {})
+            others = [
+                _copy(o, [])
+                for o in (
+                    await session.execute(
+                        select(Question).where(
+                            Question.quiz_id == quiz_id, Question.status == ItemStatus.ACTIVE, Question.id != qid
+                        )
+                    )
+                ).scalars()
+            ]
         kind = recipe.get("kind")
         if kind not in {k.value for k in GeneratorKind}:
             raise Unprocessable("only generated items can be regenerated; edit an authored item instead")
@@ -448,7 +465,7 @@ class QuizService:
             persona=recipe.get("persona"),
             external_ids=[source] if source and not recipe.get("persona") else None,
         )
-        outcome = await self._generate(principal, spec, f"{quiz_id}:{qid}:{utcnow().isoformat()}", pitch)
+        outcome = await self._generate(principal, spec, f"{quiz_id}:{qid}:{utcnow().isoformat()}", pitch, others)
         if not outcome.accepted:
             raise NothingGenerated(
                 "the current material does not support a new item of this kind here; drop the item instead",
@@ -525,7 +542,7 @@ class QuizService:
                     persona=recipe.get("persona"),
                     external_ids=[recipe["source"]] if recipe.get("source") and not recipe.get("persona") else None,
                 )
-                outcome = await self._generate(principal, spec, f"{quiz_id}:{q.id}:revise", pitch)
+                outcome = await self._generate(principal, spec, f"{quiz_id}:{q.id}:revise", pitch, drafts)
             if outcome is not None and outcome.accepted:
                 drafts.append(outcome.accepted[0])
                 regenerated += 1
@@ -580,6 +597,9 @@ def _copy(q: Question, sources: Sequence[QuestionSource]) -> ItemDraft:
 
 
 def _slice(docs: dict[str, MaterialDoc], spec: GenerateSpec) -> list[MaterialDoc]:
+    """The documents named by external_ids, kind and competitor; none when the slice is only a persona."""
+    if not (spec.external_ids or spec.kind or spec.competitor):
+        return []
     chosen = list(docs.values())
     if spec.external_ids:
         wanted = set(spec.external_ids)

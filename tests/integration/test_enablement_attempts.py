@@ -1,0 +1,303 @@
+"""Assignments and attempts through HTTP: no key ever reaches a rep, server grading, one submit per attempt,
+attempt limits, lateness, short-answer feedback, overrides, FSRS reviews, certifications and reports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import token
+from tests.integration.enablement_helpers import (
+    AUTHORED,
+    MANAGER,
+    demo_app,
+    due,
+    leaks,
+    right_answers,
+    wrong_answers,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def rep(sub: str, org: str = "acme") -> dict[str, str]:
+    return token(org, "rep", sub=sub)
+
+
+@pytest.fixture(scope="module")
+async def library(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with demo_app(str(tmp_path_factory.mktemp("attempts")), redis_url) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def quiz(library: AsyncTestClient[Any]) -> dict[str, Any]:
+    """Published: the three authored items and four generated ones (keys visible in this manager view)."""
+    body = {"title": "Security and Tessellate", "questions": AUTHORED, "generate": {"kind": "feature", "count": 4}}
+    created = await library.post("/enablement/v1/quizzes", json=body, headers=MANAGER)
+    assert created.status_code == 201, created.text
+    published = await library.post(f"/enablement/v1/quizzes/{created.json()['id']}/publish", headers=MANAGER)
+    assert published.status_code == 200
+    result: dict[str, Any] = published.json()
+    return result
+
+
+async def assign(
+    client: AsyncTestClient[Any], quiz: dict[str, Any], users: list[str], **overrides: Any
+) -> dict[str, str]:
+    body = {"quiz_id": quiz["id"], "assignees": users, "due_at": due(48), "pass_mark": 60, "max_attempts": 2}
+    response = await client.post("/enablement/v1/assignments", json={**body, **overrides}, headers=MANAGER)
+    assert response.status_code == 201, response.text
+    return {a["assignee"]: a["id"] for a in response.json()}
+
+
+async def start(client: AsyncTestClient[Any], assignment_id: str, user: str) -> Any:
+    return await client.post(f"/enablement/v1/assignments/{assignment_id}/attempts", headers=rep(user))
+
+
+async def test_a_rep_takes_a_quiz_without_ever_seeing_a_key(
+    library: AsyncTestClient[Any], quiz: dict[str, Any]
+) -> None:
+    ids = await assign(library, quiz, ["ada", "bob"])
+    mine = await library.get("/enablement/v1/me/assignments", headers=rep("ada"))
+    assert mine.status_code == 200 and [a["id"] for a in mine.json()] == [ids["ada"]]
+    assert mine.json()[0]["status"] == "not_started" and leaks(mine.json(), quiz) == []
+
+    started = await start(library, ids["ada"], "ada")
+    assert started.status_code == 201, started.text
+    attempt = started.json()
+    assert leaks(attempt, quiz) == []
+    assert sorted(q["question_id"] for q in attempt["questions"]) == sorted(q["id"] for q in quiz["questions"])
+    assert set(attempt["questions"][0]) <= {"question_id", "type", "prompt", "options"}
+    by_id = {q["id"]: q for q in quiz["questions"]}
+    for shown in attempt["questions"]:
+        assert sorted(shown["options"] or []) == sorted(by_id[shown["question_id"]]["options"] or [])
+    again = await start(library, ids["ada"], "ada")  # resuming returns the open attempt, not a second one
+    assert again.json()["attempt_id"] == attempt["attempt_id"] and again.json()["questions"] == attempt["questions"]
+
+    # Other reps and other organisations cannot touch it.
+    assert (await start(library, ids["ada"], "bob")).status_code == 404
+    assert (
+        await start(
+            library,
+            ids["ada"],
+            "ada",
+        )
+    ).status_code == 201
+    foreign = token("globex", "rep", sub="ada")
+    assert (await library.post(f"/enablement/v1/assignments/{ids['ada']}/attempts", headers=foreign)).status_code == 404
+    submit_path = f"/enablement/v1/attempts/{attempt['attempt_id']}/submit"
+    answers = right_answers(attempt, quiz)
+    assert (await library.post(submit_path, json={"answers": answers}, headers=rep("bob"))).status_code == 404
+
+    graded = await library.post(submit_path, json={"answers": answers}, headers=rep("ada"))
+    assert graded.status_code == 200, graded.text
+    result = graded.json()
+    assert result["passed"] and result["score"] >= 90 and not result["late"]
+    assert all(r["correct"] for r in result["results"] if by_id[r["question_id"]]["type"] != "short_answer")
+    assert leaks(result, quiz, graded=True) == []
+    second = await library.post(submit_path, json={"answers": answers}, headers=rep("ada"))
+    assert second.status_code == 409 and second.json()["error"]["code"] == "attempt_already_submitted"
+
+    read_back = await library.get(f"/enablement/v1/me/attempts/{attempt['attempt_id']}", headers=rep("ada"))
+    assert read_back.json()["score"] == result["score"] and leaks(read_back.json(), quiz, graded=True) == []
+    status = (await library.get("/enablement/v1/me/assignments", headers=rep("ada"))).json()[0]
+    assert status["status"] == "passed" and status["attempts_used"] == 1 and leaks(status, quiz) == []
+    certs = (await library.get("/enablement/v1/me/certifications", headers=rep("ada"))).json()
+    assert [c["quiz_id"] for c in certs] == [quiz["id"]] and not certs[0]["needs_renewal"]
+    assert leaks((await library.get("/enablement/v1/me/reviews", headers=rep("ada"))).json(), quiz) == []
+
+
+async def test_attempt_limit_reviews_and_late_marking(library: AsyncTestClient[Any], quiz: dict[str, Any]) -> None:
+    ids = await assign(library, quiz, ["cy"], max_attempts=2, due_at=due(-1))
+    first = (await start(library, ids["cy"], "cy")).json()
+    failed = await library.post(
+        f"/enablement/v1/attempts/{first['attempt_id']}/submit",
+        json={"answers": wrong_answers(first, quiz)},
+        headers=rep("cy"),
+    )
+    assert failed.status_code == 200
+    assert failed.json()["late"] and not failed.json()["passed"] and failed.json()["score"] < 20
+    assert leaks(failed.json(), quiz, graded=True) == []
+    # A retake is still possible, so the review queue holds back the material that would answer it.
+    assert (await library.get("/enablement/v1/me/reviews", headers=rep("cy"))).json() == []
+
+    second = (await start(library, ids["cy"], "cy")).json()
+    assert second["attempt_id"] != first["attempt_id"]
+    await library.post(
+        f"/enablement/v1/attempts/{second['attempt_id']}/submit",
+        json={"answers": wrong_answers(second, quiz)},
+        headers=rep("cy"),
+    )
+    refused = await start(library, ids["cy"], "cy")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "attempt_limit_reached"
+
+    reviews = await library.get("/enablement/v1/me/reviews", headers=rep("cy"))
+    assert reviews.status_code == 200
+    due_now = reviews.json()
+    assert {r["question_id"] for r in due_now} == {q["id"] for q in quiz["questions"]}
+    assert all(r["misses"] == 2 for r in due_now)
+    assert leaks(due_now, quiz) == []
+    cited = [r for r in due_now if r["citations"]]
+    assert cited and all(c["chunk_id"] and c["version"] >= 1 for r in cited for c in r["citations"])
+    reviewed = await library.post(
+        f"/enablement/v1/me/reviews/{due_now[0]['review_id']}", json={"rating": "good"}, headers=rep("cy")
+    )
+    assert reviewed.status_code == 200 and reviewed.json()["reviews"] == 1
+    later = {r["review_id"] for r in (await library.get("/enablement/v1/me/reviews", headers=rep("cy"))).json()}
+    assert due_now[0]["review_id"] not in later and len(later) == len(due_now) - 1
+    bad = await library.post(
+        f"/enablement/v1/me/reviews/{due_now[1]['review_id']}", json={"rating": "meh"}, headers=rep("cy")
+    )
+    assert bad.status_code == 422
+    assert (
+        await library.post(
+            f"/enablement/v1/me/reviews/{due_now[1]['review_id']}", json={"rating": "good"}, headers=rep("ada")
+        )
+    ).status_code == 404
+
+    overdue = (await library.get("/enablement/v1/reports/overdue", headers=MANAGER)).json()
+    assert ids["cy"] not in {a["id"] for a in overdue["assignments"]}  # out of attempts: no longer chased
+    late_and_untouched = await assign(library, quiz, ["dee"], due_at=due(-2))
+    overdue = (await library.get("/enablement/v1/reports/overdue", headers=MANAGER)).json()
+    assert late_and_untouched["dee"] in {a["id"] for a in overdue["assignments"]}
+
+
+async def test_every_attempt_gets_its_own_order(library: AsyncTestClient[Any], quiz: dict[str, Any]) -> None:
+    ids = await assign(library, quiz, ["e1", "e2", "e3"])
+    orders = []
+    for user, assignment_id in ids.items():
+        attempt = (await start(library, assignment_id, user)).json()
+        orders.append(
+            tuple(q["question_id"] for q in attempt["questions"])
+            + tuple(o for q in attempt["questions"] for o in q["options"] or [])
+        )
+    assert len(set(orders)) > 1  # 7! question orders times the option orders: equal only by a freak chance
+
+
+async def test_bad_answers_are_refused_and_the_attempt_stays_open(
+    library: AsyncTestClient[Any], quiz: dict[str, Any]
+) -> None:
+    ids = await assign(library, quiz, ["fay"])
+    attempt = (await start(library, ids["fay"], "fay")).json()
+    path = f"/enablement/v1/attempts/{attempt['attempt_id']}/submit"
+    by_type = {q["type"]: q for q in attempt["questions"]}
+    single, short = by_type["single_choice"], by_type["short_answer"]
+    for answers in (
+        [{"question_id": "not-a-question", "choice": 0}],
+        [{"question_id": single["question_id"], "choice": 9}],
+        [{"question_id": single["question_id"], "choice": "not an option"}],
+        [{"question_id": single["question_id"], "text": "an essay"}],
+        [{"question_id": short["question_id"], "choice": 1}],
+        [{"question_id": single["question_id"], "choice": 0}, {"question_id": single["question_id"], "choice": 1}],
+    ):
+        response = await library.post(path, json={"answers": answers}, headers=rep("fay"))
+        assert response.status_code == 422, answers
+        assert response.json()["error"]["message"]
+    assert (await library.post(path, json={"answer": []}, headers=rep("fay"))).status_code == 422
+    # Nothing was recorded: the attempt is still open and takes a good submission.
+    ok = await library.post(path, json={"answers": right_answers(attempt, quiz)}, headers=rep("fay"))
+    assert ok.status_code == 200 and ok.json()["passed"]
+
+
+async def test_short_answers_get_feedback_on_missed_key_points_and_managers_can_override(
+    library: AsyncTestClient[Any], quiz: dict[str, Any]
+) -> None:
+    ids = await assign(library, quiz, ["gil"], pass_mark=99)
+    attempt = (await start(library, ids["gil"], "gil")).json()
+    short = next(q for q in quiz["questions"] if q["prompt"] == AUTHORED[2]["prompt"])
+    answers = [a for a in right_answers(attempt, quiz) if a["question_id"] != short["id"]]
+    answers.append({"question_id": short["id"], "text": "It uses SCIM 2.0 provisioning from the identity provider."})
+    result = (
+        await library.post(
+            f"/enablement/v1/attempts/{attempt['attempt_id']}/submit", json={"answers": answers}, headers=rep("gil")
+        )
+    ).json()
+    graded = next(r for r in result["results"] if r["question_id"] == short["id"])
+    assert 0 < graded["credit"] < 1 and not graded["correct"]
+    assert "Missed" in graded["feedback"] and "groups map to roles" in graded["feedback"]
+    assert "SCIM 2.0 provisioning" not in graded["feedback"]  # covered: not listed as missed
+    assert {c["external_id"] for c in graded["citations"]} == {"feat-sso-scim"}
+    assert not result["passed"]
+
+    path = f"/enablement/v1/attempts/{attempt['attempt_id']}/answers/{short['id']}/override"
+    assert (
+        await library.post(path, json={"credit": 1, "reason": "Named groups verbally"}, headers=rep("gil"))
+    ).status_code == 403
+    assert (await library.post(path, json={"credit": 2, "reason": "too much"}, headers=MANAGER)).status_code == 422
+    overridden = await library.post(
+        path, json={"credit": 1, "reason": "Covered group mapping on the call"}, headers=MANAGER
+    )
+    assert overridden.status_code == 200, overridden.text
+    detail = overridden.json()
+    answer = next(a for a in detail["answers"] if a["question_id"] == short["id"])
+    assert answer["credit"] == 1 and answer["graded_credit"] == graded["credit"]
+    assert answer["override_by"] == "maya" and answer["override_reason"] == "Covered group mapping on the call"
+    assert detail["score"] == 100 and detail["passed"]
+    mine = (await library.get(f"/enablement/v1/me/attempts/{attempt['attempt_id']}", headers=rep("gil"))).json()
+    assert mine["score"] == 100 and mine["passed"]
+    assert [c["user"] for c in (await library.get("/enablement/v1/certifications", headers=MANAGER)).json()].count(
+        "gil"
+    ) == 1
+    assert (
+        await library.get(f"/enablement/v1/attempts/{attempt['attempt_id']}", headers=token("globex", "manager"))
+    ).status_code == 404
+
+
+async def test_reports_show_completion_item_statistics_and_readiness(
+    library: AsyncTestClient[Any], quiz: dict[str, Any]
+) -> None:
+    created = await library.post(
+        "/enablement/v1/quizzes", json={"title": "Report me", "questions": AUTHORED}, headers=MANAGER
+    )
+    small = (await library.post(f"/enablement/v1/quizzes/{created.json()['id']}/publish", headers=MANAGER)).json()
+    ids = await assign(library, small, ["r1", "r2", "r3", "r4", "r5"], max_attempts=1)
+    single, multi, short = small["questions"]
+    # r1, r2 know everything; r3 misses the multi; r4 misses all; r5 never starts.
+    plans = {"r1": (0, [0, 2], True), "r2": (0, [0, 2], True), "r3": (0, [1], True), "r4": (1, [1], False)}
+    for user, (choice, choices, knows) in plans.items():
+        attempt = (await start(library, ids[user], user)).json()
+        text = short["reference_answer"] if knows else "We email a spreadsheet of users every week."
+        answers = [
+            {"question_id": single["id"], "choice": single["options"][choice]},
+            {"question_id": multi["id"], "choices": [multi["options"][i] for i in choices]},
+            {"question_id": short["id"], "text": text},
+        ]
+        assert (
+            await library.post(
+                f"/enablement/v1/attempts/{attempt['attempt_id']}/submit", json={"answers": answers}, headers=rep(user)
+            )
+        ).status_code == 200
+
+    completion = (await library.get(f"/enablement/v1/reports/completion?quiz_id={small['id']}", headers=MANAGER)).json()
+    (summary,) = completion["quizzes"]
+    assert summary["assigned"] == 5 and summary["started"] == 4 and summary["passed"] == 3
+    assert summary["completed"] == 4 and summary["overdue"] == 0
+    statuses = {a["assignee"]: a["status"] for a in completion["assignments"]}
+    assert statuses == {"r1": "passed", "r2": "passed", "r3": "passed", "r4": "out_of_attempts", "r5": "not_started"}
+
+    items = (await library.get(f"/enablement/v1/reports/items?quiz_id={small['id']}", headers=MANAGER)).json()
+    stats = {i["question_id"]: i for i in items["items"]}
+    assert items["attempts"] == 4
+    assert stats[single["id"]]["facility"] == 0.75 and stats[multi["id"]]["facility"] == 0.5
+    assert stats[single["id"]]["discrimination"] > 0.5  # only the weakest rep missed it
+    assert stats[multi["id"]]["discrimination"] > 0
+    assert (await library.get("/enablement/v1/reports/items?quiz_id=nope", headers=MANAGER)).status_code == 404
+
+    readiness = (await library.get("/enablement/v1/reports/readiness", headers=MANAGER)).json()
+    reps = {r["user"]: r for r in readiness["reps"]}
+    assert {"ciso", "cio"} <= set(readiness["personas"]) and "tessellate" in readiness["competitors"]
+    assert reps["r1"]["personas"]["ciso"]["score"] == 100 and reps["r4"]["personas"]["ciso"]["score"] == 0
+    assert (
+        reps["r3"]["competitors"]["tessellate"]["score"] == 0
+        and reps["r1"]["competitors"]["tessellate"]["score"] == 100
+    )
+    assert "r5" not in reps
+    assert (await library.get("/enablement/v1/reports/readiness", headers=token("globex", "manager"))).json()[
+        "reps"
+    ] == []
