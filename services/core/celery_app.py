@@ -76,13 +76,23 @@ def create_celery(settings: Settings) -> Celery:
         },
         imports=TASK_MODULES,
     )
-    global _task_settings
-    _task_settings = settings
+    global _task_settings, _task_app
+    _task_settings, _task_app = settings, app
     app.loader.import_default_modules()
     return app
 
 
 _task_settings: Settings | None = None
+_task_app: Celery | None = None
+
+
+def task_app() -> Celery:
+    """The Celery app of this process, for tasks that send tasks. Not a task's `self.app`: a shared task
+    resolves that to Celery's default app (amqp://localhost), so a message sent through it would go to
+    another broker, or nowhere."""
+    if _task_app is None:
+        raise RuntimeError("create_celery(settings) has not run in this process")
+    return _task_app
 
 
 def task_settings() -> Settings:

@@ -23,7 +23,16 @@ from services.core.auth import Principal
 from services.core.db import utcnow
 from services.core.errors import NotFound
 from services.enablement.attempts import assignment_out
-from services.enablement.models import Answer, Assignment, Attempt, AttemptStatus, Certification, Question, Quiz
+from services.enablement.models import (
+    Answer,
+    Assignment,
+    Attempt,
+    AttemptStatus,
+    Certification,
+    OutboxMessage,
+    Question,
+    Quiz,
+)
 from services.enablement.schemas import AssignmentOut
 
 MIN_ATTEMPTS = 3
@@ -80,6 +89,17 @@ class RepReadiness(BaseModel):
     competitors: dict[str, Cell]
     certifications: int
     needs_renewal: int
+
+
+class ReminderOut(BaseModel):
+    id: str
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+    attempts: int
+    last_error: str | None
 
 
 class ReadinessReport(BaseModel):
@@ -202,6 +222,31 @@ class ReportService:
                 )
             )
         return ItemReport(quiz_id=quiz_id, attempts=len(by_attempt), items=stats)
+
+    async def reminders(self, principal: Principal, limit: int) -> list[ReminderOut]:
+        """The org's reminder outbox, newest first: what was sent to whom, and whether the webhook took it."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.org_id == principal.org)
+                    .order_by(OutboxMessage.created_at.desc())
+                    .limit(limit)
+                )
+            ).scalars()
+            return [
+                ReminderOut(
+                    id=m.id,
+                    kind=m.kind,
+                    recipient=m.recipient,
+                    payload=m.payload,
+                    created_at=m.created_at,
+                    delivered_at=m.delivered_at,
+                    attempts=m.attempts,
+                    last_error=m.last_error,
+                )
+                for m in rows
+            ]
 
     async def readiness(self, principal: Principal) -> ReadinessReport:
         async with self._sessions() as session:

@@ -23,7 +23,7 @@ from services.core.errors import Unprocessable
 from services.core.http import app_context
 from services.enablement.attempts import AttemptService
 from services.enablement.pitch_client import PitchClient
-from services.enablement.reports import CompletionReport, ItemReport, ReadinessReport, ReportService
+from services.enablement.reports import CompletionReport, ItemReport, ReadinessReport, ReminderOut, ReportService
 from services.enablement.schemas import (
     AssignmentIn,
     AssignmentOut,
@@ -329,6 +329,18 @@ class AssignmentController(Controller):
     ) -> ReadinessReport:
         """Per rep: score by persona and by competitor, certifications and how many need renewal."""
         return await reports.readiness(request.user)
+
+    @get("/reminders", guards=[MANAGERS])
+    async def reminders(
+        self,
+        request: Request[Principal, Any, Any],
+        reports: NamedDependency[ReportService],
+        limit: FromQuery[int] = 100,
+    ) -> list[ReminderOut]:
+        """The reminder outbox: due-soon and overdue reminders written by the periodic sweep, and their delivery."""
+        if not 1 <= limit <= 1000:
+            raise Unprocessable("limit must be between 1 and 1000")
+        return await reports.reminders(request.user, limit)
 
     @get("/certifications", guards=[MANAGERS])
     async def certifications(

@@ -15,7 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.core.celery_app import DOCUMENT_CHANGED, ENABLEMENT_QUEUE, INGEST_QUEUE, task_settings
+from services.core.celery_app import DOCUMENT_CHANGED, ENABLEMENT_QUEUE, INGEST_QUEUE, task_app, task_settings
 from services.core.db import transaction, utcnow
 from services.core.embeddings import get_embedder
 from services.core.runtime import TaskRuntime, task_runtime
@@ -146,7 +146,7 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
             kwargs={"job_id": job_id, "failures": failures + 1}, countdown=retry_delay(failures), exc=exc
         ) from exc
     for change in changes:
-        announce(self.app, change)
+        announce(task_app(), change)
 
 
 def announce(app: Any, change: DocumentChange) -> None:
@@ -194,4 +194,4 @@ def requeue_stranded_jobs(self: Task) -> int:
     """Periodic (beat) sweep: a job whose worker died is never stranded for longer than the deadline."""
     settings = task_settings()
     runtime = task_runtime(settings)
-    return len(runtime.run(requeue_stranded(self.app, runtime.sessions, settings.ingest.stale_job_seconds)))
+    return len(runtime.run(requeue_stranded(task_app(), runtime.sessions, settings.ingest.stale_job_seconds)))

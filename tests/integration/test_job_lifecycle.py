@@ -3,12 +3,14 @@ and the task's retry and give-up rules."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from celery.exceptions import Retry
+from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
@@ -23,6 +25,8 @@ from services.ingest import tasks
 from services.ingest.models import IngestJob, JobStatus
 from services.ingest.pipeline import JobLeased
 from services.ingest.service import IngestService, to_submission
+from services.main import create_app
+from tests.integration.conftest import ctx_of, wait_job
 
 pytestmark = pytest.mark.integration
 ENGINEER = Principal(sub="sam", org="acme", roles=frozenset({Role.ENGINEER}))
@@ -121,3 +125,28 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
 
 def test_retry_delays_grow_to_five_minutes() -> None:
     assert [tasks.retry_delay(n) for n in range(7)] == [10, 20, 40, 80, 160, 300, 300]
+
+
+async def test_the_beat_sweep_run_by_a_worker_resends_a_lost_job_to_the_real_broker(
+    make_settings: Callable[..., Settings], redis_url: str, embedder: Any
+) -> None:
+    """Regression: the sweep task once sent through a task's `self.app`, which for a shared task is Celery's
+    default app (amqp://localhost), so re-sent jobs never reached the worker's broker."""
+    settings = make_settings(
+        REDIS_URL=redis_url, PITCHCRAFT_STALE_JOB_SECONDS="5", PITCHCRAFT_SWEEP_INTERVAL_SECONDS="3600"
+    )
+    async with AsyncTestClient(app=create_app(settings), timeout=60) as client:
+        ctx = ctx_of(client)
+        lost = IngestService(ctx.sessions, ctx.store, settings.ingest, lambda job_id: None)  # the message is lost
+        sub = to_submission(
+            {"external_id": "lost", "kind": "feature", "title": "Lost"},
+            "## A\n\nText.",
+            filename=None,
+            max_chars=10_000,
+        )
+        job_id, _ = await lost.submit(ENGINEER, [sub])
+        assert job_id is not None
+        await asyncio.sleep(6)  # past PITCHCRAFT_STALE_JOB_SECONDS
+        assert (await lost.get_job(ENGINEER, job_id)).status == "queued"
+        ctx.celery.send_task(tasks.REQUEUE_STRANDED, queue="ingest")
+        assert (await wait_job(client, job_id))["status"] == "succeeded"
