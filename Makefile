@@ -48,8 +48,9 @@ bench: install services ## ingest vs raw model throughput, vector store speed, t
 	$(PY) bench/store_bench.py
 	$(PY) bench/pitch_bench.py
 
-eval: install ## retrieval, tone and grounding metrics on the labelled cases (table in the README)
+eval: install ## retrieval, tone and grounding metrics, then short-answer grading accuracy (tables in the README)
 	$(PY) evals/run_eval.py
+	$(PY) evals/run_grading_eval.py
 
 compose-config: ## validate docker-compose.yml where the docker client exists
 	@if docker compose version >/dev/null 2>&1; then \

@@ -130,3 +130,47 @@ def test_ingest_over_http(server: tuple[str, dict[str, str]], tmp_path: Path) ->
             "/pitch/v1/talk-tracks", json={"persona": "ciso"}, headers={**rep, "Accept": "text/markdown"}
         )
         assert markdown.headers["content-type"].startswith("text/markdown") and "## 1. SSO" in markdown.text
+
+
+def test_enablement_over_http(server: tuple[str, dict[str, str]]) -> None:
+    """A manager builds and assigns a quiz; a rep takes it and is graded; over a real socket."""
+    base, env = server
+    manager, rep = _token(env, "manager"), _token(env, "rep")
+    question = {
+        "type": "single_choice",
+        "prompt": "Which standard provisions accounts from the identity provider?",
+        "options": ["SCIM", "FTP", "SMTP", "CSV upload"],
+        "answer": 0,
+        "explanation": "e2e-explanation-marker",
+    }
+    with httpx.Client(base_url=base, timeout=60) as http:
+        created = http.post("/enablement/v1/quizzes", json={"title": "e2e", "questions": [question]}, headers=manager)
+        assert created.status_code == 201, created.text
+        quiz_id = created.json()["id"]
+        assert http.post(f"/enablement/v1/quizzes/{quiz_id}/publish", headers=manager).status_code == 200
+        assigned = http.post(
+            "/enablement/v1/assignments",
+            json={
+                "quiz_id": quiz_id,
+                "assignees": ["rep-user"],
+                "due_at": "2099-01-01T00:00:00Z",
+                "pass_mark": 100,
+                "max_attempts": 1,
+            },
+            headers=manager,
+        )
+        assert assigned.status_code == 201, assigned.text
+        mine = http.get("/enablement/v1/me/assignments", headers=rep).json()
+        attempt = http.post(f"/enablement/v1/assignments/{mine[0]['id']}/attempts", headers=rep)
+        assert attempt.status_code == 201 and "e2e-explanation-marker" not in attempt.text
+        assert '"answer"' not in attempt.text
+        (shown,) = attempt.json()["questions"]
+        graded = http.post(
+            f"/enablement/v1/attempts/{attempt.json()['attempt_id']}/submit",
+            json={"answers": [{"question_id": shown["question_id"], "choice": shown["options"].index("SCIM")}]},
+            headers=rep,
+        )
+        assert graded.status_code == 200 and graded.json()["passed"] and graded.json()["score"] == 100
+        assert "e2e-explanation-marker" not in graded.text
+        assert http.post(f"/enablement/v1/quizzes/{quiz_id}/publish", headers=rep).status_code == 403
+        assert "/enablement/v1/me/reviews" in http.get("/schema/openapi.json").json()["paths"]
