@@ -364,9 +364,12 @@ class QuizService:
             missing = sorted(set(spec.external_ids) - {d.external_id for d in slice_docs})
             if missing:
                 notes.append(f"not found or not live: {', '.join(missing)}")
-        await self._embed.prefetch(
-            [s for d in org_docs.values() for c in d.chunks for s in c.sentences()] if slice_docs else []
-        )
+        # One model batch, off the event loop, for what the generators will embed: the slice's sentences and
+        # the battlecards' (wrong options of where-we-win items come from every battlecard).
+        wanted = {d.document_id: d for d in slice_docs}
+        if slice_docs:
+            wanted.update({d.document_id: d for d in org_docs.values() if d.kind == "competitor"})
+        await self._embed.prefetch([s for d in wanted.values() for c in d.chunks for s in c.sentences()])
         async with pitch() as client:
             gen = Generation(
                 org_docs=org_docs,
