@@ -55,26 +55,36 @@ async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
     await svc.drop_database(postgres_admin_url, name)
 
 
+def settings_from(values: dict[str, Any]) -> Settings:
+    """Settings read from these environment variables (set for the call only)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        return Settings()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def settings_for_tests(data_dir: Path | str, **env: Any) -> Settings:
+    """Test settings: this data dir, the test secret, a broker key prefix of its own; `env` on top."""
+    values: dict[str, Any] = {
+        "PITCHCRAFT_DATA_DIR": str(data_dir),
+        "PITCHCRAFT_JWT_SECRET": SECRET,
+        "PITCHCRAFT_ENV": "development",
+        "PITCHCRAFT_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
+    }
+    values.update({k: v for k, v in env.items() if v is not None})
+    return settings_from(values)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def build(**env: Any) -> Settings:
-        values: dict[str, Any] = {
-            "PITCHCRAFT_DATA_DIR": str(tmp_path / "data"),
-            "PITCHCRAFT_JWT_SECRET": SECRET,
-            "PITCHCRAFT_ENV": "development",
-            "PITCHCRAFT_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
-        }
-        values.update({k: v for k, v in env.items() if v is not None})
-        old = {k: os.environ.get(k) for k in values}
-        os.environ.update({k: str(v) for k, v in values.items()})
-        try:
-            return Settings()
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        return settings_for_tests(tmp_path / "data", **env)
 
     return build
 

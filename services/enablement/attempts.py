@@ -55,7 +55,7 @@ from services.enablement.schemas import (
     SubmitIn,
     SubmitOut,
 )
-from services.enablement.service import CachedEmbeddings, key_point_label, source_citation
+from services.enablement.service import CachedEmbeddings, key_point_label, load_sources, source_citation
 
 log = structlog.get_logger(__name__)
 
@@ -287,7 +287,7 @@ class AttemptService:
                     await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
                 ).scalars()
             }
-            sources = await _sources(session, list(questions))
+            sources = await load_sources(session, list(questions))
         responses = _responses(attempt, data.answers)
         graded = await asyncio.to_thread(
             lambda: [
@@ -571,20 +571,8 @@ class AttemptService:
                     )
                 ).all()
             )
-            sources = await _sources(session, [q.id for _, q in rows])
-        return [
-            ReviewOut(
-                review_id=r.id,
-                question_id=q.id,
-                prompt=q.prompt,
-                topic=None if q.source_reveals_key else q.topic,
-                citations=[source_citation(s) for s in sources.get(q.id, [])],
-                due_at=r.due_at,
-                misses=r.misses,
-                reviews=r.reviews,
-            )
-            for r, q in rows
-        ]
+            sources = await load_sources(session, [q.id for _, q in rows])
+        return [_review_out(r, q, sources.get(q.id, [])) for r, q in rows]
 
     async def review(self, principal: Principal, review_id: str, rating: ReviewRating) -> ReviewOut:
         now = utcnow()
@@ -598,17 +586,8 @@ class AttemptService:
             item.updated_at = now
             question = await session.get(Question, item.question_id)
             assert question is not None
-            sources = await _sources(session, [question.id])
-        return ReviewOut(
-            review_id=item.id,
-            question_id=question.id,
-            prompt=question.prompt,
-            topic=None if question.source_reveals_key else question.topic,
-            citations=[source_citation(s) for s in sources.get(question.id, [])],
-            due_at=item.due_at,
-            misses=item.misses,
-            reviews=item.reviews,
-        )
+            sources = await load_sources(session, [question.id])
+        return _review_out(item, question, sources.get(question.id, []))
 
     async def certifications(self, principal: Principal, *, mine: bool) -> list[CertificationOut]:
         async with self._sessions() as session:
@@ -616,18 +595,21 @@ class AttemptService:
             if mine:
                 query = query.where(Certification.user == principal.sub)
             rows = (await session.execute(query.order_by(Certification.certified_at))).scalars()
-            return [
-                CertificationOut(
-                    id=c.id,
-                    user=c.user,
-                    quiz_id=c.quiz_id,
-                    score=c.score,
-                    certified_at=c.certified_at,
-                    needs_renewal=c.needs_renewal,
-                    renewal_reason=c.renewal_reason,
-                )
-                for c in rows
-            ]
+            return [CertificationOut.model_validate(c, from_attributes=True) for c in rows]
+
+
+def _review_out(item: ReviewItem, q: Question, sources: Sequence[QuestionSource]) -> ReviewOut:
+    """The prompt and where the answer is in the material; the topic only when it does not name the key."""
+    return ReviewOut(
+        review_id=item.id,
+        question_id=q.id,
+        prompt=q.prompt,
+        topic=None if q.source_reveals_key else q.topic,
+        citations=[source_citation(s) for s in sources],
+        due_at=item.due_at,
+        misses=item.misses,
+        reviews=item.reviews,
+    )
 
 
 def _detail(attempt: Attempt, answers: Sequence[Answer]) -> AttemptDetail:
@@ -659,15 +641,6 @@ def _detail(attempt: Attempt, answers: Sequence[Answer]) -> AttemptDetail:
             for a in answers
         ],
     )
-
-
-async def _sources(session: AsyncSession, question_ids: Sequence[str]) -> dict[str, list[QuestionSource]]:
-    out: dict[str, list[QuestionSource]] = {}
-    if question_ids:
-        rows = await session.execute(select(QuestionSource).where(QuestionSource.question_id.in_(question_ids)))
-        for s in rows.scalars():
-            out.setdefault(s.question_id, []).append(s)
-    return out
 
 
 def _responses(attempt: Attempt, answers: Sequence[AnswerIn]) -> dict[str, AnswerIn]:

@@ -234,19 +234,7 @@ class ReportService:
                     .limit(limit)
                 )
             ).scalars()
-            return [
-                ReminderOut(
-                    id=m.id,
-                    kind=m.kind,
-                    recipient=m.recipient,
-                    payload=m.payload,
-                    created_at=m.created_at,
-                    delivered_at=m.delivered_at,
-                    attempts=m.attempts,
-                    last_error=m.last_error,
-                )
-                for m in rows
-            ]
+            return [ReminderOut.model_validate(m, from_attributes=True) for m in rows]
 
     async def readiness(self, principal: Principal) -> ReadinessReport:
         async with self._sessions() as session:

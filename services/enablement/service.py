@@ -136,6 +136,16 @@ def source_citation(s: QuestionSource) -> Citation:
     )
 
 
+async def load_sources(session: AsyncSession, question_ids: Sequence[str]) -> dict[str, list[QuestionSource]]:
+    """question id -> its provenance rows."""
+    out: dict[str, list[QuestionSource]] = {}
+    if question_ids:
+        rows = await session.execute(select(QuestionSource).where(QuestionSource.question_id.in_(question_ids)))
+        for s in rows.scalars():
+            out.setdefault(s.question_id, []).append(s)
+    return out
+
+
 def _seed(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big")
 
@@ -172,13 +182,7 @@ class QuizService:
             .scalars()
             .all()
         )
-        sources: dict[str, list[QuestionSource]] = {}
-        if questions:
-            rows = await session.execute(
-                select(QuestionSource).where(QuestionSource.question_id.in_([q.id for q in questions]))
-            )
-            for s in rows.scalars():
-                sources.setdefault(s.question_id, []).append(s)
+        sources = await load_sources(session, [q.id for q in questions])
         return QuizOut(
             id=quiz.id,
             title=quiz.title,
@@ -522,12 +526,7 @@ class QuizService:
                     )
                 ).scalars()
             )
-            sources: dict[str, list[QuestionSource]] = {}
-            rows = await session.execute(
-                select(QuestionSource).where(QuestionSource.question_id.in_([q.id for q in items]))
-            )
-            for s in rows.scalars():
-                sources.setdefault(s.question_id, []).append(s)
+            sources = await load_sources(session, [q.id for q in items])
             latest = await session.scalar(select(func.max(Quiz.version)).where(Quiz.lineage_id == old.lineage_id))
         drafts: list[ItemDraft] = []
         regenerated, lost = 0, []

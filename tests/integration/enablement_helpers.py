@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,39 +10,20 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from services.core.settings import Settings
 from services.main import create_app
-from tests.conftest import SECRET, token
+from tests.conftest import settings_for_tests, token
 from tests.demo_corpus import demo_documents
 from tests.integration.conftest import wait_job
 
 MANAGER = token("acme", "manager", sub="maya")
 
 
-def settings_for(data_dir: str, redis_url: str, **extra: str) -> Settings:
-    env = {
-        "PITCHCRAFT_DATA_DIR": data_dir,
-        "PITCHCRAFT_JWT_SECRET": SECRET,
-        "REDIS_URL": redis_url,
-        "PITCHCRAFT_QUEUE_PREFIX": f"enable-{os.getpid()}-{os.path.basename(data_dir)}:",
-        **extra,
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return Settings()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 @asynccontextmanager
 async def demo_app(data_dir: str, redis_url: str, **extra: str) -> AsyncIterator[AsyncTestClient[Any]]:
     """The whole app (real worker on Redis, real model, Edge, SQLite) with the demo library in org acme."""
-    async with AsyncTestClient(app=create_app(settings_for(data_dir, redis_url, **extra)), timeout=180) as client:
+    async with AsyncTestClient(
+        app=create_app(settings_for_tests(data_dir, REDIS_URL=redis_url, **extra)), timeout=180
+    ) as client:
         batch = await client.post(
             "/ingest/v1/documents/batch", json={"documents": demo_documents()}, headers=token("acme")
         )
