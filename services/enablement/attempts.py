@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import structlog
 from fsrs import Card, Rating, Scheduler
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -83,6 +83,10 @@ class AttemptAlreadySubmitted(Conflict):
 
 class AttemptLimitReached(Conflict):
     code = "attempt_limit_reached"
+
+
+class AlreadyPassed(Conflict):
+    code = "already_passed"
 
 
 class QuizNotPublished(Conflict):
@@ -169,6 +173,9 @@ class AttemptService:
             if mine:
                 query = query.where(Assignment.assignee == principal.sub)
             if quiz_id:
+                quiz = await session.get(Quiz, quiz_id)
+                if quiz is None or quiz.org_id != principal.org:
+                    raise NotFound(f"no quiz {quiz_id} in your organisation")
                 query = query.where(Assignment.quiz_id == quiz_id)
             rows = (await session.execute(query)).all()
             attempts = await self._attempts_of(session, [a.id for a, _ in rows])
@@ -197,12 +204,21 @@ class AttemptService:
 
     async def start(self, principal: Principal, assignment_id: str) -> AttemptOut:
         """A new attempt with the quiz's active items in a fresh random order (options shuffled too). An open
-        attempt is returned again instead of opening a second; past `max_attempts` the start is refused."""
+        attempt is returned again instead of opening a second (also to the loser of two concurrent starts);
+        once passed, or past `max_attempts`, the start is refused."""
+        try:
+            return await self._start(principal, assignment_id)
+        except IntegrityError:  # a concurrent start took this number: its attempt is the open one now
+            return await self._start(principal, assignment_id)
+
+    async def _start(self, principal: Principal, assignment_id: str) -> AttemptOut:
         async with transaction(self._sessions) as session:
             assignment = await self._own_assignment(session, principal, assignment_id)
             attempts = (await self._attempts_of(session, [assignment_id])).get(assignment_id, [])
             open_attempt = next((a for a in attempts if a.status == AttemptStatus.OPEN), None)
             if open_attempt is None:
+                if any(a.passed for a in attempts):
+                    raise AlreadyPassed("you passed this assignment; there is nothing left to attempt")
                 if len(attempts) >= assignment.max_attempts:
                     raise AttemptLimitReached(
                         f"all {assignment.max_attempts} attempts of this assignment are used; ask your manager "
@@ -237,10 +253,7 @@ class AttemptService:
                     option_orders=orders,
                 )
                 session.add(open_attempt)
-                try:
-                    await session.flush()
-                except IntegrityError as exc:  # a concurrent start took this number
-                    raise Conflict("another attempt was started at the same moment; reload your assignment") from exc
+                await session.flush()
             attempt = open_attempt
             by_id = {
                 q.id: q
@@ -296,8 +309,9 @@ class AttemptService:
             ]
         )
         now = utcnow()
-        score = round(100 * sum(g["credit"] for g in graded) / max(len(graded), 1), 1)
-        passed = score >= assignment.pass_mark
+        raw = 100 * sum(g["credit"] for g in graded) / max(len(graded), 1)
+        passed = raw >= assignment.pass_mark  # decided before rounding: 59.96 does not pass a 60 mark
+        score = round(raw, 1)
         late = now > assignment.due_at
         async with transaction(self._sessions) as session:
             # The guarded update is the lock: of two concurrent submits exactly one changes the row.
@@ -308,48 +322,42 @@ class AttemptService:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 raise AttemptAlreadySubmitted(f"attempt {attempt_id} was already submitted; start a new attempt")
-            for g in graded:
-                session.add(
-                    Answer(
-                        attempt_id=attempt_id,
-                        question_id=g["question_id"],
-                        response=g["response"],
-                        correct=g["correct"],
-                        credit=g["credit"],
-                        graded_credit=g["credit"],
-                        feedback=g["feedback"],
-                        citations=g["citations"],
-                        detail=g["detail"],
-                    )
+            answers = [
+                Answer(
+                    attempt_id=attempt_id,
+                    question_id=g["question_id"],
+                    response=g["response"],
+                    correct=g["correct"],
+                    credit=g["credit"],
+                    graded_credit=g["credit"],
+                    feedback=g["feedback"],
+                    citations=g["citations"],
+                    detail=g["detail"],
                 )
-            closed = passed or attempt.number >= assignment.max_attempts
-            await self._schedule_reviews(session, attempt, graded, now, release=closed)
-            if passed:
-                await self._certify(session, assignment, attempt_id, score, now)
+                for g in graded
+            ]
+            session.add_all(answers)
+            await self._schedule_reviews(session, attempt, graded, questions, now)
+            await self._sync_certification(session, assignment, now)
         log.info("enablement.attempt.submitted", attempt_id=attempt_id, score=score, passed=passed, late=late)
+        closed = passed or attempt.number >= assignment.max_attempts
         return SubmitOut(
             attempt_id=attempt_id,
             score=score,
             passed=passed,
             late=late,
-            results=[
-                Result(**{k: g[k] for k in ("question_id", "correct", "credit", "feedback", "citations")})
-                for g in graded
-            ],
+            results=[_rep_result(a, questions[a.question_id], closed) for a in answers],
         )
 
     def _grade(
         self, q: Question, attempt: Attempt, response: AnswerIn | None, sources: Sequence[QuestionSource]
     ) -> dict[str, Any]:
+        """The grade with the full feedback and citations; what a rep is shown of them is decided when the
+        result is read (`_rep_result`), because it depends on whether the assignment is still open."""
         citations = [source_citation(s).model_dump() for s in sources]
-        result: dict[str, Any] = {"question_id": q.id, "response": {}, "detail": None}
+        result: dict[str, Any] = {"question_id": q.id, "response": {}, "detail": None, "citations": citations}
         if response is None:
-            result.update(
-                correct=False,
-                credit=0.0,
-                feedback="No answer given.",
-                citations=[] if q.source_reveals_key else citations,
-            )
+            result.update(correct=False, credit=0.0, feedback="No answer given.")
             return result
         if q.type == QuestionType.SHORT:
             if response.text is None or response.choice is not None or response.choices is not None:
@@ -366,8 +374,7 @@ class AttemptService:
                 )
                 cited = [k["citation"] for k in missed if k.get("citation")] or citations
             else:
-                feedback = f"Covered all {len(points)} key points."
-                cited = citations
+                feedback, cited = f"Covered all {len(points)} key points.", citations
             result.update(
                 response={"text": text},
                 correct=grade.correct,
@@ -379,23 +386,21 @@ class AttemptService:
             return result
         chosen = sorted(_chosen_indices(q, attempt, response))
         correct = grade_choice(set(chosen), q.answers or [])
-        if correct:
-            feedback, cited = "Correct.", citations
-        elif q.source_reveals_key:
-            feedback, cited = "Not correct. The item joins your review queue once this assignment is closed.", []
-        else:
-            feedback, cited = "Not correct. Review the cited material.", citations
         result.update(
             response={"choices": chosen},
             correct=correct,
             credit=1.0 if correct else 0.0,
-            feedback=feedback,
-            citations=cited,
+            feedback="Correct." if correct else "Not correct. Review the cited material.",
         )
         return result
 
     async def _schedule_reviews(
-        self, session: AsyncSession, attempt: Attempt, graded: Sequence[dict[str, Any]], now: datetime, *, release: bool
+        self,
+        session: AsyncSession,
+        attempt: Attempt,
+        graded: Sequence[dict[str, Any]],
+        questions: dict[str, Question],
+        now: datetime,
     ) -> None:
         """A missed item enters the rep's queue due at once (a new FSRS card; a queued one is reviewed "again"
         and brought forward); an item answered right that is already queued counts as a "good" review. After
@@ -417,11 +422,8 @@ class AttemptService:
             if g["correct"] and item is None:
                 continue
             if item is None:
-                card = Card(due=now)
-            else:
-                rating = Rating.Good if g["correct"] else Rating.Again
-                card, _ = SCHEDULER.review_card(Card.from_dict(cast(Any, item.card)), rating, review_datetime=now)
-            if item is None:
+                # An explicit id: fsrs otherwise derives one from the clock and sleeps a millisecond per card.
+                card = Card(card_id=secrets.randbits(48), due=now)
                 item = ReviewItem(
                     org_id=attempt.org_id,
                     user=attempt.user,
@@ -431,62 +433,87 @@ class AttemptService:
                     due_at=now,
                 )
                 session.add(item)
+            else:
+                rating = Rating.Good if g["correct"] else Rating.Again
+                card, _ = SCHEDULER.review_card(Card.from_dict(cast(Any, item.card)), rating, review_datetime=now)
+            item.assignment_id = attempt.assignment_id
             item.card = dict(card.to_dict())
             item.due_at = card.due if g["correct"] else now
             item.misses = (item.misses or 0) + (0 if g["correct"] else 1)
+            # An item retired after this attempt opened is graded, but never reviewed.
+            item.retired = questions[g["question_id"]].status == ItemStatus.RETIRED
             item.updated_at = now
-        await session.flush()
-        if release:
-            await session.execute(
-                update(ReviewItem)
-                .where(ReviewItem.assignment_id == attempt.assignment_id, ReviewItem.user == attempt.user)
-                .values(released=True)
-            )
 
     @staticmethod
-    async def _certify(
-        session: AsyncSession, assignment: Assignment, attempt_id: str, score: float, now: datetime
-    ) -> None:
+    async def _sync_certification(session: AsyncSession, assignment: Assignment, now: datetime) -> None:
+        """The assignment's certification follows its best passing attempt: created, updated, or removed when an
+        override leaves none passing. A new one renews the rep's flagged certifications of earlier versions of
+        the same quiz."""
+        await session.flush()
+        best = (
+            await session.execute(
+                select(Attempt)
+                .where(Attempt.assignment_id == assignment.id, Attempt.passed.is_(True))
+                .order_by(Attempt.score.desc(), Attempt.number)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
         cert = (
             await session.execute(select(Certification).where(Certification.assignment_id == assignment.id))
         ).scalar_one_or_none()
-        if cert is None:
-            session.add(
-                Certification(
-                    org_id=assignment.org_id,
-                    user=assignment.assignee,
-                    quiz_id=assignment.quiz_id,
-                    assignment_id=assignment.id,
-                    attempt_id=attempt_id,
-                    score=score,
-                    certified_at=now,
-                )
+        if best is None:
+            if cert is not None:
+                await session.delete(cert)
+            return
+        if cert is not None:
+            cert.score, cert.attempt_id = float(best.score or 0.0), best.id
+            return
+        session.add(
+            Certification(
+                org_id=assignment.org_id,
+                user=assignment.assignee,
+                quiz_id=assignment.quiz_id,
+                assignment_id=assignment.id,
+                attempt_id=best.id,
+                score=float(best.score or 0.0),
+                certified_at=now,
             )
-        elif score > cert.score:
-            cert.score, cert.attempt_id = score, attempt_id
+        )
+        lineage = select(Quiz.lineage_id).where(Quiz.id == assignment.quiz_id).scalar_subquery()
+        await session.execute(
+            update(Certification)
+            .where(
+                Certification.org_id == assignment.org_id,
+                Certification.user == assignment.assignee,
+                Certification.needs_renewal.is_(True),
+                Certification.quiz_id.in_(select(Quiz.id).where(Quiz.lineage_id == lineage)),
+            )
+            .values(needs_renewal=False, renewal_reason=f"renewed by assignment {assignment.id}", flagged_at=now)
+        )
 
     async def result(self, principal: Principal, attempt_id: str) -> SubmitOut:
-        """A rep's own graded attempt (the same view the submit returned)."""
+        """A rep's own graded attempt (the same view the submit returned, as of now)."""
         async with self._sessions() as session:
             attempt = await self._own_attempt(session, principal, attempt_id)
             if attempt.status != AttemptStatus.SUBMITTED:
                 raise Conflict(f"attempt {attempt_id} is not submitted yet")
             answers = await self._answers(session, attempt)
+            assignment = await session.get(Assignment, attempt.assignment_id)
+            assert assignment is not None
+            attempts = (await self._attempts_of(session, [assignment.id])).get(assignment.id, [])
+            questions = {
+                q.id: q
+                for q in (
+                    await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
+                ).scalars()
+            }
+        closed = _status(assignment, attempts)[0] in CLOSED
         return SubmitOut(
             attempt_id=attempt.id,
             score=attempt.score or 0.0,
             passed=bool(attempt.passed),
             late=attempt.late,
-            results=[
-                Result(
-                    question_id=a.question_id,
-                    correct=a.correct,
-                    credit=a.credit,
-                    feedback=a.feedback,
-                    citations=[Citation.model_validate(c) for c in a.citations],
-                )
-                for a in answers
-            ],
+            results=[_rep_result(a, questions[a.question_id], closed) for a in answers],
         )
 
     @staticmethod
@@ -513,10 +540,15 @@ class AttemptService:
         self, principal: Principal, attempt_id: str, question_id: str, data: OverrideIn
     ) -> AttemptDetail:
         """A manager's grade replaces the grader's for one answer; the grader's credit, who overrode it, when and
-        why are kept. The attempt's score, pass and certification follow."""
+        why are kept. The attempt's score, pass and the assignment's certification follow."""
         now = utcnow()
         async with transaction(self._sessions) as session:
-            attempt = await self._org_attempt(session, principal, attempt_id)
+            # Row lock on PostgreSQL (SQLite serialises writers): two overrides of one attempt apply in turn.
+            attempt = (
+                await session.execute(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+            ).scalar_one_or_none()
+            if attempt is None or attempt.org_id != principal.org:
+                raise AttemptNotFound(f"no attempt {attempt_id} in your organisation")
             if attempt.status != AttemptStatus.SUBMITTED:
                 raise Conflict("only a submitted attempt can be regraded")
             answer = (
@@ -531,40 +563,48 @@ class AttemptService:
             answer.override_by = principal.sub
             answer.override_reason = data.reason
             answer.overridden_at = now
-            answer.feedback = f"{answer.feedback} Regraded by a manager: {data.reason}"
             await session.flush()
             answers = await self._answers(session, attempt)
             assignment = await session.get(Assignment, attempt.assignment_id)
             assert assignment is not None
-            attempt.score = round(100 * sum(a.credit for a in answers) / max(len(answers), 1), 1)
-            attempt.passed = attempt.score >= assignment.pass_mark
-            if attempt.passed:
-                await self._certify(session, assignment, attempt.id, attempt.score, now)
-            else:
-                await session.execute(
-                    delete(Certification).where(
-                        Certification.assignment_id == assignment.id, Certification.attempt_id == attempt.id
-                    )
-                )
+            raw = 100 * sum(a.credit for a in answers) / max(len(answers), 1)
+            attempt.passed = raw >= assignment.pass_mark
+            attempt.score = round(raw, 1)
+            await self._sync_certification(session, assignment, now)
         log.info("enablement.grade.overridden", attempt_id=attempt_id, question_id=question_id, by=principal.sub)
         return _detail(attempt, answers)
 
     # --- reviews and certifications ----------------------------------------------------------------------------
 
+    async def _open_lineages(self, session: AsyncSession, principal: Principal) -> set[str]:
+        """Quiz lineages the rep still has an assignment to take (not passed, attempts left): their review
+        items stay hidden, since the material they cite would answer the attempt, in any version of the quiz."""
+        rows = (
+            await session.execute(
+                select(Assignment, Quiz.lineage_id)
+                .join(Quiz, Quiz.id == Assignment.quiz_id)
+                .where(Assignment.org_id == principal.org, Assignment.assignee == principal.sub)
+            )
+        ).all()
+        attempts = await self._attempts_of(session, [a.id for a, _ in rows])
+        return {lineage for a, lineage in rows if _status(a, attempts.get(a.id, []))[0] not in CLOSED}
+
     async def reviews(self, principal: Principal, limit: int) -> list[ReviewOut]:
         """Due review items (FSRS), most overdue first: the question and where its answer is in the material."""
         async with self._sessions() as session:
+            hidden = await self._open_lineages(session, principal)
             rows = list(
                 (
                     await session.execute(
                         select(ReviewItem, Question)
                         .join(Question, Question.id == ReviewItem.question_id)
+                        .join(Quiz, Quiz.id == Question.quiz_id)
                         .where(
                             ReviewItem.org_id == principal.org,
                             ReviewItem.user == principal.sub,
-                            ReviewItem.released.is_(True),
                             ReviewItem.retired.is_(False),
                             ReviewItem.due_at <= utcnow(),
+                            Quiz.lineage_id.not_in(hidden),
                         )
                         .order_by(ReviewItem.due_at)
                         .limit(limit)
@@ -578,14 +618,21 @@ class AttemptService:
         now = utcnow()
         async with transaction(self._sessions) as session:
             item = await session.get(ReviewItem, review_id)
-            if item is None or item.org_id != principal.org or item.user != principal.sub or not item.released:
+            question = await session.get(Question, item.question_id) if item is not None else None
+            quiz = await session.get(Quiz, question.quiz_id) if question is not None else None
+            if (
+                item is None
+                or question is None
+                or quiz is None
+                or item.org_id != principal.org
+                or item.user != principal.sub
+                or quiz.lineage_id in await self._open_lineages(session, principal)
+            ):
                 raise NotFound(f"no review item {review_id} of yours")
             card, _ = SCHEDULER.review_card(Card.from_dict(cast(Any, item.card)), RATINGS[rating], review_datetime=now)
             item.card, item.due_at = dict(card.to_dict()), card.due
             item.reviews += 1
             item.updated_at = now
-            question = await session.get(Question, item.question_id)
-            assert question is not None
             sources = await load_sources(session, [question.id])
         return _review_out(item, question, sources.get(question.id, []))
 
@@ -599,16 +646,41 @@ class AttemptService:
 
 
 def _review_out(item: ReviewItem, q: Question, sources: Sequence[QuestionSource]) -> ReviewOut:
-    """The prompt and where the answer is in the material; the topic only when it does not name the key."""
+    """The prompt and where the material covers it, except for items whose source or topic would name the
+    answer (a "which feature" or "lead with" item): those show the prompt alone."""
     return ReviewOut(
         review_id=item.id,
         question_id=q.id,
         prompt=q.prompt,
         topic=None if q.source_reveals_key else q.topic,
-        citations=[source_citation(s) for s in sources],
+        citations=[] if q.source_reveals_key else [source_citation(s) for s in sources],
         due_at=item.due_at,
         misses=item.misses,
         reviews=item.reviews,
+    )
+
+
+CLOSED = ("passed", "out_of_attempts")
+
+
+def _rep_result(answer: Answer, q: Question, closed: bool) -> Result:
+    """What a rep is shown of one graded answer. Short answers: the key points missed and where they are in the
+    material (the feedback the rep needs). Choice items: where the material covers them only once the
+    assignment is closed (before, it would answer the retake), and never for an item whose source names
+    its answer."""
+    feedback, citations = answer.feedback, answer.citations
+    if q.type != QuestionType.SHORT and (q.source_reveals_key or not closed):
+        citations = []
+        if not answer.correct:
+            feedback = "Not correct. It joins your review queue when this assignment is closed."
+    if answer.override_by:
+        feedback = f"{feedback} Regraded by a manager: {answer.override_reason}"
+    return Result(
+        question_id=answer.question_id,
+        correct=answer.correct,
+        credit=answer.credit,
+        feedback=feedback,
+        citations=[Citation.model_validate(c) for c in citations],
     )
 
 

@@ -195,8 +195,8 @@ async def cloze_fact(gen: Generation, doc: MaterialDoc) -> ItemDraft:
             if unit_key in STOP_UNITS or (len(number) == 4 and number.startswith(("19", "20"))):
                 continue
             before = sentence[: match.start()].split()
-            if before and before[-1][:1].isupper():
-                continue  # part of a name or version: "SOC 2", "OAuth 2.0", "Plan 3"
+            if len(before) > 1 and before[-1][:1].isupper():
+                continue  # part of a name or version: "SOC 2", "OAuth 2.0", "Plan 3" (not "Within 60 s")
             seen = {n for n in pool.get(unit_key, set()) if n != number}
             wrong = [
                 n for n in _plausible(number, seen) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", sentence)
@@ -246,7 +246,8 @@ async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if not wins:
         raise Rejected("no_where_we_win_section", doc.external_id)
     cards = [d for d in gen.org_docs.values() if d.kind == "competitor" and d.competitor]
-    names = {str(d.competitor) for d in cards} | {w for d in cards for w in str(d.competitor).split("-")}
+    # The competitor's name as indexed ("brightfunnel", "acme-cloud") and spelled out ("acme cloud").
+    names = {str(d.competitor) for d in cards} | {str(d.competitor).replace("-", " ") for d in cards}
     others = [(c, s) for d in cards if d.document_id != doc.document_id for c, s in _claims(d, _WIN)]
     own_strengths = _claims(doc, _THEIR_STRENGTH)
     pool = others or own_strengths
@@ -322,6 +323,7 @@ async def persona_lead(gen: Generation, persona: str) -> ItemDraft:
         topic=f"what leads with {persona}",
         persona=persona,
         sources=sources,
+        source_reveals_key=True,  # its sources are the keyed features
         recipe={"persona": persona},
     )
 
@@ -367,6 +369,7 @@ async def buyer_phrasing(gen: Generation, persona: str) -> ItemDraft:
         topic=f"phrasing for {persona}",
         persona=persona,
         sources=[key["citation"], *(by_text[t]["citation"] for t in chosen)],
+        source_reveals_key=True,  # the key's chunk comes first
         recipe={"persona": persona},
     )
 
@@ -462,12 +465,17 @@ def _keys(item: ItemDraft) -> list[str]:
     return [normalise(item.options[i]) for i in item.answers or []] if item.options else []
 
 
+def _contains(text: str, phrase: str) -> bool:
+    """Whole words: "99" is not in "1990", "sso" is not in "lessons"."""
+    return bool(phrase) and re.search(rf"(?<![\w.]){re.escape(phrase)}(?![\w])", text) is not None
+
+
 def reveals(item: ItemDraft, others: Sequence[ItemDraft]) -> bool:
     """Whether one item's prompt gives away another's answer within the same quiz (a fact item naming the
     feature that a "which feature" item asks for)."""
     prompt = normalise(item.prompt)
-    return any(k and k in prompt for o in others for k in _keys(o)) or any(
-        k and k in normalise(o.prompt) for o in others for k in _keys(item)
+    return any(_contains(prompt, k) for o in others for k in _keys(o)) or any(
+        _contains(normalise(o.prompt), k) for o in others for k in _keys(item)
     )
 
 

@@ -80,16 +80,19 @@ def grade_short_answer(
     covered: list[bool] = []
     for point, vec in zip(key_points, point_v, strict=True):
         wanted = _numbers(point)
-        if wanted and answer_numbers and not (wanted & answer_numbers):
-            covered.append(False)  # states another figure
+        sims = clause_v @ vec
+        # The clause that speaks to this key point (the whole answer when it has a single clause).
+        best = int(np.argmax(sims[1:])) + 1 if len(clauses) > 1 else 0
+        stated = _numbers(clauses[best])
+        if wanted and stated and not (wanted & stated) and not (wanted & answer_numbers):
+            covered.append(False)  # states another figure for it
             continue
         words = content_words(point)
         lexical = len(words & answer_words) / len(words) if words else 0.0
-        semantic = float((clause_v @ vec).max())
         # A figure the answer does not state ("under a minute" for "60 seconds") must be matched in meaning;
         # sharing the other words is not enough.
-        by_words = lexical >= policy.point_words and not (wanted and not answer_numbers)
-        covered.append(semantic >= policy.point_cosine or by_words)
+        by_words = lexical >= policy.point_words and not (wanted and not (wanted & answer_numbers))
+        covered.append(float(sims.max()) >= policy.point_cosine or by_words)
     span = policy.similarity_ceiling - policy.similarity_floor
     scaled = min(1.0, max(0.0, (similarity - policy.similarity_floor) / span))
     coverage = sum(covered) / len(covered) if covered else scaled

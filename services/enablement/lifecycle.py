@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,8 +47,14 @@ async def retire_for_change(
     already open keep their questions and are graded as they were shown."""
     now = utcnow()
     async with transaction(sessions) as session:
-        stale = select(QuestionSource.question_id).where(
-            QuestionSource.org_id == org_id, QuestionSource.document_id == document_id
+        stale = (
+            select(QuestionSource.question_id)
+            .join(Question, Question.id == QuestionSource.question_id)
+            .where(
+                QuestionSource.org_id == org_id,
+                QuestionSource.document_id == document_id,
+                Question.status == ItemStatus.ACTIVE,
+            )
         )
         if version is not None:
             stale = stale.where(QuestionSource.version < version)
@@ -57,7 +63,9 @@ async def retire_for_change(
         )
         label = external or document_id
         reason = f"source {label} was deleted" if version is None else f"source {label} changed (now version {version})"
-        question_ids = list((await session.execute(stale)).scalars())
+        # Only items still active: a replayed message, or a quiz that had only dropped items from this
+        # document, retires and flags nothing.
+        question_ids = list(set((await session.execute(stale)).scalars()))
         if not question_ids:
             return {"retired": 0, "flagged": 0}
         retired = await session.execute(
@@ -106,7 +114,14 @@ async def queue_reminders(
                 select(Assignment, Quiz.title, attempts.c.used, attempts.c.passed)
                 .join(Quiz, Quiz.id == Assignment.quiz_id)
                 .outerjoin(attempts, attempts.c.assignment_id == Assignment.id)
-                .where(Assignment.due_at <= soon)
+                .where(
+                    Assignment.due_at <= soon,
+                    # Past due and already reminded: done with, not rescanned on every sweep.
+                    ~exists().where(OutboxMessage.dedupe_key == literal("overdue:") + Assignment.id),
+                )
+                # One insert order for every sweep: two concurrent sweeps wait on each other's first row
+                # instead of locking rows in opposite orders (a deadlock on PostgreSQL).
+                .order_by(Assignment.id)
             )
         ).all()
         insert = _insert(session)

@@ -38,6 +38,7 @@ class AttemptStatus(StrEnum):
 
 class Quiz(Base):
     __tablename__ = "quizzes"
+    __table_args__ = (UniqueConstraint("lineage_id", "version"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -168,10 +169,9 @@ class ReviewItem(Base):
     org_id: Mapped[str] = mapped_column(String(64), index=True)
     user: Mapped[str] = mapped_column(String(200), index=True)
     question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
+    # The assignment of the last attempt that graded it. An item is shown only while the rep has no open
+    # assignment of that quiz (any version): the material it cites would answer the attempt.
     assignment_id: Mapped[str] = mapped_column(String(36))
-    # Shown only once the rep can no longer retake the assignment (passed or out of attempts): the material
-    # it points to would otherwise answer the retake.
-    released: Mapped[bool] = mapped_column(Boolean, default=False)
     card: Mapped[dict[str, Any]] = mapped_column(JSON)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     misses: Mapped[int] = mapped_column(Integer, default=0)

@@ -58,6 +58,24 @@ class CompletionReport(BaseModel):
     assignments: list[AssignmentOut]
 
 
+class AttemptScore(BaseModel):
+    number: int
+    score: float
+    passed: bool
+    late: bool
+    submitted_at: datetime | None
+
+
+class RepScores(BaseModel):
+    assignment_id: str
+    quiz_id: str
+    quiz_title: str
+    assignee: str
+    pass_mark: float
+    attempts: list[AttemptScore]
+    best: float | None
+
+
 class ItemStats(BaseModel):
     question_id: str
     position: int
@@ -141,9 +159,17 @@ class ReportService:
                 attempts[attempt.assignment_id].append(attempt)
         return rows, attempts
 
+    @staticmethod
+    async def _check_quiz(session: AsyncSession, org_id: str, quiz_id: str | None) -> None:
+        if quiz_id is not None:
+            quiz = await session.get(Quiz, quiz_id)
+            if quiz is None or quiz.org_id != org_id:
+                raise NotFound(f"no quiz {quiz_id} in your organisation")
+
     async def completion(self, principal: Principal, quiz_id: str | None, overdue_only: bool) -> CompletionReport:
         now = utcnow()
         async with self._sessions() as session:
+            await self._check_quiz(session, principal.org, quiz_id)
             rows, attempts = await self._assignments(session, principal.org, quiz_id)
         outs = [assignment_out(a, title, attempts[a.id], now) for a, title in rows]
         by_quiz: dict[str, list[AssignmentOut]] = defaultdict(list)
@@ -173,11 +199,39 @@ class ReportService:
             outs = [o for o in outs if o.overdue]
         return CompletionReport(generated_at=now, quizzes=summaries, assignments=outs)
 
+    async def scores(self, principal: Principal, quiz_id: str | None) -> list[RepScores]:
+        """Every submitted attempt's score per assignment, oldest first, with the best and the pass mark."""
+        async with self._sessions() as session:
+            await self._check_quiz(session, principal.org, quiz_id)
+            rows, attempts = await self._assignments(session, principal.org, quiz_id)
+        out = []
+        for assignment, title in rows:
+            done = [a for a in attempts[assignment.id] if a.status == AttemptStatus.SUBMITTED]
+            out.append(
+                RepScores(
+                    assignment_id=assignment.id,
+                    quiz_id=assignment.quiz_id,
+                    quiz_title=title,
+                    assignee=assignment.assignee,
+                    pass_mark=assignment.pass_mark,
+                    attempts=[
+                        AttemptScore(
+                            number=a.number,
+                            score=float(a.score or 0.0),
+                            passed=bool(a.passed),
+                            late=a.late,
+                            submitted_at=a.submitted_at,
+                        )
+                        for a in done
+                    ],
+                    best=max((float(a.score or 0.0) for a in done), default=None),
+                )
+            )
+        return out
+
     async def items(self, principal: Principal, quiz_id: str) -> ItemReport:
         async with self._sessions() as session:
-            quiz = await session.get(Quiz, quiz_id)
-            if quiz is None or quiz.org_id != principal.org:
-                raise NotFound(f"no quiz {quiz_id} in your organisation")
+            await self._check_quiz(session, principal.org, quiz_id)
             questions = list(
                 (
                     await session.execute(

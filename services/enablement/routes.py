@@ -23,7 +23,14 @@ from services.core.errors import Unprocessable
 from services.core.http import app_context
 from services.enablement.attempts import AttemptService
 from services.enablement.pitch_client import PitchClient
-from services.enablement.reports import CompletionReport, ItemReport, ReadinessReport, ReminderOut, ReportService
+from services.enablement.reports import (
+    CompletionReport,
+    ItemReport,
+    ReadinessReport,
+    ReminderOut,
+    ReportService,
+    RepScores,
+)
 from services.enablement.schemas import (
     AssignmentIn,
     AssignmentOut,
@@ -305,6 +312,16 @@ class AssignmentController(Controller):
     ) -> CompletionReport:
         """Per quiz: assigned, started, completed, passed, overdue, best scores; then every assignment."""
         return await reports.completion(request.user, quiz_id, overdue_only=False)
+
+    @get("/reports/scores", guards=[MANAGERS])
+    async def scores(
+        self,
+        request: Request[Principal, Any, Any],
+        reports: NamedDependency[ReportService],
+        quiz_id: FromQuery[str | None] = None,
+    ) -> list[RepScores]:
+        """Every submitted attempt's score per assignment, with the best and the pass mark."""
+        return await reports.scores(request.user, quiz_id)
 
     @get("/reports/overdue", guards=[MANAGERS])
     async def overdue(

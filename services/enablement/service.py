@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import structlog
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
@@ -27,7 +28,7 @@ from services.core.errors import Conflict, NotFound, Unprocessable
 from services.core.retrieval import live_search
 from services.core.settings import EnablementSettings
 from services.core.vectorstore import PointFilter, SearchMode, SearchRequest, VectorStore
-from services.enablement.generate import Generation, Outcome, default_kinds, generate
+from services.enablement.generate import PERSONA_GENERATORS, Generation, Outcome, default_kinds, generate
 from services.enablement.material import MaterialDoc, load_material
 from services.enablement.models import ItemStatus, Question, QuestionSource, QuestionType, Quiz, QuizStatus
 from services.enablement.pitch_client import PitchClient
@@ -228,12 +229,15 @@ class QuizService:
     async def create(self, principal: Principal, data: QuizIn, pitch: PitchFactory) -> QuizOut:
         """A draft from authored items and/or items generated over a slice of the material. Generated items
         that fail the quality gate are left out and counted in `generation`; none at all is a 422."""
+        requested = len(data.questions) + (data.generate.count if data.generate else 0)
+        if requested > self._settings.max_questions:
+            raise Unprocessable(
+                f"a quiz holds at most {self._settings.max_questions} questions; this asks for {requested}"
+            )
         authored = [await self._authored(principal.org, q) for q in data.questions]
         drafts: list[ItemDraft] = list(authored)
         report: GenerationReport | None = None
         if data.generate is not None:
-            if len(authored) + data.generate.count > self._settings.max_questions:
-                raise Unprocessable(f"a quiz holds at most {self._settings.max_questions} questions")
             outcome = await self._generate(principal, data.generate, data.title, pitch, existing=authored)
             report = _report(data.generate.count, outcome)
             if not outcome.accepted and not authored:
@@ -374,23 +378,25 @@ class QuizService:
         if slice_docs:
             wanted.update({d.document_id: d for d in org_docs.values() if d.kind == "competitor"})
         await self._embed.prefetch([s for d in wanted.values() for c in d.chunks for s in c.sentences()])
-        async with pitch() as client:
-            gen = Generation(
-                org_docs=org_docs,
-                slice_docs=slice_docs,
-                embed=self._embed,
-                rng=random.Random(_seed(principal.org, title, spec.model_dump_json())),
-                persona=spec.persona,
-                pitch=client,
-                competitor=spec.competitor,
+        gen = Generation(
+            org_docs=org_docs,
+            slice_docs=slice_docs,
+            embed=self._embed,
+            rng=random.Random(_seed(principal.org, title, spec.model_dump_json())),
+            persona=spec.persona,
+            competitor=spec.competitor,
+        )
+        kinds = list(spec.kinds) if spec.kinds else default_kinds(gen, spec.types)
+        if not kinds:
+            raise Unprocessable(
+                "nothing to generate from this slice: name documents (external_ids), a kind, a competitor or a persona"
             )
-            kinds = list(spec.kinds) if spec.kinds else default_kinds(gen, spec.types)
-            if not kinds:
-                raise Unprocessable(
-                    "nothing to generate from this slice: name documents (external_ids), a kind, a competitor "
-                    "or a persona"
-                )
+        if not any(k in PERSONA_GENERATORS for k in kinds):
             outcome = await generate(gen, kinds, spec.count, existing)
+        else:  # only persona items need the pitch service
+            async with pitch() as client:
+                gen.pitch = client
+                outcome = await generate(gen, kinds, spec.count, existing)
         outcome.notes = notes + gen.notes
         return outcome
 
@@ -501,12 +507,12 @@ class QuizService:
                 raise Unprocessable("the quiz has no active question; add or regenerate one before publishing")
             quiz.status = QuizStatus.PUBLISHED
             quiz.published_at = quiz.updated_at = utcnow()
-            if quiz.replaces_id:
-                await session.execute(
-                    update(Quiz)
-                    .where(Quiz.id == quiz.replaces_id, Quiz.status == QuizStatus.PUBLISHED)
-                    .values(status=QuizStatus.SUPERSEDED, updated_at=utcnow())
-                )
+            # One published version per lineage: this one supersedes whichever was published before.
+            await session.execute(
+                update(Quiz)
+                .where(Quiz.lineage_id == quiz.lineage_id, Quiz.id != quiz.id, Quiz.status == QuizStatus.PUBLISHED)
+                .values(status=QuizStatus.SUPERSEDED, updated_at=utcnow())
+            )
         log.info("enablement.quiz.published", quiz_id=quiz_id, org_id=principal.org)
         return await self.get(principal, quiz_id)
 
@@ -515,8 +521,13 @@ class QuizService:
         from the current material where possible (the rest are listed in the report)."""
         async with self._sessions() as session:
             old = await self._quiz(session, principal.org, quiz_id)
-            if old.status == QuizStatus.DRAFT:
-                raise Conflict("this quiz is still a draft; edit it directly")
+            if old.status != QuizStatus.PUBLISHED:
+                raise Conflict(f"quiz {quiz_id} is {old.status}; revise the published version of it")
+            pending = await session.scalar(
+                select(Quiz.id).where(Quiz.lineage_id == old.lineage_id, Quiz.status == QuizStatus.DRAFT).limit(1)
+            )
+            if pending:
+                raise Conflict(f"a draft revision of this quiz already exists: {pending}; edit or publish it")
             items = list(
                 (
                     await session.execute(
@@ -560,13 +571,28 @@ class QuizService:
             rejections=[Rejection(generator="revise", reason="retired_and_not_regenerated", source=p) for p in lost],
             notes=[f"{regenerated} retired item(s) regenerated from the current material"],
         )
+        try:
+            await self._save_revision(principal, old, new_quiz_id, int(latest or old.version) + 1, report, drafts)
+        except IntegrityError as exc:  # a concurrent revision took this version number
+            raise Conflict("another revision of this quiz was made at the same moment; reload it") from exc
+        return await self.get(principal, new_quiz_id)
+
+    async def _save_revision(
+        self,
+        principal: Principal,
+        old: Quiz,
+        new_quiz_id: str,
+        version: int,
+        report: GenerationReport,
+        drafts: Sequence[ItemDraft],
+    ) -> None:
         async with transaction(self._sessions) as session:
             quiz = Quiz(
                 id=new_quiz_id,
                 org_id=principal.org,
                 title=old.title,
                 lineage_id=old.lineage_id,
-                version=int(latest or old.version) + 1,
+                version=version,
                 replaces_id=old.id,
                 spec=old.spec,
                 report=report.model_dump(mode="json"),
@@ -576,7 +602,6 @@ class QuizService:
             await session.flush()
             for position, draft in enumerate(drafts):
                 self._add_question(session, quiz, position, draft)
-        return await self.get(principal, new_quiz_id)
 
 
 def _copy(q: Question, sources: Sequence[QuestionSource]) -> ItemDraft:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 from celery import Task, shared_task
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.core.celery_app import DOCUMENT_CHANGED, ENABLEMENT_QUEUE, SEND_REMINDERS, task_settings
 from services.core.runtime import task_runtime
@@ -17,7 +18,8 @@ log = structlog.get_logger(__name__)
     bind=True,
     queue=ENABLEMENT_QUEUE,
     acks_late=True,
-    autoretry_for=(ConnectionError, TimeoutError),
+    # The database away or locked: wait it out rather than drop the change (items would stay unretired).
+    autoretry_for=(ConnectionError, TimeoutError, OperationalError, InterfaceError),
     retry_backoff=10,
     max_retries=10,
 )

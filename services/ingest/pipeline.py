@@ -69,6 +69,8 @@ class VersionPlan:
     chunks: list[Chunk]
     # The engineer's verification carries over only while the text is the one they verified.
     verified: bool
+    # Text or title differ from the current version's (metadata-only updates keep quiz items valid).
+    text_changed: bool = True
 
 
 def _text_hash(chunk: Chunk) -> str:
@@ -271,7 +273,7 @@ class IngestPipeline:
                     )
                 )
             ).all()
-        current_hash = {d: m.get("content_hash") for d, v, m in indexed}
+        current_meta = {d: m for d, v, m in indexed}
         found = {(doc.id, version.version): (doc, version) for doc, version in rows}
         plans: list[VersionPlan] = []
         for item in items:  # job order; items deleted since they were queued are absent
@@ -282,8 +284,11 @@ class IngestPipeline:
             chunks = self._chunker.chunk(version.content, version.meta["title"])
             if not chunks:
                 raise PermanentIngestError(f"{doc.external_id}: no indexable text after chunking")
-            verified = doc.verified_at is not None and current_hash.get(doc.id) == version.meta["content_hash"]
-            plans.append(VersionPlan(doc, version, chunks, verified))
+            previous = current_meta.get(doc.id) or {}
+            same_text = previous.get("content_hash") == version.meta["content_hash"]
+            verified = doc.verified_at is not None and same_text
+            text_changed = not same_text or previous.get("title") != version.meta["title"]
+            plans.append(VersionPlan(doc, version, chunks, verified, text_changed))
         return plans
 
     async def _drop_unplanned(
@@ -361,7 +366,8 @@ class IngestPipeline:
                         version.status = VersionStatus.SUPERSEDED
                     drops.append(PointFilter(org_id=org, document_id=doc_id, version=number))
                     continue
-                if plan.document.current_version is not None:
+                # Only new text changes what quiz items say; new tags or dates alone retire nothing.
+                if plan.document.current_version is not None and plan.text_changed:
                     changes.append(DocumentChange(org, doc_id, number, "replaced"))
                 doc = await session.get(Document, doc_id)
                 assert doc is not None  # the guarded UPDATE just matched it

@@ -101,35 +101,39 @@ def wrong_answers(attempt: dict[str, Any], quiz: dict[str, Any]) -> list[dict[st
 
 
 KEY_FIELDS = {"answer", "answers", "reference_answer", "key_points", "explanation", "sources", "recipe", "origin"}
+# Items whose source names their answer (the feature asked for, the features to lead with, the right line).
+REVEALING = {"which_feature", "persona_lead", "buyer_phrasing"}
 
 
-def _texts(body: Any) -> tuple[list[str], set[str]]:
-    """Every text a rep reads in the body, except the option lists (options are shown; the key is one of them)
-    and ids and timestamps (a UUID or a date can hold any short number); and every field name it uses."""
+def _texts(body: Any) -> tuple[list[str], list[str], set[str]]:
+    """The texts a rep reads in the body, except option lists (options are shown; the key is one of them) and
+    ids and timestamps (a UUID or a date can hold any short number); every id; and every field name."""
     names: set[str] = set()
     texts: list[str] = []
+    ids: list[str] = []
 
     def walk(node: Any, key: str = "") -> None:
         if isinstance(node, dict):
             names.update(node)
             for k, v in node.items():
-                if k != "options" and not k.endswith(("id", "_at")):
+                if k != "options":
                     walk(v, k)
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
         elif isinstance(node, str):
-            texts.append(node)
+            (ids if key.endswith(("id", "_at")) else texts).append(node)
 
     walk(body)
-    return texts, names
+    return texts, ids, names
 
 
 def leaks(body: Any, quiz: dict[str, Any], *, graded: bool = False) -> list[str]:
-    """What of the quiz's keys a rep-facing body gives away: a key field, a keyed option outside the option
-    lists, a reference answer or an explanation; before grading, a key point too (after grading, feedback
-    names the key points missed, by design)."""
-    texts, names = _texts(body)
+    """What of the quiz's keys a rep-facing body gives away: a key field; a keyed option outside the option
+    lists; a reference answer or an explanation; before grading, a key point too (after grading, feedback
+    names the key points missed, by design); and for items whose source names the answer, that source's
+    document or external id anywhere, ids included."""
+    texts, ids, names = _texts(body)
     text = "\n".join(texts)
     found = [f"field {n}" for n in sorted(names & KEY_FIELDS)]
     for q in quiz["questions"]:
@@ -139,4 +143,11 @@ def leaks(body: Any, quiz: dict[str, Any], *, graded: bool = False) -> list[str]
         if not graded:
             secrets += [k["text"] for k in q["key_points"] or []]
         found += [s for s in secrets if s and re.search(rf"(?<![\w.]){re.escape(s)}(?![\w])", text)]
+        if q["origin"] in REVEALING:
+            found += [
+                f"source of {q['origin']}: {v}"
+                for s in q["sources"]
+                for v in (s["external_id"], s["document_id"])
+                if v in ids or v in text
+            ]
     return found

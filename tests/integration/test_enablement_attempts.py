@@ -3,6 +3,7 @@ attempt limits, lateness, short-answer feedback, overrides, FSRS reviews, certif
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -82,13 +83,9 @@ async def test_a_rep_takes_a_quiz_without_ever_seeing_a_key(
 
     # Other reps and other organisations cannot touch it.
     assert (await start(library, ids["ada"], "bob")).status_code == 404
-    assert (
-        await start(
-            library,
-            ids["ada"],
-            "ada",
-        )
-    ).status_code == 201
+    assert ids["ada"] not in {
+        a["id"] for a in (await library.get("/enablement/v1/me/assignments", headers=rep("bob"))).json()
+    }
     foreign = token("globex", "rep", sub="ada")
     assert (await library.post(f"/enablement/v1/assignments/{ids['ada']}/attempts", headers=foreign)).status_code == 404
     submit_path = f"/enablement/v1/attempts/{attempt['attempt_id']}/submit"
@@ -110,7 +107,30 @@ async def test_a_rep_takes_a_quiz_without_ever_seeing_a_key(
     assert status["status"] == "passed" and status["attempts_used"] == 1 and leaks(status, quiz) == []
     certs = (await library.get("/enablement/v1/me/certifications", headers=rep("ada"))).json()
     assert [c["quiz_id"] for c in certs] == [quiz["id"]] and not certs[0]["needs_renewal"]
-    assert leaks((await library.get("/enablement/v1/me/reviews", headers=rep("ada"))).json(), quiz) == []
+    # She missed nothing, so nothing is queued for review; and a passed assignment takes no more attempts.
+    assert (await library.get("/enablement/v1/me/reviews", headers=rep("ada"))).json() == []
+    after_pass = await start(library, ids["ada"], "ada")
+    assert after_pass.status_code == 409 and after_pass.json()["error"]["code"] == "already_passed"
+    # Another rep's attempt is not found, whatever the route.
+    assert (
+        await library.get(f"/enablement/v1/me/attempts/{attempt['attempt_id']}", headers=rep("bob"))
+    ).status_code == 404
+
+
+async def test_concurrent_starts_share_one_attempt_and_concurrent_submits_grade_once(
+    library: AsyncTestClient[Any], quiz: dict[str, Any]
+) -> None:
+    ids = await assign(library, quiz, ["zed"])
+    first, second = await asyncio.gather(start(library, ids["zed"], "zed"), start(library, ids["zed"], "zed"))
+    assert first.status_code == second.status_code == 201
+    assert first.json()["attempt_id"] == second.json()["attempt_id"]
+    attempt = first.json()
+    path = f"/enablement/v1/attempts/{attempt['attempt_id']}/submit"
+    body = {"answers": right_answers(attempt, quiz)}
+    results = await asyncio.gather(*(library.post(path, json=body, headers=rep("zed")) for _ in range(3)))
+    assert sorted(r.status_code for r in results) == [200, 409, 409]
+    detail = (await library.get(f"/enablement/v1/attempts/{attempt['attempt_id']}", headers=MANAGER)).json()
+    assert len(detail["answers"]) == len(quiz["questions"])  # graded once: one answer row per question
 
 
 async def test_attempt_limit_reviews_and_late_marking(library: AsyncTestClient[Any], quiz: dict[str, Any]) -> None:
@@ -124,7 +144,14 @@ async def test_attempt_limit_reviews_and_late_marking(library: AsyncTestClient[A
     assert failed.status_code == 200
     assert failed.json()["late"] and not failed.json()["passed"] and failed.json()["score"] < 20
     assert leaks(failed.json(), quiz, graded=True) == []
-    # A retake is still possible, so the review queue holds back the material that would answer it.
+    by_id = {q["id"]: q for q in quiz["questions"]}
+    # A retake is still possible: choice items cite nothing yet (the material would answer the retake), short
+    # answers name the key points missed and where they are, and the review queue holds back.
+    for r in failed.json()["results"]:
+        if by_id[r["question_id"]]["type"] == "short_answer":
+            assert r["citations"] and "Missed" in r["feedback"]
+        else:
+            assert r["citations"] == [] and "review queue" in r["feedback"]
     assert (await library.get("/enablement/v1/me/reviews", headers=rep("cy"))).json() == []
 
     second = (await start(library, ids["cy"], "cy")).json()
@@ -136,6 +163,12 @@ async def test_attempt_limit_reviews_and_late_marking(library: AsyncTestClient[A
     )
     refused = await start(library, ids["cy"], "cy")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "attempt_limit_reached"
+    # Closed now: choice items cite their material, except those whose source names the answer.
+    closed = (await library.get(f"/enablement/v1/me/attempts/{second['attempt_id']}", headers=rep("cy"))).json()
+    assert leaks(closed, quiz, graded=True) == []
+    for r in closed["results"]:
+        revealing = by_id[r["question_id"]]["origin"] in ("which_feature", "persona_lead", "buyer_phrasing")
+        assert bool(r["citations"]) == (not revealing and bool(by_id[r["question_id"]]["sources"]))
 
     reviews = await library.get("/enablement/v1/me/reviews", headers=rep("cy"))
     assert reviews.status_code == 200
@@ -158,6 +191,14 @@ async def test_attempt_limit_reviews_and_late_marking(library: AsyncTestClient[A
     assert (
         await library.post(
             f"/enablement/v1/me/reviews/{due_now[1]['review_id']}", json={"rating": "good"}, headers=rep("ada")
+        )
+    ).status_code == 404
+    # Assigned the quiz again: its reviews hide until that assignment is closed too.
+    await assign(library, quiz, ["cy"])
+    assert (await library.get("/enablement/v1/me/reviews", headers=rep("cy"))).json() == []
+    assert (
+        await library.post(
+            f"/enablement/v1/me/reviews/{due_now[1]['review_id']}", json={"rating": "good"}, headers=rep("cy")
         )
     ).status_code == 404
 
@@ -247,6 +288,15 @@ async def test_short_answers_get_feedback_on_missed_key_points_and_managers_can_
     assert (
         await library.get(f"/enablement/v1/attempts/{attempt['attempt_id']}", headers=token("globex", "manager"))
     ).status_code == 404
+    regraded = next(r for r in mine["results"] if r["question_id"] == short["id"])
+    assert "Regraded by a manager: Covered group mapping on the call" in regraded["feedback"]
+
+    # Overridden down to a fail, the certification goes with it.
+    down = await library.post(path, json={"credit": 0, "reason": "Read from the datasheet"}, headers=MANAGER)
+    assert down.status_code == 200 and not down.json()["passed"]
+    assert "gil" not in [
+        c["user"] for c in (await library.get("/enablement/v1/certifications", headers=MANAGER)).json()
+    ]
 
 
 async def test_reports_show_completion_item_statistics_and_readiness(

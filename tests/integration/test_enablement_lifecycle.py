@@ -16,7 +16,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from services.core.celery_app import ENABLEMENT_QUEUE, SEND_REMINDERS
+from services.core.db import create_engine, session_factory
 from services.core.settings import Settings
+from services.enablement.lifecycle import queue_reminders
 from services.main import create_app
 from tests.conftest import token
 from tests.integration.conftest import ctx_of, wait_job
@@ -131,7 +133,11 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
     )
     assert passed.json()["passed"], passed.text
 
-    # The engineer rewrites the vault document: ingest indexes version 2 and sends `document.changed`.
+    # New tags alone make version 2 but change no text: nothing is retired (checked below, where the
+    # retirement that follows names version 3).
+    retagged = await client.post("/ingest/v1/documents", json={**doc("feat-vault"), "tags": ["keys"]}, headers=ENGINEER)
+    assert (await wait_job(client, retagged.json()["job_id"]))["status"] == "succeeded"
+    # The engineer rewrites the vault document: ingest indexes version 3 and sends `document.changed`.
     rewritten = DOCS["feat-vault"][1].replace("every 90 days", "every 30 days")
     again = await client.post("/ingest/v1/documents", json=doc("feat-vault", rewritten), headers=ENGINEER)
     assert (await wait_job(client, again.json()["job_id"]))["status"] == "succeeded"
@@ -142,7 +148,7 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
 
     after = await eventually(retired, "the worker to retire the vault item")
     assert (
-        "feat-vault" in after["questions"][1]["status_reason"] and "version 2" in after["questions"][1]["status_reason"]
+        "feat-vault" in after["questions"][1]["status_reason"] and "version 3" in after["questions"][1]["status_reason"]
     )
     assert after["questions"][0]["status"] == "active"  # built from another document: untouched
     assert after["status"] == "published"
@@ -170,8 +176,8 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
     revision = await client.post(f"/enablement/v1/quizzes/{quiz['id']}/revise", headers=MANAGER)
     assert revision.status_code == 201, revision.text
     rebuilt = revision.json()["questions"]
-    assert len(rebuilt) == 2 and rebuilt[1]["sources"][0]["version"] == 2
-    assert any("30 days" in k["text"] for k in rebuilt[1]["key_points"]) or rebuilt[1]["origin"] == "explain_feature"
+    assert len(rebuilt) == 2 and rebuilt[1]["sources"][0]["version"] == 3
+    assert any("30 days" in k["text"] for k in rebuilt[1]["key_points"])  # built from the new text
 
     # Deleting the journeys document retires the authored item built on it.
     assert (await client.delete(f"/ingest/v1/documents/{ids['feat-journeys']}", headers=ENGINEER)).status_code == 204
@@ -248,8 +254,16 @@ async def test_the_worker_sends_each_reminder_once_to_the_outbox_and_the_webhook
             )
         ).status_code == 409
 
+        # Two sweeps at the same moment, from two sessions (as two workers would run them): written once each.
+        engine = create_engine(settings.database_url)  # this test's loop: the app's engine lives on another
+        try:
+            sessions = session_factory(engine)
+            written = await asyncio.gather(*(queue_reminders(sessions, settings.enablement) for _ in range(2)))
+        finally:
+            await engine.dispose()
+        assert sorted(written) == [0, 2]
         celery = ctx_of(client).celery
-        for _ in range(2):  # two sweeps (as beat would send them): still one reminder each
+        for _ in range(2):  # then two sweeps through the worker (as beat sends them): nothing new, and delivery
             celery.send_task(SEND_REMINDERS, queue=ENABLEMENT_QUEUE)
 
         async def delivered() -> list[dict[str, Any]] | None:

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from services.core.vectorstore import PointFilter
 from tests.conftest import token
-from tests.integration.conftest import ctx_of
+from tests.integration.conftest import ctx_of, wait_job
 from tests.integration.enablement_helpers import AUTHORED, MANAGER, demo_app
 
 pytestmark = pytest.mark.integration
@@ -115,12 +115,24 @@ async def test_where_we_win_items_quote_that_competitors_battlecard(library: Asy
 
 
 async def test_a_slice_with_nothing_usable_is_refused_with_the_report(library: AsyncTestClient[Any]) -> None:
+    tiny = {"external_id": "feat-tiny", "kind": "feature", "title": "Tiny", "content": "## What it does\n\nIt helps."}
+    posted = await library.post("/ingest/v1/documents", json=tiny, headers=token("acme", "engineer"))
+    assert (await wait_job(library, posted.json()["job_id"]))["status"] == "succeeded"
     response = await create(
         library,
-        {"title": "Nothing", "generate": {"external_ids": ["no-such-doc"], "count": 3, "kinds": ["cloze_fact"]}},
+        {
+            "title": "Nothing",
+            "generate": {"external_ids": ["feat-tiny", "no-such-doc"], "count": 3, "kinds": ["explain_feature"]},
+        },
     )
     assert response.status_code == 422
-    assert response.json()["error"]["code"] == "nothing_generated"
+    error = response.json()["error"]
+    assert error["code"] == "nothing_generated"
+    assert error["details"]["rejected_by_reason"] == {"no_usable_sentence": 1}
+    assert error["details"]["rejections"] == [
+        {"generator": "explain_feature", "reason": "no_usable_sentence", "source": "feat-tiny"}
+    ]
+    assert any("no-such-doc" in n for n in error["details"]["notes"])
 
 
 async def test_authored_questions_are_validated_and_nothing_is_stored_on_error(library: AsyncTestClient[Any]) -> None:
@@ -197,6 +209,11 @@ async def test_review_edit_drop_regenerate_then_publish_freezes_it(library: Asyn
     assert (await library.post(f"/enablement/v1/quizzes/{draft['id']}/publish", headers=MANAGER)).status_code == 200
     old_quiz = (await library.get(f"/enablement/v1/quizzes/{quiz_id}", headers=MANAGER)).json()
     assert old_quiz["status"] == "superseded"
+    assert (await library.post(f"/enablement/v1/quizzes/{quiz_id}/revise", headers=MANAGER)).status_code == 409
+    third = await library.post(f"/enablement/v1/quizzes/{draft['id']}/revise", headers=MANAGER)
+    assert third.status_code == 201 and third.json()["version"] == 3
+    twice = await library.post(f"/enablement/v1/quizzes/{draft['id']}/revise", headers=MANAGER)
+    assert twice.status_code == 409 and third.json()["id"] in twice.json()["error"]["message"]
     assert old_quiz["questions"][0]["prompt"] == "How fast are sessions revoked?"  # the old version is unchanged
 
 
@@ -225,5 +242,9 @@ async def test_reps_cannot_author_assign_publish_or_read_keys(library: AsyncTest
     assert (await library.get(f"/enablement/v1/quizzes/{quiz['id']}", headers=other)).status_code == 404
     assert (await library.post(f"/enablement/v1/quizzes/{quiz['id']}/publish", headers=other)).status_code == 404
     assert (await library.get("/enablement/v1/quizzes", headers=other)).json() == []
+    for report in ("completion", "overdue", "scores", "items"):
+        response = await library.get(f"/enablement/v1/reports/{report}?quiz_id={quiz['id']}", headers=other)
+        assert response.status_code == 404, report
+    assert (await library.get(f"/enablement/v1/assignments?quiz_id={quiz['id']}", headers=other)).status_code == 404
     assert (await library.get("/enablement/v1/quizzes", headers=token("acme", "rep"))).status_code == 403
     assert (await library.get(f"/enablement/v1/quizzes/{quiz['id']}")).status_code == 401

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 22:49:55.293557
+Create Date: 2026-11-22 23:23:38.401971
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("updated_at", services.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("published_at", services.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quizzes")),
+        sa.UniqueConstraint("lineage_id", "version", name=op.f("uq_quizzes_lineage_id_version")),
     )
     with op.batch_alter_table("quizzes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_quizzes_lineage_id"), ["lineage_id"], unique=False)
@@ -191,7 +192,6 @@ def upgrade() -> None:
         sa.Column("user", sa.String(length=200), nullable=False),
         sa.Column("question_id", sa.String(length=36), nullable=False),
         sa.Column("assignment_id", sa.String(length=36), nullable=False),
-        sa.Column("released", sa.Boolean(), nullable=False),
         sa.Column("card", sa.JSON(), nullable=False),
         sa.Column("due_at", services.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("misses", sa.Integer(), nullable=False),
