@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import structlog
@@ -52,6 +53,11 @@ def create_celery(settings: Settings) -> Celery:
             "visibility_timeout": settings.worker.visibility_timeout_seconds,
             "unacked_restore_interval": restore,
             "unacked_restore_throttle": 1,
+            # No blocking read waits forever: a broker gone without closing the TCP connection, or a channel
+            # closed from another thread while its consumer read the BRPOP reply (an embedded shutdown hung
+            # on that), fails after this instead. Well above kombu's 1 s BRPOP timeout.
+            "socket_timeout": 15,
+            "socket_connect_timeout": 5,
             **({"global_keyprefix": settings.worker.queue_prefix} if settings.worker.queue_prefix else {}),
         },
         broker_connection_retry_on_startup=True,
@@ -142,10 +148,19 @@ class EmbeddedWorker:
     def stop(self, timeout: float = 60) -> bool:
         """Warm shutdown: the running task finishes first. False if it is still running after `timeout`
         (the caller must then leave the stores open; the job stays `running` and start-up re-queues it)."""
+        deadline = time.monotonic() + timeout
         if self._worker is not None:
-            self._worker.stop(in_sighandler=False, exitcode=0)
+            # Stopping can block on the broker connection: on a thread of its own, bounded like the rest.
+            stopper = threading.Thread(
+                target=self._worker.stop,
+                kwargs={"in_sighandler": False, "exitcode": 0},
+                name="celery-embedded-stop",
+                daemon=True,
+            )
+            stopper.start()
+            stopper.join(timeout=timeout)
         if self._thread is not None:
-            self._thread.join(timeout=timeout)
+            self._thread.join(timeout=max(deadline - time.monotonic(), 0.1))
             if self._thread.is_alive():
                 log.warning("worker.embedded.still_running", timeout=timeout)
                 return False

@@ -192,8 +192,8 @@ async def cloze_fact(gen: Generation, doc: MaterialDoc) -> ItemDraft:
         for match in _QUANTITY.finditer(sentence):
             number, unit = match.group(1), match.group(2)
             unit_key = unit.strip().lower()
-            if unit_key in STOP_UNITS or (len(number) == 4 and number.startswith(("19", "20"))):
-                continue
+            if unit_key in STOP_UNITS or (len(number) == 4 and number.startswith(("19", "20"))) or not _value(number):
+                continue  # not a quantity (a year, "0 downtime" has no plausible neighbours)
             before = sentence[: match.start()].split()
             if len(before) > 1 and before[-1][:1].isupper():
                 continue  # part of a name or version: "SOC 2", "OAuth 2.0", "Plan 3" (not "Within 60 s")

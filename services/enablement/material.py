@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import utcnow
+from services.core.errors import AppError
 from services.core.retrieval import current_versions
 from services.core.text import split_sentences
 from services.core.vectorstore import PointFilter, VectorStore
@@ -27,6 +28,11 @@ _STOPWORDS = (
     "your not no more most than also each every any all one two per via"
 )
 STOPWORDS = frozenset(_STOPWORDS.split())
+
+
+class MaterialTooLarge(AppError):
+    status_code = 413
+    code = "material_too_large"
 
 
 @dataclass
@@ -100,7 +106,13 @@ async def load_material(
 ) -> dict[str, MaterialDoc]:
     """document id -> live document (current version, not expired) with its chunks in order."""
     flt = PointFilter(org_id=org_id, kinds=kinds, competitor=competitor, live_at=utcnow())
-    points = await asyncio.to_thread(store.scroll, flt, with_dense=True, limit=MAX_CHUNKS)
+    points = await asyncio.to_thread(store.scroll, flt, with_dense=True, limit=MAX_CHUNKS + 1)
+    if len(points) > MAX_CHUNKS:
+        # Never quiz from a silently truncated library (a document could come back with half its chunks).
+        raise MaterialTooLarge(
+            f"the organisation's live material has more than {MAX_CHUNKS:,} chunks, more than quiz generation "
+            "reads at once; this deployment needs a larger limit or generation as a background job"
+        )
     current = await current_versions(sessions, org_id, {str(p.payload["document_id"]) for p in points})
     docs: dict[str, MaterialDoc] = {}
     for p in points:

@@ -5,14 +5,16 @@ rules of short-answer grading, wrong-figure generation, and cross-item giveaways
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from services.enablement.generate import _plausible, reveals
+from services.enablement.generate import Generation, _plausible, cloze_fact, reveals
 from services.enablement.grading import ShortAnswerPolicy, grade_choice, grade_short_answer
-from services.enablement.material import MaterialChunk
+from services.enablement.material import MaterialChunk, MaterialDoc
 from services.enablement.models import QuestionType
 from services.enablement.quality import ItemDraft, check
 from services.enablement.schemas import AuthoredQuestion
@@ -137,3 +139,15 @@ def test_authored_questions_must_be_answerable() -> None:
         AuthoredQuestion(type=QuestionType.SHORT, prompt="p", key_points=["k"])
     ok = AuthoredQuestion(type=QuestionType.SHORT, prompt="p", reference_answer="r", key_points=["k"])
     assert ok.key_points == ["k"]
+
+
+async def test_a_fact_with_zero_is_skipped_not_a_crash() -> None:
+    text = "Failover loses 0 minutes of data in any region. Setup of a new region takes 30 minutes with the wizard."
+    other = "A full backfill of historic events takes 90 minutes, and a rebuild of every index takes 120 minutes."
+    doc = MaterialDoc("d1", "feat-failover", "Failover", "feature", None, [replace(CHUNK, text=text)])
+    pool = MaterialDoc("d2", "feat-backfill", "Backfill", "feature", None, [replace(CHUNK, id="c2", text=other)])
+    gen = Generation(org_docs={"d1": doc, "d2": pool}, slice_docs=[doc], embed=fake_embed, rng=random.Random(7))
+    item = await cloze_fact(gen, doc)
+    key = item.options[item.answers[0]]  # type: ignore[index]
+    assert key == "30" and "0" not in item.options  # type: ignore[operator]
+    assert "____ minutes with the wizard" in item.prompt
