@@ -7,6 +7,7 @@ provenance of an unanswered question ever leaves the server.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import secrets
 from collections.abc import Sequence
@@ -309,11 +310,11 @@ class AttemptService:
             ]
         )
         now = utcnow()
-        raw = 100 * sum(g["credit"] for g in graded) / max(len(graded), 1)
-        passed = raw >= assignment.pass_mark  # decided before rounding: 59.96 does not pass a 60 mark
-        score = round(raw, 1)
+        score, passed = score_of([g["credit"] for g in graded], assignment.pass_mark)
         late = now > assignment.due_at
         async with transaction(self._sessions) as session:
+            # The assignment row is the lock for its certification (submits and overrides of its attempts).
+            await session.execute(select(Assignment.id).where(Assignment.id == assignment.id).with_for_update())
             # The guarded update is the lock: of two concurrent submits exactly one changes the row.
             claimed = await session.execute(
                 update(Attempt)
@@ -340,7 +341,8 @@ class AttemptService:
             await self._schedule_reviews(session, attempt, graded, questions, now)
             await self._sync_certification(session, assignment, now)
         log.info("enablement.attempt.submitted", attempt_id=attempt_id, score=score, passed=passed, late=late)
-        closed = passed or attempt.number >= assignment.max_attempts
+        async with self._sessions() as session:
+            closed = await self._closed(session, principal, assignment.quiz_id)
         return SubmitOut(
             attempt_id=attempt_id,
             score=score,
@@ -405,6 +407,13 @@ class AttemptService:
         """A missed item enters the rep's queue due at once (a new FSRS card; a queued one is reviewed "again"
         and brought forward); an item answered right that is already queued counts as a "good" review. After
         that, FSRS schedules each item from the rep's own review ratings."""
+        statuses = dict(
+            (
+                await session.execute(
+                    select(Question.id, Question.status).where(Question.id.in_([g["question_id"] for g in graded]))
+                )
+            ).all()
+        )
         existing = {
             r.question_id: r
             for r in (
@@ -440,8 +449,8 @@ class AttemptService:
             item.card = dict(card.to_dict())
             item.due_at = card.due if g["correct"] else now
             item.misses = (item.misses or 0) + (0 if g["correct"] else 1)
-            # An item retired after this attempt opened is graded, but never reviewed.
-            item.retired = questions[g["question_id"]].status == ItemStatus.RETIRED
+            # An item retired after this attempt opened (even while it was being graded) is never reviewed.
+            item.retired = bool(item.retired) or statuses.get(g["question_id"]) == ItemStatus.RETIRED
             item.updated_at = now
 
     @staticmethod
@@ -479,16 +488,18 @@ class AttemptService:
                 certified_at=now,
             )
         )
-        lineage = select(Quiz.lineage_id).where(Quiz.id == assignment.quiz_id).scalar_subquery()
+        quiz = await session.get(Quiz, assignment.quiz_id)
+        assert quiz is not None
+        older = select(Quiz.id).where(Quiz.lineage_id == quiz.lineage_id, Quiz.version < quiz.version)
         await session.execute(
             update(Certification)
             .where(
                 Certification.org_id == assignment.org_id,
                 Certification.user == assignment.assignee,
                 Certification.needs_renewal.is_(True),
-                Certification.quiz_id.in_(select(Quiz.id).where(Quiz.lineage_id == lineage)),
+                Certification.quiz_id.in_(older),
             )
-            .values(needs_renewal=False, renewal_reason=f"renewed by assignment {assignment.id}", flagged_at=now)
+            .values(needs_renewal=False, renewal_reason=f"renewed by passing version {quiz.version}")
         )
 
     async def result(self, principal: Principal, attempt_id: str) -> SubmitOut:
@@ -500,14 +511,13 @@ class AttemptService:
             answers = await self._answers(session, attempt)
             assignment = await session.get(Assignment, attempt.assignment_id)
             assert assignment is not None
-            attempts = (await self._attempts_of(session, [assignment.id])).get(assignment.id, [])
+            closed = await self._closed(session, principal, assignment.quiz_id)
             questions = {
                 q.id: q
                 for q in (
                     await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
                 ).scalars()
             }
-        closed = _status(assignment, attempts)[0] in CLOSED
         return SubmitOut(
             attempt_id=attempt.id,
             score=attempt.score or 0.0,
@@ -551,6 +561,7 @@ class AttemptService:
                 raise AttemptNotFound(f"no attempt {attempt_id} in your organisation")
             if attempt.status != AttemptStatus.SUBMITTED:
                 raise Conflict("only a submitted attempt can be regraded")
+            await session.execute(select(Assignment.id).where(Assignment.id == attempt.assignment_id).with_for_update())
             answer = (
                 await session.execute(
                     select(Answer).where(Answer.attempt_id == attempt_id, Answer.question_id == question_id)
@@ -567,9 +578,7 @@ class AttemptService:
             answers = await self._answers(session, attempt)
             assignment = await session.get(Assignment, attempt.assignment_id)
             assert assignment is not None
-            raw = 100 * sum(a.credit for a in answers) / max(len(answers), 1)
-            attempt.passed = raw >= assignment.pass_mark
-            attempt.score = round(raw, 1)
+            attempt.score, attempt.passed = score_of([a.credit for a in answers], assignment.pass_mark)
             await self._sync_certification(session, assignment, now)
         log.info("enablement.grade.overridden", attempt_id=attempt_id, question_id=question_id, by=principal.sub)
         return _detail(attempt, answers)
@@ -588,6 +597,12 @@ class AttemptService:
         ).all()
         attempts = await self._attempts_of(session, [a.id for a, _ in rows])
         return {lineage for a, lineage in rows if _status(a, attempts.get(a.id, []))[0] not in CLOSED}
+
+    async def _closed(self, session: AsyncSession, principal: Principal, quiz_id: str) -> bool:
+        """Whether the rep has no open assignment of this quiz in any version: only then may graded results
+        cite the material of choice items (the same rule as for reviews)."""
+        lineage = await session.scalar(select(Quiz.lineage_id).where(Quiz.id == quiz_id))
+        return lineage not in await self._open_lineages(session, principal)
 
     async def reviews(self, principal: Principal, limit: int) -> list[ReviewOut]:
         """Due review items (FSRS), most overdue first: the question and where its answer is in the material."""
@@ -661,6 +676,14 @@ def _review_out(item: ReviewItem, q: Question, sources: Sequence[QuestionSource]
 
 
 CLOSED = ("passed", "out_of_attempts")
+# Float arithmetic can land a hair below the mark it meets (credits 0.01 and 0.57 -> 28.999999999999996%).
+PASS_TOLERANCE = 1e-9
+
+
+def score_of(credit: Sequence[float], pass_mark: float) -> tuple[float, bool]:
+    """Percent score (shown to one decimal) and pass, decided on the exact score: 59.96 does not pass 60."""
+    raw = 100 * math.fsum(credit) / max(len(credit), 1)
+    return round(raw, 1), raw >= pass_mark - PASS_TOLERANCE
 
 
 def _rep_result(answer: Answer, q: Question, closed: bool) -> Result:
@@ -672,7 +695,11 @@ def _rep_result(answer: Answer, q: Question, closed: bool) -> Result:
     if q.type != QuestionType.SHORT and (q.source_reveals_key or not closed):
         citations = []
         if not answer.correct:
-            feedback = "Not correct. It joins your review queue when this assignment is closed."
+            feedback = (
+                "Not correct. It joins your review queue."
+                if closed
+                else "Not correct. It joins your review queue when this assignment is closed."
+            )
     if answer.override_by:
         feedback = f"{feedback} Regraded by a manager: {answer.override_reason}"
     return Result(

@@ -195,7 +195,8 @@ async def cloze_fact(gen: Generation, doc: MaterialDoc) -> ItemDraft:
             if unit_key in STOP_UNITS or (len(number) == 4 and number.startswith(("19", "20"))) or not _value(number):
                 continue  # not a quantity (a year, "0 downtime" has no plausible neighbours)
             before = sentence[: match.start()].split()
-            if len(before) > 1 and before[-1][:1].isupper():
+            previous = before[-1] if before else ""
+            if any(c.isupper() for c in previous[1:]) or (len(before) > 1 and previous[:1].isupper()):
                 continue  # part of a name or version: "SOC 2", "OAuth 2.0", "Plan 3" (not "Within 60 s")
             seen = {n for n in pool.get(unit_key, set()) if n != number}
             wrong = [

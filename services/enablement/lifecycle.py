@@ -116,6 +116,8 @@ async def queue_reminders(
                 .outerjoin(attempts, attempts.c.assignment_id == Assignment.id)
                 .where(
                     Assignment.due_at <= soon,
+                    func.coalesce(attempts.c.passed, 0) == 0,
+                    func.coalesce(attempts.c.used, 0) < Assignment.max_attempts,
                     # Past due and already reminded: done with, not rescanned on every sweep.
                     ~exists().where(OutboxMessage.dedupe_key == literal("overdue:") + Assignment.id),
                 )

@@ -15,7 +15,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.core.auth import Principal, Role, requires
 from services.core.embeddings import get_embedder
@@ -131,6 +131,13 @@ class QuizController(Controller):
     ) -> QuizOut:
         """The quiz with its keys, references and provenance (managers only)."""
         return await quizzes.get(request.user, quiz_id)
+
+    @delete("/{quiz_id:str}", status_code=HTTP_204_NO_CONTENT)
+    async def discard(
+        self, request: Request[Principal, Any, Any], quizzes: NamedDependency[QuizService], quiz_id: FromPath[str]
+    ) -> None:
+        """Discard a draft (409 for a published quiz: it stays, with its history)."""
+        await quizzes.discard(request.user, quiz_id)
 
     @patch("/{quiz_id:str}/questions/{question_id:str}")
     async def edit_question(

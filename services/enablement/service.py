@@ -391,7 +391,7 @@ class QuizService:
             raise Unprocessable(
                 "nothing to generate from this slice: name documents (external_ids), a kind, a competitor or a persona"
             )
-        if not any(k in PERSONA_GENERATORS for k in kinds):
+        if not (gen.persona and any(k in PERSONA_GENERATORS for k in kinds)):
             outcome = await generate(gen, kinds, spec.count, existing)
         else:  # only persona items need the pitch service
             async with pitch() as client:
@@ -516,6 +516,15 @@ class QuizService:
         log.info("enablement.quiz.published", quiz_id=quiz_id, org_id=principal.org)
         return await self.get(principal, quiz_id)
 
+    async def discard(self, principal: Principal, quiz_id: str) -> None:
+        """Delete a draft with its items (a draft has no assignments). Published quizzes stay for their history."""
+        async with transaction(self._sessions) as session:
+            quiz = await self._quiz(session, principal.org, quiz_id)
+            if quiz.status != QuizStatus.DRAFT:
+                raise QuizImmutable(f"quiz {quiz_id} is {quiz.status}; only a draft can be discarded")
+            await session.delete(quiz)
+        log.info("enablement.quiz.discarded", quiz_id=quiz_id, org_id=principal.org)
+
     async def revise(self, principal: Principal, quiz_id: str, pitch: PitchFactory) -> QuizOut:
         """A new draft version of a published quiz: its active items copied, its retired items regenerated
         from the current material where possible (the rest are listed in the report)."""
@@ -527,7 +536,10 @@ class QuizService:
                 select(Quiz.id).where(Quiz.lineage_id == old.lineage_id, Quiz.status == QuizStatus.DRAFT).limit(1)
             )
             if pending:
-                raise Conflict(f"a draft revision of this quiz already exists: {pending}; edit or publish it")
+                raise Conflict(
+                    f"a draft revision of this quiz already exists: {pending}; edit and publish it, or discard it "
+                    f"with DELETE /enablement/v1/quizzes/{pending}"
+                )
             items = list(
                 (
                     await session.execute(
@@ -561,6 +573,12 @@ class QuizService:
                 regenerated += 1
             else:
                 lost.append(q.prompt[:120])
+        if not drafts:
+            raise NothingGenerated(
+                "every item of this quiz was retired and none could be rebuilt from the current material; "
+                "create a new quiz instead",
+                details={"lost": lost},
+            )
         new_quiz_id = new_id()
         report = GenerationReport(
             requested=len(items),

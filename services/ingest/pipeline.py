@@ -287,7 +287,11 @@ class IngestPipeline:
             previous = current_meta.get(doc.id) or {}
             same_text = previous.get("content_hash") == version.meta["content_hash"]
             verified = doc.verified_at is not None and same_text
-            text_changed = not same_text or previous.get("title") != version.meta["title"]
+            # What quiz items rest on: the text, and what the document is (title, kind, competitor, product,
+            # expiry). Tags, owner and dates of review alone change nothing they say.
+            text_changed = not same_text or any(
+                previous.get(k) != version.meta.get(k) for k in ("title", "kind", "competitor", "product", "expires_at")
+            )
             plans.append(VersionPlan(doc, version, chunks, verified, text_changed))
         return plans
 

@@ -351,3 +351,30 @@ async def test_reports_show_completion_item_statistics_and_readiness(
     assert (await library.get("/enablement/v1/reports/readiness", headers=token("globex", "manager"))).json()[
         "reps"
     ] == []
+
+
+async def test_reviews_and_citations_hide_while_any_version_of_the_quiz_is_open(library: AsyncTestClient[Any]) -> None:
+    created = await library.post(
+        "/enablement/v1/quizzes", json={"title": "Versions", "questions": AUTHORED[:2]}, headers=MANAGER
+    )
+    v1 = (await library.post(f"/enablement/v1/quizzes/{created.json()['id']}/publish", headers=MANAGER)).json()
+    ids = await assign(library, v1, ["hal"], max_attempts=1)
+    attempt = (await start(library, ids["hal"], "hal")).json()
+    await library.post(
+        f"/enablement/v1/attempts/{attempt['attempt_id']}/submit",
+        json={"answers": wrong_answers(attempt, v1)},
+        headers=rep("hal"),
+    )
+    # Out of attempts: reviews and the material of choice items are shown.
+    assert len((await library.get("/enablement/v1/me/reviews", headers=rep("hal"))).json()) == 2
+    result_path = f"/enablement/v1/me/attempts/{attempt['attempt_id']}"
+    assert all(r["citations"] for r in (await library.get(result_path, headers=rep("hal"))).json()["results"])
+
+    # A new version of the quiz is assigned: the old version's material would answer it, so it hides again.
+    draft = (await library.post(f"/enablement/v1/quizzes/{v1['id']}/revise", headers=MANAGER)).json()
+    v2 = (await library.post(f"/enablement/v1/quizzes/{draft['id']}/publish", headers=MANAGER)).json()
+    assert v2["status"] == "published" and v2["lineage_id"] == v1["lineage_id"]
+    await assign(library, v2, ["hal"])
+    assert (await library.get("/enablement/v1/me/reviews", headers=rep("hal"))).json() == []
+    hidden = (await library.get(result_path, headers=rep("hal"))).json()
+    assert all(r["citations"] == [] for r in hidden["results"]) and leaks(hidden, v1, graded=True) == []

@@ -109,6 +109,7 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
             "generate": {"external_ids": ["feat-vault"], "kinds": ["explain_feature"], "count": 1},
         },
     )
+    journeys_only = await publish(client, {"title": "Journeys", "questions": [JOURNEY_QUESTION]})
     journey, vault = quiz["questions"]
     assert journey["sources"][0]["external_id"] == "feat-journeys"
     assert {s["external_id"] for s in vault["sources"]} == {"feat-vault"} and vault["sources"][0]["version"] == 1
@@ -193,6 +194,72 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
         headers=token("acme", "rep", sub="dan"),
     )
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "nothing_to_ask"
+    # A quiz with nothing left to rebuild (an authored item on a deleted document) is not revised into an
+    # empty draft.
+    empty = await client.post(f"/enablement/v1/quizzes/{journeys_only['id']}/revise", headers=MANAGER)
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "nothing_generated"
+
+    # The revision drops the journeys item by hand, is published, and Ben passes it: his flagged
+    # certification of version 1 is renewed.
+    draft = (await client.get(f"/enablement/v1/quizzes/{revision.json()['id']}", headers=MANAGER)).json()
+    journeys_copy = next(q for q in draft["questions"] if q["sources"][0]["external_id"] == "feat-journeys")
+    await client.delete(f"/enablement/v1/quizzes/{draft['id']}/questions/{journeys_copy['id']}", headers=MANAGER)
+    v2 = await client.post(f"/enablement/v1/quizzes/{draft['id']}/publish", headers=MANAGER)
+    assert v2.status_code == 200, v2.text
+    attempt = (
+        await client.post(
+            f"/enablement/v1/assignments/{await assign(client, draft['id'], 'ben', 24)}/attempts", headers=ben
+        )
+    ).json()
+    renewed = await client.post(
+        f"/enablement/v1/attempts/{attempt['attempt_id']}/submit",
+        json={"answers": right_answers(attempt, v2.json())},
+        headers=ben,
+    )
+    assert renewed.json()["passed"], renewed.text
+    certs = {
+        (c["user"], c["quiz_id"]): c
+        for c in (await client.get("/enablement/v1/certifications", headers=MANAGER)).json()
+    }
+    assert not certs[("ben", quiz["id"])]["needs_renewal"]
+    assert "renewed by passing version 2" in certs[("ben", quiz["id"])]["renewal_reason"]
+    assert not certs[("ben", draft["id"])]["needs_renewal"]
+    assert certs[("ann", quiz["id"])]["needs_renewal"]  # Ann has not passed the new version
+
+    # Drafts can be discarded; published quizzes cannot.
+    scratch = (
+        await client.post(
+            "/enablement/v1/quizzes", json={"title": "Scratch", "questions": [JOURNEY_QUESTION]}, headers=MANAGER
+        )
+    ).json()
+    assert (await client.delete(f"/enablement/v1/quizzes/{scratch['id']}", headers=MANAGER)).status_code == 204
+    assert (await client.get(f"/enablement/v1/quizzes/{scratch['id']}", headers=MANAGER)).status_code == 404
+    assert (await client.delete(f"/enablement/v1/quizzes/{draft['id']}", headers=MANAGER)).status_code == 409
+
+
+async def test_quizzes_without_persona_items_need_no_pitch_service(
+    make_settings: Callable[..., Settings], redis_url: str, embedder: Any
+) -> None:
+    """An enablement API deployed without pitch (and no PITCHCRAFT_PITCH_URL) still builds quizzes from the
+    material; only persona items are refused, with what to set."""
+    app = create_app(make_settings(REDIS_URL=redis_url), services=("ingest", "enablement"))
+    async with AsyncTestClient(app=app, timeout=120) as client:
+        posted = await client.post(
+            "/ingest/v1/documents/batch", json={"documents": [doc(e) for e in DOCS]}, headers=ENGINEER
+        )
+        assert (await wait_job(client, posted.json()["job_id"]))["status"] == "succeeded"
+        built = await client.post(
+            "/enablement/v1/quizzes",
+            json={"title": "No pitch", "generate": {"kind": "feature", "count": 2, "kinds": ["explain_feature"]}},
+            headers=MANAGER,
+        )
+        assert built.status_code == 201, built.text
+        persona = await client.post(
+            "/enablement/v1/quizzes",
+            json={"title": "Lead", "generate": {"persona": "cio", "count": 1}},
+            headers=MANAGER,
+        )
+        assert persona.status_code == 422 and "PITCHCRAFT_PITCH_URL" in persona.json()["error"]["message"]
 
 
 class Webhook:

@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from services.enablement.attempts import score_of
 from services.enablement.generate import Generation, _plausible, cloze_fact, reveals
 from services.enablement.grading import ShortAnswerPolicy, grade_choice, grade_short_answer
 from services.enablement.material import MaterialChunk, MaterialDoc
@@ -151,3 +152,9 @@ async def test_a_fact_with_zero_is_skipped_not_a_crash() -> None:
     key = item.options[item.answers[0]]  # type: ignore[index]
     assert key == "30" and "0" not in item.options  # type: ignore[operator]
     assert "____ minutes with the wizard" in item.prompt
+
+
+def test_the_pass_mark_is_met_exactly_and_not_by_rounding() -> None:
+    assert score_of([0.01, 0.57], 29) == (29.0, True)  # 28.999999999999996 in floats: meets the mark
+    assert score_of([0.5996], 60) == (60.0, False)  # shown as 60.0, but 59.96 is below the mark
+    assert score_of([], 0) == (0.0, True)
