@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from services.core.auth import Principal, Role
+from services.core.db import create_engine, session_factory
+from services.core.embeddings import get_embedder
+from services.enablement.attempts import AttemptService
+from services.enablement.service import CachedEmbeddings
 from tests.conftest import token
+from tests.integration.conftest import ctx_of
 from tests.integration.enablement_helpers import (
     AUTHORED,
     MANAGER,
@@ -22,6 +28,7 @@ from tests.integration.enablement_helpers import (
 )
 
 pytestmark = pytest.mark.integration
+REP_IVY = Principal(sub="ivy", org="acme", roles=frozenset({Role.REP}))
 
 
 def rep(sub: str, org: str = "acme") -> dict[str, str]:
@@ -378,3 +385,29 @@ async def test_reviews_and_citations_hide_while_any_version_of_the_quiz_is_open(
     assert (await library.get("/enablement/v1/me/reviews", headers=rep("hal"))).json() == []
     hidden = (await library.get(result_path, headers=rep("hal"))).json()
     assert all(r["citations"] == [] for r in hidden["results"]) and leaks(hidden, v1, graded=True) == []
+
+
+async def test_the_loser_of_a_start_race_gets_the_winners_attempt(
+    library: AsyncTestClient[Any], quiz: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deterministic: a competing start commits between this start's read and its insert."""
+    ids = await assign(library, quiz, ["ivy"])
+    engine = create_engine(ctx_of(library).settings.database_url)  # this test's loop: its own engine
+    service = AttemptService(session_factory(engine), CachedEmbeddings(get_embedder))
+    real = AttemptService._attempts_of
+    reads: list[int] = []
+    winner: list[str] = []
+
+    async def read_then_lose_the_race(session: Any, assignment_ids: Any) -> dict[str, list[Any]]:
+        reads.append(1)
+        if len(reads) == 1:  # the first start has read "no attempt yet"; now a competitor starts and commits
+            winner.append((await service.start(REP_IVY, ids["ivy"])).attempt_id)
+            return {}
+        return await real(session, assignment_ids)
+
+    monkeypatch.setattr(AttemptService, "_attempts_of", staticmethod(read_then_lose_the_race))
+    try:
+        loser = await service.start(REP_IVY, ids["ivy"])
+    finally:
+        await engine.dispose()
+    assert loser.attempt_id == winner[0] and loser.number == 1
