@@ -14,6 +14,7 @@ from services.core.settings import ConfigurationError, Mode, Settings
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_ORG = "demo"
+DEMO_QUIZ = "Lumora feature basics"
 INGESTIBLE = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx"}
 
 
@@ -124,6 +125,44 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if job and job["status"] != "succeeded" else 0
 
 
+def demo_quiz(settings: Settings) -> str:
+    """A published quiz over the demo features, assigned to the demo rep (ada), once per data dir."""
+    import contextlib
+    from collections.abc import AsyncIterator
+    from datetime import timedelta
+
+    from services.core.auth import Principal, Role
+    from services.core.db import utcnow
+    from services.core.embeddings import get_embedder
+    from services.core.errors import Unprocessable
+    from services.core.runtime import task_runtime
+    from services.enablement.attempts import AttemptService
+    from services.enablement.pitch_client import PitchClient
+    from services.enablement.schemas import AssignmentIn, GenerateSpec, QuizIn
+    from services.enablement.service import CachedEmbeddings, QuizService
+
+    runtime = task_runtime(settings)
+    manager = Principal(sub="mia", org=DEMO_ORG, roles=frozenset({Role.MANAGER}))
+    embeddings = CachedEmbeddings(get_embedder)
+    quizzes = QuizService(runtime.sessions, runtime.store, embeddings, settings.enablement)
+    if any(q.title == DEMO_QUIZ for q in runtime.run(quizzes.list_quizzes(manager, None))):
+        return f"Demo quiz '{DEMO_QUIZ}' already loaded."
+
+    @contextlib.asynccontextmanager
+    async def no_pitch() -> AsyncIterator[PitchClient]:  # feature items only: the server is not up yet
+        raise Unprocessable("the demo quiz has no persona items")
+        yield  # pragma: no cover
+
+    spec = GenerateSpec(kind="feature", count=8)
+    quiz = runtime.run(quizzes.create(manager, QuizIn(title=DEMO_QUIZ, generate=spec), no_pitch))
+    runtime.run(quizzes.publish(manager, quiz.id))
+    assignment = AssignmentIn(
+        quiz_id=quiz.id, assignees=["ada"], due_at=utcnow() + timedelta(days=7), pass_mark=70, max_attempts=3
+    )
+    runtime.run(AttemptService(runtime.sessions, embeddings).assign(manager, assignment))
+    return f"Demo quiz '{DEMO_QUIZ}' ({len(quiz.questions)} questions) published and assigned to ada (rep)."
+
+
 def _print_demo_tokens(settings: Settings) -> None:
     from services.core.auth import issue_token
 
@@ -146,6 +185,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Loading demo material from {DEMO_DIR} into {settings.data_dir} ...", flush=True)
     summary = ingest_paths(settings, [str(DEMO_DIR)], org=DEMO_ORG, sub="demo-loader", kind=None)
     print(json.dumps(summary, indent=2))
+    print(demo_quiz(settings), flush=True)
     close_stores()  # the server reopens the shard
     _print_demo_tokens(settings)
     if args.no_serve:
