@@ -58,17 +58,17 @@ def score_case(case: dict[str, Any], ranked: list[str]) -> dict[str, float]:
 
 async def evaluate(settings: Any, cases: list[dict[str, Any]]) -> None:
     from services.core.db import create_engine, session_factory
-    from services.core.embeddings import get_embedder
+    from services.core.embeddings import EmbeddingCache, get_embedder
     from services.core.vectorstore import PointFilter, open_store
     from services.core.vectorstore.bm25 import bm25_encoder
     from services.pitch.personas import built_in
-    from services.pitch.pipeline import QueryEmbeddings, TalkTrackPipeline
+    from services.pitch.pipeline import TalkTrackPipeline
     from services.pitch.schemas import TalkTrackIn
     from services.pitch.tone import ToneProfile
 
     engine = create_engine(settings.database_url)
     store = open_store(settings)
-    pipeline = TalkTrackPipeline(store, session_factory(engine), QueryEmbeddings(get_embedder), bm25_encoder())
+    pipeline = TalkTrackPipeline(store, session_factory(engine), EmbeddingCache(get_embedder), bm25_encoder())
     chunks = {p.id: p.payload["text"] for p in store.scroll(PointFilter(org_id=ORG), limit=100_000)}
     rows = []
     for name, options in SYSTEMS:

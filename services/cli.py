@@ -133,17 +133,17 @@ def demo_quiz(settings: Settings) -> str:
 
     from services.core.auth import Principal, Role
     from services.core.db import utcnow
-    from services.core.embeddings import get_embedder
+    from services.core.embeddings import EmbeddingCache, get_embedder
     from services.core.errors import Unprocessable
     from services.core.runtime import task_runtime
     from services.enablement.attempts import AttemptService
     from services.enablement.pitch_client import PitchClient
     from services.enablement.schemas import AssignmentIn, GenerateSpec, QuizIn
-    from services.enablement.service import CachedEmbeddings, QuizService
+    from services.enablement.service import QuizService
 
     runtime = task_runtime(settings)
     manager = Principal(sub="mia", org=DEMO_ORG, roles=frozenset({Role.MANAGER}))
-    embeddings = CachedEmbeddings(get_embedder)
+    embeddings = EmbeddingCache(get_embedder)
     quizzes = QuizService(runtime.sessions, runtime.store, embeddings, settings.enablement)
     if any(q.title == DEMO_QUIZ for q in runtime.run(quizzes.list_quizzes(manager, None))):
         return f"Demo quiz '{DEMO_QUIZ}' already loaded."

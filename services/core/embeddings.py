@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -76,3 +77,34 @@ def get_embedder() -> Embedder:
                 _embedder = SentenceTransformerEmbedder()
                 log.info("embedder.loaded", model=MODEL_NAME, dimension=_embedder.dimension)
     return _embedder
+
+
+class EmbeddingCache:
+    """Texts to vectors through the process's model, with an LRU cache: persona priorities, option titles and
+    claims repeat across requests. Texts not cached are embedded in one batch. Thread-safe; call it off the
+    event loop (`asyncio.to_thread`) when it may have to run the model."""
+
+    def __init__(self, embedder_factory: Callable[[], Embedder] = get_embedder, size: int = 4096) -> None:
+        self._factory = embedder_factory
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+                    found[text] = self._cache[text]
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            vectors = self._factory().embed(missing)  # one batch for all new texts of the call
+            with self._lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    self._cache[text] = found[text] = vec
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])

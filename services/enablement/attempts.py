@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
 from services.core.db import new_id, transaction, utcnow
+from services.core.embeddings import EmbeddingCache
 from services.core.errors import Conflict, NotFound, Unprocessable
 from services.enablement.grading import POLICY, grade_choice, grade_short_answer
 from services.enablement.material import normalise
@@ -56,7 +57,7 @@ from services.enablement.schemas import (
     SubmitIn,
     SubmitOut,
 )
-from services.enablement.service import CachedEmbeddings, key_point_label, load_sources, source_citation
+from services.enablement.service import key_point_label, load_sources, quiz_in_org, source_citation
 
 log = structlog.get_logger(__name__)
 
@@ -98,6 +99,30 @@ class NothingToAsk(Conflict):
     code = "nothing_to_ask"
 
 
+async def assignments_with_attempts(
+    session: AsyncSession, org_id: str, *, quiz_id: str | None = None, assignee: str | None = None
+) -> tuple[list[tuple[Assignment, str]], dict[str, list[Attempt]]]:
+    """The org's assignments (of one quiz, of one rep) soonest due first, with each quiz's title, and their
+    attempts in order. A quiz id of another organisation is 404."""
+    query = (
+        select(Assignment, Quiz.title)
+        .join(Quiz, Quiz.id == Assignment.quiz_id)
+        .where(Assignment.org_id == org_id)
+        .order_by(Assignment.due_at)
+    )
+    if assignee is not None:
+        query = query.where(Assignment.assignee == assignee)
+    if quiz_id is not None:
+        await quiz_in_org(session, org_id, quiz_id)
+        query = query.where(Assignment.quiz_id == quiz_id)
+    rows = [(a, title) for a, title in (await session.execute(query)).all()]
+    return rows, await AttemptService._attempts_of(session, [a.id for a, _ in rows])
+
+
+# Assignment states in which the rep can attempt no more.
+CLOSED = ("passed", "out_of_attempts")
+
+
 def _status(assignment: Assignment, attempts: Sequence[Attempt]) -> tuple[str, float | None, bool]:
     submitted = [a for a in attempts if a.status == AttemptStatus.SUBMITTED]
     best = max((a.score or 0.0 for a in submitted), default=None)
@@ -128,23 +153,21 @@ def assignment_out(
         attempts_used=len(attempts),
         best_score=best,
         passed=passed,
-        overdue=status not in ("passed", "out_of_attempts") and assignment.due_at < now,
+        overdue=status not in CLOSED and assignment.due_at < now,
         status=status,
     )
 
 
 class AttemptService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], embeddings: CachedEmbeddings) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], embeddings: EmbeddingCache) -> None:
         self._sessions = sessions
-        self._embed = embeddings
+        self._embed = embeddings.embed
 
     # --- assignments -----------------------------------------------------------------------------------------
 
     async def assign(self, principal: Principal, data: AssignmentIn) -> list[AssignmentOut]:
         async with transaction(self._sessions) as session:
-            quiz = await session.get(Quiz, data.quiz_id)
-            if quiz is None or quiz.org_id != principal.org:
-                raise NotFound(f"no quiz {data.quiz_id} in your organisation")
+            quiz = await quiz_in_org(session, principal.org, data.quiz_id)
             if quiz.status != QuizStatus.PUBLISHED:
                 raise QuizNotPublished(f"quiz {quiz.id} is {quiz.status}; only a published quiz can be assigned")
             rows = [
@@ -169,17 +192,9 @@ class AttemptService:
         self, principal: Principal, *, mine: bool, quiz_id: str | None = None
     ) -> list[AssignmentOut]:
         async with self._sessions() as session:
-            query = select(Assignment, Quiz.title).join(Quiz, Quiz.id == Assignment.quiz_id)
-            query = query.where(Assignment.org_id == principal.org).order_by(Assignment.due_at)
-            if mine:
-                query = query.where(Assignment.assignee == principal.sub)
-            if quiz_id:
-                quiz = await session.get(Quiz, quiz_id)
-                if quiz is None or quiz.org_id != principal.org:
-                    raise NotFound(f"no quiz {quiz_id} in your organisation")
-                query = query.where(Assignment.quiz_id == quiz_id)
-            rows = (await session.execute(query)).all()
-            attempts = await self._attempts_of(session, [a.id for a, _ in rows])
+            rows, attempts = await assignments_with_attempts(
+                session, principal.org, quiz_id=quiz_id, assignee=principal.sub if mine else None
+            )
         now = utcnow()
         return [assignment_out(a, title, attempts.get(a.id, []), now) for a, title in rows]
 
@@ -256,12 +271,7 @@ class AttemptService:
                 session.add(open_attempt)
                 await session.flush()
             attempt = open_attempt
-            by_id = {
-                q.id: q
-                for q in (
-                    await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
-                ).scalars()
-            }
+            by_id = await _questions(session, attempt.question_ids)
         return AttemptOut(
             attempt_id=attempt.id,
             assignment_id=assignment_id,
@@ -295,12 +305,7 @@ class AttemptService:
                 raise AttemptAlreadySubmitted(f"attempt {attempt_id} was already submitted; start a new attempt")
             assignment = await session.get(Assignment, attempt.assignment_id)
             assert assignment is not None
-            questions = {
-                q.id: q
-                for q in (
-                    await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
-                ).scalars()
-            }
+            questions = await _questions(session, attempt.question_ids)
             sources = await load_sources(session, list(questions))
         responses = _responses(attempt, data.answers)
         graded = await asyncio.to_thread(
@@ -512,12 +517,7 @@ class AttemptService:
             assignment = await session.get(Assignment, attempt.assignment_id)
             assert assignment is not None
             closed = await self._closed(session, principal, assignment.quiz_id)
-            questions = {
-                q.id: q
-                for q in (
-                    await session.execute(select(Question).where(Question.id.in_(attempt.question_ids)))
-                ).scalars()
-            }
+            questions = await _questions(session, attempt.question_ids)
         return SubmitOut(
             attempt_id=attempt.id,
             score=attempt.score or 0.0,
@@ -660,6 +660,11 @@ class AttemptService:
             return [CertificationOut.model_validate(c, from_attributes=True) for c in rows]
 
 
+async def _questions(session: AsyncSession, question_ids: Sequence[str]) -> dict[str, Question]:
+    rows = await session.execute(select(Question).where(Question.id.in_(question_ids)))
+    return {q.id: q for q in rows.scalars()}
+
+
 def _review_out(item: ReviewItem, q: Question, sources: Sequence[QuestionSource]) -> ReviewOut:
     """The prompt and where the material covers it, except for items whose source or topic would name the
     answer (a "which feature" or "lead with" item): those show the prompt alone."""
@@ -675,7 +680,6 @@ def _review_out(item: ReviewItem, q: Question, sources: Sequence[QuestionSource]
     )
 
 
-CLOSED = ("passed", "out_of_attempts")
 # Float arithmetic can land a hair below the mark it meets (credits 0.01 and 0.57 -> 28.999999999999996%).
 PASS_TOLERANCE = 1e-9
 

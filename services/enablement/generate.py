@@ -67,8 +67,6 @@ class Generation:
     rng: random.Random
     persona: str | None = None
     pitch: PitchClient | None = None
-    competitor: str | None = None
-    notes: list[str] = field(default_factory=list)
 
     def features(self) -> list[MaterialDoc]:
         return [d for d in self.org_docs.values() if d.kind == "feature"]

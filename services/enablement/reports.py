@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
 from services.core.db import utcnow
-from services.core.errors import NotFound
-from services.enablement.attempts import assignment_out
+from services.enablement.attempts import assignment_out, assignments_with_attempts
 from services.enablement.models import (
     Answer,
     Assignment,
@@ -31,9 +30,9 @@ from services.enablement.models import (
     Certification,
     OutboxMessage,
     Question,
-    Quiz,
 )
 from services.enablement.schemas import AssignmentOut
+from services.enablement.service import quiz_in_org
 
 MIN_ATTEMPTS = 3
 
@@ -137,41 +136,11 @@ class ReportService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def _assignments(
-        self, session: AsyncSession, org_id: str, quiz_id: str | None
-    ) -> tuple[list[tuple[Assignment, str]], dict[str, list[Attempt]]]:
-        query = (
-            select(Assignment, Quiz.title)
-            .join(Quiz, Quiz.id == Assignment.quiz_id)
-            .where(Assignment.org_id == org_id)
-            .order_by(Assignment.due_at)
-        )
-        if quiz_id:
-            query = query.where(Assignment.quiz_id == quiz_id)
-        rows = [(a, t) for a, t in (await session.execute(query)).all()]
-        attempts: dict[str, list[Attempt]] = defaultdict(list)
-        if rows:
-            for attempt in (
-                await session.execute(
-                    select(Attempt).where(Attempt.assignment_id.in_([a.id for a, _ in rows])).order_by(Attempt.number)
-                )
-            ).scalars():
-                attempts[attempt.assignment_id].append(attempt)
-        return rows, attempts
-
-    @staticmethod
-    async def _check_quiz(session: AsyncSession, org_id: str, quiz_id: str | None) -> None:
-        if quiz_id is not None:
-            quiz = await session.get(Quiz, quiz_id)
-            if quiz is None or quiz.org_id != org_id:
-                raise NotFound(f"no quiz {quiz_id} in your organisation")
-
     async def completion(self, principal: Principal, quiz_id: str | None, overdue_only: bool) -> CompletionReport:
         now = utcnow()
         async with self._sessions() as session:
-            await self._check_quiz(session, principal.org, quiz_id)
-            rows, attempts = await self._assignments(session, principal.org, quiz_id)
-        outs = [assignment_out(a, title, attempts[a.id], now) for a, title in rows]
+            rows, attempts = await assignments_with_attempts(session, principal.org, quiz_id=quiz_id)
+        outs = [assignment_out(a, title, attempts.get(a.id, []), now) for a, title in rows]
         by_quiz: dict[str, list[AssignmentOut]] = defaultdict(list)
         for out in outs:
             by_quiz[out.quiz_id].append(out)
@@ -202,11 +171,10 @@ class ReportService:
     async def scores(self, principal: Principal, quiz_id: str | None) -> list[RepScores]:
         """Every submitted attempt's score per assignment, oldest first, with the best and the pass mark."""
         async with self._sessions() as session:
-            await self._check_quiz(session, principal.org, quiz_id)
-            rows, attempts = await self._assignments(session, principal.org, quiz_id)
+            rows, attempts = await assignments_with_attempts(session, principal.org, quiz_id=quiz_id)
         out = []
         for assignment, title in rows:
-            done = [a for a in attempts[assignment.id] if a.status == AttemptStatus.SUBMITTED]
+            done = [a for a in attempts.get(assignment.id, []) if a.status == AttemptStatus.SUBMITTED]
             out.append(
                 RepScores(
                     assignment_id=assignment.id,
@@ -231,7 +199,7 @@ class ReportService:
 
     async def items(self, principal: Principal, quiz_id: str) -> ItemReport:
         async with self._sessions() as session:
-            await self._check_quiz(session, principal.org, quiz_id)
+            await quiz_in_org(session, principal.org, quiz_id)
             questions = list(
                 (
                     await session.execute(

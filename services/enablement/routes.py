@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.core.auth import Principal, Role, requires
-from services.core.embeddings import get_embedder
+from services.core.embeddings import EmbeddingCache, get_embedder
 from services.core.errors import Unprocessable
 from services.core.http import app_context
 from services.enablement.attempts import AttemptService
@@ -47,16 +47,18 @@ from services.enablement.schemas import (
     SubmitIn,
     SubmitOut,
 )
-from services.enablement.service import CachedEmbeddings, PitchFactory, QuizService
+from services.enablement.service import PitchFactory, QuizService
 
 MANAGERS = requires(Role.MANAGER)
+# Sentences of the material kept embedded between quiz generations (a few MB at 384 floats each).
+ENABLEMENT_CACHE = 20_000
 
 
-def _embeddings(state: State) -> CachedEmbeddings:
+def _embeddings(state: State) -> EmbeddingCache:
     ctx = app_context(state)
-    found: CachedEmbeddings | None = ctx.extras.get("enablement_embeddings")
+    found: EmbeddingCache | None = ctx.extras.get("enablement_embeddings")
     if found is None:
-        found = ctx.extras["enablement_embeddings"] = CachedEmbeddings(get_embedder)
+        found = ctx.extras["enablement_embeddings"] = EmbeddingCache(get_embedder, size=ENABLEMENT_CACHE)
     return found
 
 

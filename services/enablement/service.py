@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import numpy as np
 import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
 from services.core.db import new_id, transaction, utcnow
-from services.core.embeddings import Embedder
+from services.core.embeddings import EmbeddingCache
 from services.core.errors import Conflict, NotFound, Unprocessable
 from services.core.retrieval import live_search
 from services.core.settings import EnablementSettings
@@ -73,35 +70,12 @@ class NothingGenerated(Unprocessable):
     code = "nothing_generated"
 
 
-class CachedEmbeddings:
-    """Texts to unit vectors through the shared model, cached (option titles and claims repeat across items).
-    Call `prefetch` from async code so the model runs off the event loop."""
-
-    def __init__(self, factory: Callable[[], Embedder], size: int = 20_000) -> None:
-        self._factory = factory
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            vectors = self._factory().embed(missing)
-            with self._lock:
-                for text, vec in zip(missing, vectors, strict=True):
-                    self._cache[text] = vec
-                while len(self._cache) > self._size:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            found = {t: self._cache.get(t) for t in texts}
-        if any(v is None for v in found.values()):  # evicted meanwhile by a concurrent caller
-            return self._factory().embed(list(texts))
-        return np.stack([found[t] for t in texts])  # type: ignore[misc]
-
-    async def prefetch(self, texts: Sequence[str]) -> None:
-        if texts:
-            await asyncio.to_thread(self.__call__, list(texts))
+async def quiz_in_org(session: AsyncSession, org_id: str, quiz_id: str) -> Quiz:
+    """The quiz, or 404 when it does not exist or belongs to another organisation (no existence leaks)."""
+    quiz = await session.get(Quiz, quiz_id)
+    if quiz is None or quiz.org_id != org_id:
+        raise QuizNotFound(f"no quiz {quiz_id} in your organisation")
+    return quiz
 
 
 def key_point_label(text: str) -> str:
@@ -156,25 +130,19 @@ class QuizService:
         self,
         sessions: async_sessionmaker[AsyncSession],
         store: VectorStore,
-        embeddings: CachedEmbeddings,
+        embeddings: EmbeddingCache,
         settings: EnablementSettings,
     ) -> None:
         self._sessions = sessions
         self._store = store
-        self._embed = embeddings
+        self._embed = embeddings.embed
         self._settings = settings
 
     # --- reading ---------------------------------------------------------------------------------------------
 
-    async def _quiz(self, session: AsyncSession, org_id: str, quiz_id: str) -> Quiz:
-        quiz = await session.get(Quiz, quiz_id)
-        if quiz is None or quiz.org_id != org_id:
-            raise QuizNotFound(f"no quiz {quiz_id} in your organisation")
-        return quiz
-
     async def get(self, principal: Principal, quiz_id: str) -> QuizOut:
         async with self._sessions() as session:
-            quiz = await self._quiz(session, principal.org, quiz_id)
+            quiz = await quiz_in_org(session, principal.org, quiz_id)
             return await self._out(session, quiz)
 
     async def _out(self, session: AsyncSession, quiz: Quiz) -> QuizOut:
@@ -377,14 +345,13 @@ class QuizService:
         wanted = {d.document_id: d for d in slice_docs}
         if slice_docs:
             wanted.update({d.document_id: d for d in org_docs.values() if d.kind == "competitor"})
-        await self._embed.prefetch([s for d in wanted.values() for c in d.chunks for s in c.sentences()])
+        await asyncio.to_thread(self._embed, [s for d in wanted.values() for c in d.chunks for s in c.sentences()])
         gen = Generation(
             org_docs=org_docs,
             slice_docs=slice_docs,
             embed=self._embed,
             rng=random.Random(_seed(principal.org, title, spec.model_dump_json())),
             persona=spec.persona,
-            competitor=spec.competitor,
         )
         kinds = list(spec.kinds) if spec.kinds else default_kinds(gen, spec.types)
         if not kinds:
@@ -397,13 +364,13 @@ class QuizService:
             async with pitch() as client:
                 gen.pitch = client
                 outcome = await generate(gen, kinds, spec.count, existing)
-        outcome.notes = notes + gen.notes
+        outcome.notes = notes
         return outcome
 
     # --- review ----------------------------------------------------------------------------------------------
 
     async def _draft_question(self, session: AsyncSession, principal: Principal, quiz_id: str, qid: str) -> Question:
-        quiz = await self._quiz(session, principal.org, quiz_id)
+        quiz = await quiz_in_org(session, principal.org, quiz_id)
         if quiz.status != QuizStatus.DRAFT:
             raise QuizImmutable(
                 f"quiz {quiz_id} is {quiz.status}; published quizzes never change. "
@@ -486,7 +453,7 @@ class QuizService:
             )
         async with transaction(self._sessions) as session:
             old = await self._draft_question(session, principal, quiz_id, qid)
-            quiz = await self._quiz(session, principal.org, quiz_id)
+            quiz = await quiz_in_org(session, principal.org, quiz_id)
             old.status = ItemStatus.DROPPED
             old.status_reason = "regenerated"
             old.updated_at = utcnow()
@@ -497,7 +464,7 @@ class QuizService:
 
     async def publish(self, principal: Principal, quiz_id: str) -> QuizOut:
         async with transaction(self._sessions) as session:
-            quiz = await self._quiz(session, principal.org, quiz_id)
+            quiz = await quiz_in_org(session, principal.org, quiz_id)
             if quiz.status != QuizStatus.DRAFT:
                 raise QuizImmutable(f"quiz {quiz_id} is already {quiz.status}")
             active = await session.scalar(
@@ -519,7 +486,7 @@ class QuizService:
     async def discard(self, principal: Principal, quiz_id: str) -> None:
         """Delete a draft with its items (a draft has no assignments). Published quizzes stay for their history."""
         async with transaction(self._sessions) as session:
-            quiz = await self._quiz(session, principal.org, quiz_id)
+            quiz = await quiz_in_org(session, principal.org, quiz_id)
             if quiz.status != QuizStatus.DRAFT:
                 raise QuizImmutable(f"quiz {quiz_id} is {quiz.status}; only a draft can be discarded")
             await session.delete(quiz)
@@ -529,7 +496,7 @@ class QuizService:
         """A new draft version of a published quiz: its active items copied, its retired items regenerated
         from the current material where possible (the rest are listed in the report)."""
         async with self._sessions() as session:
-            old = await self._quiz(session, principal.org, quiz_id)
+            old = await quiz_in_org(session, principal.org, quiz_id)
             if old.status != QuizStatus.PUBLISHED:
                 raise Conflict(f"quiz {quiz_id} is {old.status}; revise the published version of it")
             pending = await session.scalar(

@@ -10,7 +10,6 @@ import asyncio
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import utcnow
-from services.core.embeddings import Embedder
+from services.core.embeddings import EmbeddingCache
 from services.core.retrieval import current_versions, live_search, review_due
 from services.core.text import split_sentences
 from services.core.vectorstore import PointFilter, SearchMode, SearchRequest, VectorStore
@@ -95,33 +94,6 @@ class Query:
     label: str
 
 
-class QueryEmbeddings:
-    """Embeddings of query texts, cached: persona priorities repeat on every request."""
-
-    def __init__(self, embedder_factory: Callable[[], Embedder], size: int = 4096) -> None:
-        self._factory = embedder_factory
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for text in dict.fromkeys(texts):
-                if text in self._cache:
-                    self._cache.move_to_end(text)
-                    found[text] = self._cache[text]
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            vectors = self._factory().embed(missing)  # one batch for all new texts of the request
-            with self._lock:
-                for text, vec in zip(missing, vectors, strict=True):
-                    self._cache[text] = found[text] = vec
-                while len(self._cache) > self._size:
-                    self._cache.popitem(last=False)
-        return np.stack([found[t] for t in texts])
-
-
 def slug(text: str) -> str:
     return re.sub(r"[\W_]+", "-", text.lower()).strip("-")
 
@@ -182,7 +154,7 @@ class TalkTrackPipeline:
         self,
         store: VectorStore,
         sessions: async_sessionmaker[AsyncSession],
-        queries: QueryEmbeddings,
+        queries: EmbeddingCache,
         bm25: Bm25Encoder,
     ) -> None:
         self._store = store

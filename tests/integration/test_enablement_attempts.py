@@ -12,9 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from services.core.auth import Principal, Role
 from services.core.db import create_engine, session_factory
-from services.core.embeddings import get_embedder
+from services.core.embeddings import EmbeddingCache, get_embedder
 from services.enablement.attempts import AttemptService
-from services.enablement.service import CachedEmbeddings
 from tests.conftest import token
 from tests.integration.conftest import ctx_of
 from tests.integration.enablement_helpers import (
@@ -393,7 +392,7 @@ async def test_the_loser_of_a_start_race_gets_the_winners_attempt(
     """Deterministic: a competing start commits between this start's read and its insert."""
     ids = await assign(library, quiz, ["ivy"])
     engine = create_engine(ctx_of(library).settings.database_url)  # this test's loop: its own engine
-    service = AttemptService(session_factory(engine), CachedEmbeddings(get_embedder))
+    service = AttemptService(session_factory(engine), EmbeddingCache(get_embedder))
     real = AttemptService._attempts_of
     reads: list[int] = []
     winner: list[str] = []

@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from services.core.settings import Settings
 from services.core.vectorstore import PointFilter
 from services.main import create_app
 from services.pitch.personas import built_in
 from services.pitch.tone import ToneProfile
-from tests.conftest import token
+from tests.conftest import settings_for_tests, token
 from tests.demo_corpus import demo_documents
 from tests.integration.conftest import ctx_of, wait_job
 
@@ -26,22 +25,7 @@ async def library(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     """One app with the demo library in org acme and one rival document in org globex."""
-    import os
-
-    data = tmp_path_factory.mktemp("pitch")
-    env = {
-        "PITCHCRAFT_DATA_DIR": str(data),
-        "PITCHCRAFT_JWT_SECRET": "test-secret-" + "x" * 40,
-        "REDIS_URL": redis_url,
-        "PITCHCRAFT_QUEUE_PREFIX": f"pitch-{os.getpid()}:",
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        settings = Settings()
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    settings = settings_for_tests(tmp_path_factory.mktemp("pitch"), REDIS_URL=redis_url)
     async with AsyncTestClient(app=create_app(settings), timeout=120) as client:
         batch = await client.post(
             "/ingest/v1/documents/batch", json={"documents": demo_documents()}, headers=token("acme")
