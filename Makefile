@@ -48,8 +48,9 @@ bench: install services ## ingest vs raw model throughput, vector store speed, t
 	$(PY) bench/store_bench.py
 	$(PY) bench/pitch_bench.py
 
-eval: install ## retrieval, tone and grounding metrics, then short-answer grading accuracy (tables in the README)
-	$(PY) evals/run_eval.py
+SHARED_EVALSETS ?= ../shared/evalsets
+eval: install ## talk tracks on the demo set and every shared set, then short-answer grading accuracy (README tables)
+	$(VENV)/bin/pitchcraft eval evals/demo $(patsubst %/cases.jsonl,%,$(wildcard $(SHARED_EVALSETS)/*/cases.jsonl))
 	$(PY) evals/run_grading_eval.py
 
 compose-config: ## validate docker-compose.yml where the docker client exists

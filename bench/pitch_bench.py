@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -150,7 +149,7 @@ def main() -> None:
     from services.core.settings import Settings
     from services.core.vectorstore import close_stores
 
-    cases = yaml.safe_load((ROOT / "evals" / "pitch_cases.yaml").read_text())
+    cases = [json.loads(line) for line in (ROOT / "evals" / "demo" / "cases.jsonl").read_text().splitlines() if line]
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PITCHCRAFT_DATA_DIR"] = tmp
         os.environ["PITCHCRAFT_JWT_SECRET"] = "bench-" + "y" * 40

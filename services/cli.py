@@ -251,6 +251,19 @@ def cmd_beat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from services.core.logging import configure_logging
+    from services.pitch.evaluation import report, run
+
+    configure_logging("WARNING", False)
+    for raw in args.dirs:
+        directory = Path(raw)
+        result = run(directory, Path(args.run) if args.run and len(args.dirs) == 1 else None)
+        print(json.dumps(result, indent=2) if args.json else report(directory, result), flush=True)
+        print()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pitchcraft", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -293,6 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default="worker@%h")
     worker.add_argument("--beat", action="store_true", help="also run the periodic schedule in this worker")
     worker.set_defaults(func=cmd_worker)
+
+    evaluate = sub.add_parser(
+        "eval",
+        help="measure talk tracks on a labelled set: DIR/corpus (markdown with front matter) and DIR/cases.jsonl",
+    )
+    evaluate.add_argument("dirs", nargs="+", metavar="DIR")
+    evaluate.add_argument("--run", help="write the pipeline's run (one JSON line a case) to this file")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(func=cmd_eval)
 
     beat = sub.add_parser("beat", help="the periodic schedule (stranded-job sweep), one per deployment")
     beat.add_argument("--schedule", default="/tmp/pitchcraft-beat-schedule")  # noqa: S108

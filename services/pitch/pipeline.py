@@ -1,7 +1,10 @@
-"""persona + deal -> queries (one embedding batch) -> hybrid search -> per-document aggregation ->
-diverse selection (MMR) -> sentences chosen for the buyer's tone -> cited talk track.
+"""persona + deal -> the needs the deal states (one embedding batch) -> whole documents ranked against every need
+(ranking.py, over a per-org snapshot of the library: library.py) -> diverse selection (MMR) -> sentences the
+buyer can hear (points), limits to be ready for, one proof from a case study -> competitor handling from notes
+of any shape (competitor.py) -> discovery questions and a next step for this persona and segment.
 
-Everything said comes from the source text; every point carries its citation.
+Everything said comes from the source text; every point carries its citation and is an exact substring of the
+cited chunk.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import asyncio
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import utcnow
 from services.core.embeddings import EmbeddingCache
-from services.core.retrieval import current_versions, live_search, review_due
-from services.core.text import split_sentences
-from services.core.vectorstore import PointFilter, SearchMode, SearchRequest, VectorStore
-from services.core.vectorstore.bm25 import Bm25Encoder
+from services.core.retrieval import current_versions, review_due
+from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
+from services.pitch.competitor import NoteChunk, display_name, handle
+from services.pitch.library import Library, LibraryCache
+from services.pitch.points import Span, is_limitation, sentence_spans, with_antecedent
+from services.pitch.ranking import (
+    Need,
+    Ranked,
+    bm25_baseline,
+    deal_needs,
+    dense_baseline,
+    rank_documents,
+    rrf,
+)
 from services.pitch.schemas import (
     Citation,
     CompetitorSection,
@@ -37,61 +50,38 @@ from services.pitch.schemas import (
 )
 from services.pitch.tone import ToneProfile, analyse, overlap_bonus, query_terms
 
-# Weights of the query sources. The rep's brief and deal context are about this deal, so they count more than
-# any one standing priority (2.5 beat 1.0 and 1.5 on evals/pitch_cases.yaml); sentences from the competitor's
-# "where we win" notes steer toward the features that win that fight.
-PRIORITY_WEIGHT = 1.0
-BRIEF_WEIGHT = 2.5
-CONTEXT_WEIGHT = 2.5
-COMPETITOR_WEIGHT = 0.6
-# Rank discount in the per-document aggregation: score += weight / (RANK_K + rank of its best chunk);
-# 3 beat 1, 5 and 10 on the evaluation set.
-RANK_K = 3
-CHUNKS_PER_QUERY = 24
-# MMR trade-off between relevance and novelty (0.7 beat 0.5 and 0.85 on the evaluation set), and the
-# similarity above which two documents are duplicates.
-MMR_LAMBDA = 0.7
-DUPLICATE_SIMILARITY = 0.92
-# A feature needs a chunk at least this close (cosine) to one of the queries; below, it is not supported.
-MIN_SUPPORT = 0.30
-MAX_POINTS = 3
-MIN_POINT_SCORE = 0.3
+# Candidates considered for the feature slots (after ranking), and the MMR trade-off between relevance and
+# novelty; two documents closer than DUPLICATE_SIMILARITY (centroid cosine) are copies of one another.
 CANDIDATES = 16
+MMR_LAMBDA = 0.85
+DUPLICATE_SIMILARITY = 0.92
+# A feature needs a chunk at least this close (cosine) to one of the needs; below, it is not supported (an
+# unrelated passage scores 0.0-0.15 with all-MiniLM-L6-v2; 0.30 dropped half the right features of short contexts).
+MIN_SUPPORT = 0.20
+MAX_POINTS = 3
+MAX_READY_FOR = 2
+MIN_POINT_SCORE = 0.3
+# A case study backs a feature when one of its chunks is this close (cosine) to the feature's centroid.
+PROOF_MIN_SIMILARITY = 0.45
 # Chunks whose sentences are kept analysed per tone profile (a few MB at 20,000 entries).
 ANALYSIS_CACHE = 20_000
-
-_WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength", re.I)
-_OBJECTION = re.compile(r"objection", re.I)
-_QUESTIONS = re.compile(r"landmine|discovery|question", re.I)
-_QUOTES = "\"' \u201c\u201d\u2018\u2019"
-_BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 
 
 @dataclass(frozen=True, slots=True)
 class RetrievalOptions:
-    """The full pipeline by default; the evaluation's baselines switch parts off."""
+    """The full pipeline by default; `pitchcraft eval` swaps the ranking for its baselines."""
 
-    mode: SearchMode = SearchMode.HYBRID
-    aggregate: str = "rrf"  # "rrf": weighted rank fusion over queries; "max": best single chunk score
+    ranking: str = "full"  # "full", "bm25" (whole documents), "dense" (best chunk), "rrf" (naive fusion of both)
     diversify: bool = True
 
 
-@dataclass
-class Candidate:
-    document_id: str
-    payload: dict[str, Any]
-    score: float = 0.0
-    support: float = 0.0  # best cosine between one of its chunks and one query
-    vector: np.ndarray | None = None
-    matched: list[str] = field(default_factory=list)
-    chunk_rank: dict[str, int] = field(default_factory=dict)  # point id -> best rank over queries
-
-
 @dataclass(frozen=True, slots=True)
-class Query:
-    text: str
-    weight: float
-    label: str
+class Sentence:
+    span: Span
+    base: float | None  # request-independent score for this tone (None: never for this buyer)
+    words: frozenset[str]
+    limitation: bool
+    standalone: Span | None  # the sentence as a point that reads on its own (with its antecedent), or None
 
 
 def slug(text: str) -> str:
@@ -105,42 +95,23 @@ def _citation(point_id: str, payload: dict[str, Any]) -> Citation:
         version=int(payload["version"]),
         chunk_id=point_id,
         as_of=payload.get("as_of"),
+        title=str(payload.get("title", "")),
+        section=str(payload.get("section", "")),
     )
 
 
-def _question(sentence: str) -> str | None:
-    """A discovery question from a battlecard line such as `Ask: "How do you ...?"`, without the wrapping."""
-    core = sentence.strip().strip(_QUOTES)
-    if not core.endswith("?"):
-        return None
-    core = re.sub(r"^(?:ask|question|q)\s*:\s*", "", core, flags=re.I).strip(_QUOTES)
-    return core or None
-
-
 def _speakable(text: str, profile: ToneProfile) -> bool:
-    """Text shown as it is written (headings, questions) must still suit the buyer."""
+    """Text shown as it is written (headings, questions, responses) must still suit the buyer."""
     if profile.tone is Tone.BUSINESS:
         return profile.jargon(text) is None
     return profile.avoided_term(text) is None
 
 
-def _sentences(text: str) -> list[str]:
-    """Sentences exactly as they stand in the chunk, list markers dropped (the rest is still a substring)."""
-    return [_BULLET.sub("", s) for s in split_sentences(text)]
-
-
-NEXT_STEPS = {
-    Segment.SMB: (
-        "Before you hang up, start a two-week trial on their own data and book a 30-minute closing call with the "
-        "owner for the day the trial ends."
-    ),
-    Segment.MID_MARKET: (
-        "Before you hang up, book a working session with the team that would run it, agree a short pilot with "
-        "written success criteria, and put the decision meeting on the calendar."
-    ),
+SEGMENT_STEP = {
+    Segment.SMB: "Aim for a decision within two weeks, with the owner and one day-to-day user in the room.",
+    Segment.MID_MARKET: "Agree written success criteria and put the decision meeting on the calendar now.",
     Segment.ENTERPRISE: (
-        "Before you hang up, schedule the security review, introduce legal and procurement with target dates, "
-        "and book a tailored demo for the wider buying group."
+        "Ask who else signs off (procurement, legal, the executive sponsor) and put their dates on the calendar too."
     ),
 }
 DEFAULT_NEXT_STEP = {
@@ -149,21 +120,19 @@ DEFAULT_NEXT_STEP = {
 }
 
 
+def next_step(persona: PersonaOut, segment: Segment | None) -> str:
+    """What to book with this buyer (the persona's own step), then what this segment's buying process needs."""
+    step = persona.next_step or DEFAULT_NEXT_STEP[persona.tone]
+    return f"{step} {SEGMENT_STEP[segment]}" if segment else step
+
+
 class TalkTrackPipeline:
-    def __init__(
-        self,
-        store: VectorStore,
-        sessions: async_sessionmaker[AsyncSession],
-        queries: EmbeddingCache,
-        bm25: Bm25Encoder,
-    ) -> None:
+    def __init__(self, store: VectorStore, sessions: async_sessionmaker[AsyncSession], queries: EmbeddingCache) -> None:
         self._store = store
         self._sessions = sessions
         self._queries = queries
-        self._bm25 = bm25
-        self._analysis: OrderedDict[tuple[str, ToneProfile], list[tuple[str, float | None, frozenset[str]]]] = (
-            OrderedDict()
-        )
+        self.library = LibraryCache(store, sessions)
+        self._analysis: OrderedDict[tuple[str, ToneProfile], list[Sentence]] = OrderedDict()
         self._analysis_lock = threading.Lock()
 
     async def compose(
@@ -173,30 +142,31 @@ class TalkTrackPipeline:
         now = utcnow()
         profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
         warnings: list[str] = []
+        library, needs, need_vectors, ranked = await self._ranked(org_id, request, persona, options, now)
+        terms = query_terms(n.text for n in needs if n.kind != "prior" or not request.context)
+        features = self._select(library, ranked, profile, terms, request.max_features, options)
+        deal_vectors = np.stack(
+            [v for n, v in zip(needs, need_vectors, strict=True) if n.kind in ("deal", "sentence")]
+            or [v for n, v in zip(needs, need_vectors, strict=True) if n.kind == "prior"]
+        )
+        await self._add_proof(org_id, features, library, profile, now)
 
         competitor: CompetitorSection | None = None
-        competitor_questions: list[str] = []
-        win_texts: list[str] = []
+        landmines: list[str] = []
         if request.competitor:
-            competitor, competitor_questions, win_texts = await self._competitor(
-                org_id, request.competitor, profile, now
-            )
+            competitor = await self._competitor(org_id, request.competitor, profile, deal_vectors, now)
             if competitor is None:
                 warnings.append(
-                    f"No competitor notes for '{request.competitor}' in your library; add a battlecard "
-                    "(kind competitor) so reps can handle it."
+                    f"No competitor notes for '{request.competitor}' in your library; add a battlecard or comparison "
+                    "page (kind competitor) so reps can handle it."
                 )
-
-        queries = [Query(p, PRIORITY_WEIGHT, p) for p in persona.priorities]
-        if request.persona_brief:
-            queries.append(Query(request.persona_brief, BRIEF_WEIGHT, "your brief"))
-        if request.context:
-            queries.append(Query(request.context, CONTEXT_WEIGHT, "the deal context"))
-        queries += [Query(t, COMPETITOR_WEIGHT, f"winning against {request.competitor}") for t in win_texts[:4]]
-
-        candidates = await self._retrieve(org_id, queries, options, now)
-        terms = query_terms(q.text for q in queries)
-        features = await self._select(org_id, candidates, profile, terms, request.max_features, options)
+            else:
+                landmines = competitor.landmine_questions
+                if not competitor.where_we_win and not competitor.objections:
+                    warnings.append(
+                        f"The notes on '{competitor.name}' say nothing this buyer can use about where we win; "
+                        "add that to them."
+                    )
         abstained = not features
         if abstained:
             warnings.append(
@@ -212,14 +182,10 @@ class TalkTrackPipeline:
                 "this buyer; the rest were left out rather than stretched."
             )
         cited = [f.document_id for f in features]
+        cited += [f.proof.citation.document_id for f in features if f.proof]
         if competitor is not None:
             cited += [p.citation.document_id for p in competitor.where_we_win]
             cited += [o.response.citation.document_id for o in competitor.objections]
-            if not competitor.where_we_win and not competitor.objections:
-                warnings.append(
-                    f"The notes on '{request.competitor}' have no 'where we win' or objection sections this buyer "
-                    "can use; add them to the battlecard."
-                )
         due = await review_due(self._sessions, org_id, cited)
         for doc_id in dict.fromkeys(cited):
             if doc_id in due and due[doc_id][1] <= now:
@@ -227,159 +193,154 @@ class TalkTrackPipeline:
                     f"'{due[doc_id][0]}' is past its review date ({due[doc_id][1].date().isoformat()}); "
                     "check it with its owner before quoting it."
                 )
-        questions = list(dict.fromkeys([*persona.discovery_questions[:3], *competitor_questions[:2]]))
-        next_step = NEXT_STEPS[request.segment] if request.segment else DEFAULT_NEXT_STEP[persona.tone]
+        questions = list(dict.fromkeys([*persona.discovery_questions[:3], *landmines[:2]]))
         return TalkTrack(
             persona=persona.id,
             tone=persona.tone,
             features=features,
             competitor=competitor,
             discovery_questions=questions,
-            next_step=next_step,
+            next_step=next_step(persona, request.segment),
             abstained=abstained,
             warnings=warnings,
         )
 
-    async def _retrieve(
-        self, org_id: str, queries: list[Query], options: RetrievalOptions, now: datetime
-    ) -> list[Candidate]:
-        vectors = await asyncio.to_thread(self._queries.embed, [q.text for q in queries])
-        flt = PointFilter(org_id=org_id, kinds=["feature"], live_at=now)
-        requests = [
-            SearchRequest(
-                filter=flt,
-                dense=vec.tolist(),
-                sparse=self._bm25.query(q.text),
-                limit=CHUNKS_PER_QUERY,
-                prefetch_limit=2 * CHUNKS_PER_QUERY,
-                mode=options.mode,
-                with_dense=True,
-            )
-            for q, vec in zip(queries, vectors, strict=True)
-        ]
-        results = await live_search(self._store, self._sessions, requests)
-        by_doc: dict[str, Candidate] = {}
-        for qi, (query, hits) in enumerate(zip(queries, results, strict=True)):
-            seen_docs: list[str] = []
-            for chunk_rank, hit in enumerate(hits):
-                doc_id = str(hit.payload["document_id"])
-                cand = by_doc.setdefault(doc_id, Candidate(doc_id, hit.payload))
-                cand.chunk_rank[hit.id] = min(cand.chunk_rank.get(hit.id, chunk_rank), chunk_rank)
-                if hit.dense is not None:
-                    vec = np.asarray(hit.dense, dtype=np.float32)
-                    cand.support = max(cand.support, float(vec @ vectors[qi]))
-                    cand.vector = vec if cand.vector is None else cand.vector + vec
-                if doc_id in seen_docs:
-                    continue
-                rank = len(seen_docs)
-                seen_docs.append(doc_id)
-                if options.aggregate == "max":
-                    cand.score = max(cand.score, hit.score)
-                else:
-                    cand.score += query.weight / (RANK_K + rank)
-                if rank < 3 and query.label not in cand.matched:
-                    cand.matched.append(query.label)
-        if options.aggregate != "max":
-            ceiling = sum(q.weight for q in queries) / RANK_K
-            for cand in by_doc.values():
-                cand.score /= ceiling
-        for cand in by_doc.values():
-            if cand.vector is not None:
-                cand.vector /= np.linalg.norm(cand.vector) or 1.0
-        ranked = sorted(by_doc.values(), key=lambda c: c.score, reverse=True)
-        return [c for c in ranked if c.support >= MIN_SUPPORT][:CANDIDATES]
+    async def rank_only(
+        self, org_id: str, request: TalkTrackIn, persona: PersonaOut, options: RetrievalOptions
+    ) -> list[str]:
+        """The ranking alone (external ids, best first): what `pitchcraft eval` scores its baselines on."""
+        library, _, _, ranked = await self._ranked(org_id, request, persona, options, utcnow())
+        return [library.docs[i].external_id for i in ranked.order]
 
-    async def _select(
+    async def _ranked(
+        self, org_id: str, request: TalkTrackIn, persona: PersonaOut, options: RetrievalOptions, now: datetime
+    ) -> tuple[Library, list[Need], np.ndarray, Ranked]:
+        library = await self.library.get(org_id, "feature")
+        live = library.live(now)
+        needs = deal_needs(request.persona_brief, request.context, request.competitor, persona.priorities)
+        embedded = [n.text for n in needs if n.kind != "system"]
+        vectors = await asyncio.to_thread(self._queries.embed, embedded)
+        rows = iter(vectors)
+        need_vectors = np.stack([next(rows) if n.kind != "system" else np.zeros(vectors.shape[1]) for n in needs])
+        ranked = await asyncio.to_thread(self._rank, library, needs, need_vectors, live, request, persona, options)
+        return library, needs, need_vectors, ranked
+
+    def _rank(
         self,
-        org_id: str,
-        candidates: list[Candidate],
+        library: Library,
+        needs: list[Need],
+        vectors: np.ndarray,
+        live: np.ndarray,
+        request: TalkTrackIn,
+        persona: PersonaOut,
+        options: RetrievalOptions,
+    ) -> Ranked:
+        ranked = rank_documents(library, needs, vectors, live)
+        if options.ranking == "full":
+            return ranked
+        # Baselines: one query of everything the request says, as a plain system would send it.
+        text = " ".join(t for t in (persona.name, request.persona_brief, request.context, request.competitor) if t)
+        vector = self._queries.embed([text])[0]
+        lexical = bm25_baseline(library, text, live)
+        dense = dense_baseline(library, vector, live)
+        ranked.order = {"bm25": lexical, "dense": dense, "rrf": rrf(lexical, dense)}[options.ranking]
+        ranked.matched = {}
+        return ranked
+
+    def _select(
+        self,
+        library: Library,
+        ranked: Ranked,
         profile: ToneProfile,
         terms: frozenset[str],
         limit: int,
         options: RetrievalOptions,
     ) -> list[Feature]:
-        chosen: list[tuple[Candidate, Feature]] = []
-        pool = list(candidates)
-        top = max((c.score for c in pool), default=1.0) or 1.0
+        pool = ranked.order[:CANDIDATES]
+        if not pool:
+            return []
+        scores = ranked.score[pool]
+        low, high = float(scores.min()), float(scores.max())
+        norm = {d: (float(ranked.score[d]) - low) / (high - low) if high > low else 1.0 for d in pool}
+        chosen: list[tuple[int, Feature]] = []
         while pool and len(chosen) < limit:
 
-            def mmr(c: Candidate) -> float:
-                if not options.diversify or not chosen or c.vector is None:
-                    return c.score
-                similarity = max(float(c.vector @ s.vector) for s, _ in chosen if s.vector is not None)
-                return MMR_LAMBDA * c.score / top - (1 - MMR_LAMBDA) * similarity
+            def mmr(d: int) -> float:
+                if not options.diversify or not chosen:
+                    return norm[d]
+                similarity = max(float(library.centroids[d] @ library.centroids[c]) for c, _ in chosen)
+                return MMR_LAMBDA * norm[d] - (1 - MMR_LAMBDA) * similarity
 
-            pool.sort(key=mmr, reverse=True)
-            cand = pool.pop(0)
-            if (
-                options.diversify
-                and cand.vector is not None
-                and any(
-                    s.vector is not None and float(cand.vector @ s.vector) > DUPLICATE_SIMILARITY for s, _ in chosen
-                )
-            ):
+            # Baselines keep their own order.
+            best = max(pool, key=mmr) if options.ranking == "full" else pool[0]
+            pool.remove(best)
+            doc = library.docs[best]
+            if float(ranked.chunk_relevance[doc.start : doc.end].max()) < MIN_SUPPORT:
+                continue  # not about anything this deal or buyer needs
+            if any(float(library.centroids[best] @ library.centroids[c]) > DUPLICATE_SIMILARITY for c, _ in chosen):
                 continue  # a near-copy of a chosen feature never takes a second slot
-            title = str(cand.payload.get("title", ""))
-            if profile.tone is Tone.BUSINESS and profile.jargon(title):
-                continue  # its very name is jargon to this buyer (the title is shown as written, never rewritten)
-            points = await self._points(org_id, cand, profile, terms)
+            points, ready = self._points(library, best, ranked, profile, terms)
             if not points:
                 continue  # nothing this buyer should hear from it
-            why = "Matches " + "; ".join(cand.matched[:3]) if cand.matched else "Related to this buyer's priorities"
+            matched = ranked.matched.get(best, [])
+            why = _why(matched)
             chosen.append(
                 (
-                    cand,
+                    best,
                     Feature(
-                        document_id=cand.document_id,
-                        external_id=str(cand.payload.get("external_id", "")),
-                        title=title,
-                        score=round(cand.score, 4),
-                        why=why + ".",
+                        document_id=doc.document_id,
+                        external_id=doc.external_id,
+                        title=doc.title,
+                        score=round(float(ranked.score[best]), 4),
+                        why=why,
                         points=points,
+                        be_ready_for=ready,
                     ),
                 )
             )
         return [f for _, f in chosen]
 
-    async def _points(self, org_id: str, cand: Candidate, profile: ToneProfile, terms: frozenset[str]) -> list[Point]:
-        chunks = await asyncio.to_thread(
-            self._store.scroll,
-            PointFilter(org_id=org_id, document_id=cand.document_id, version=int(cand.payload["version"])),
-            limit=500,
-        )
-        scored: list[tuple[float, int, str, Point]] = []
-        for chunk in chunks:
-            rank = cand.chunk_rank.get(chunk.id)
-            relevance = 1.0 / (1 + rank) if rank is not None else 0.0
-            for order, (sentence, base, words) in enumerate(self._analysed(chunk.id, chunk.payload, profile)):
-                if base is None:
+    def _points(
+        self, library: Library, doc_index: int, ranked: Ranked, profile: ToneProfile, terms: frozenset[str]
+    ) -> tuple[list[Point], list[Point]]:
+        """Up to three points (claims of value, each readable on its own) and up to two limits to be ready for."""
+        doc = library.docs[doc_index]
+        relevance = ranked.chunk_relevance[doc.start : doc.end]
+        chunk_rank = {int(r): rank for rank, r in enumerate(np.argsort(-relevance))}
+        claims: list[tuple[float, int, Span, str, dict[str, Any]]] = []
+        limits: list[tuple[float, int, Span, str, dict[str, Any]]] = []
+        for offset in range(doc.end - doc.start):
+            row = doc.start + offset
+            chunk_id, payload = library.chunk_ids[row], library.payloads[row]
+            closeness = 1.0 / (1 + chunk_rank[offset])
+            for order, sentence in enumerate(self._analysed(chunk_id, payload, profile)):
+                if sentence.base is None or sentence.standalone is None:
                     continue
-                value = base + overlap_bonus(words, terms)
-                position = int(chunk.payload.get("ordinal", 0)) * 100 + order
-                scored.append(
-                    (
-                        value + relevance,
-                        position,
-                        sentence,
-                        Point(text=sentence, citation=_citation(chunk.id, chunk.payload)),
-                    )
-                )
+                value = sentence.base + overlap_bonus(sentence.words, terms) + closeness
+                position = int(payload.get("ordinal", 0)) * 1000 + order
+                target = limits if sentence.limitation else claims
+                target.append((value, position, sentence.standalone, chunk_id, payload))
+        return self._pick(claims, MAX_POINTS, MIN_POINT_SCORE), self._pick(limits, MAX_READY_FOR, 0.0)
+
+    @staticmethod
+    def _pick(scored: list[tuple[float, int, Span, str, dict[str, Any]]], limit: int, floor: float) -> list[Point]:
         scored.sort(key=lambda s: s[0], reverse=True)
         picked: list[tuple[int, Point]] = []
-        seen: set[str] = set()
-        for value, position, sentence, point in scored:
-            if len(picked) == MAX_POINTS or (picked and value < MIN_POINT_SCORE):
+        taken: list[tuple[str, Span]] = []
+        for value, position, span, chunk_id, payload in scored:
+            if len(picked) == limit or (picked and value < floor):
                 break
-            if sentence.lower() in seen:
+            # No repeats: the same text from an overlapping chunk, or a span that overlaps one already taken.
+            if any(span.text.lower() in t.text.lower() or t.text.lower() in span.text.lower() for _, t in taken) or any(
+                c == chunk_id and span.start < t.end and t.start < span.end for c, t in taken
+            ):
                 continue
-            seen.add(sentence.lower())
-            picked.append((position, point))
+            taken.append((chunk_id, span))
+            picked.append((position, Point(text=span.text, citation=_citation(chunk_id, payload))))
         return [p for _, p in sorted(picked, key=lambda x: x[0])]  # in the source's order, so they read well
 
-    def _analysed(
-        self, point_id: str, payload: dict[str, Any], profile: ToneProfile
-    ) -> list[tuple[str, float | None, frozenset[str]]]:
-        """A chunk's sentences with their request-independent scores for this tone profile. A point id names
+    def _analysed(self, point_id: str, payload: dict[str, Any], profile: ToneProfile) -> list[Sentence]:
+        """A chunk's sentences with their request-independent analysis for this tone profile. A point id names
         one version of one chunk, so its text never changes under the cache."""
         key = (point_id, profile)
         with self._analysis_lock:
@@ -388,68 +349,130 @@ class TalkTrackPipeline:
                 self._analysis.move_to_end(key)
                 return hit
         section = str(payload.get("section", ""))
-        value = [(s, *analyse(s, section, profile)) for s in _sentences(str(payload.get("text", "")))]
+        text = str(payload.get("text", ""))
+        spans = sentence_spans(text)
+        value: list[Sentence] = []
+        for i, span in enumerate(spans):
+            standalone = with_antecedent(text, spans, i)
+            base, words = analyse(span.text, section, profile)
+            if base is not None and standalone is not None and standalone is not span:
+                base = base if analyse(standalone.text, section, profile)[0] is not None else None
+            limitation = is_limitation(span.text, section) or (
+                standalone is not None and is_limitation(standalone.text)
+            )
+            value.append(Sentence(span, base, words, limitation, standalone))
         with self._analysis_lock:
             self._analysis[key] = value
             while len(self._analysis) > ANALYSIS_CACHE:
                 self._analysis.popitem(last=False)
         return value
 
+    async def _add_proof(
+        self, org_id: str, features: list[Feature], features_library: Library, profile: ToneProfile, now: datetime
+    ) -> None:
+        """One cited result from a case study that is about the same thing as the feature, where one exists."""
+        if not features:
+            return
+        stories = await self.library.get(org_id, "case_study")
+        live = stories.live(now)
+        if not stories.size or not live.any():
+            return
+        by_id = {d.document_id: i for i, d in enumerate(features_library.docs)}
+        mask = live[stories.chunk_doc]
+        used: set[str] = set()
+        for feature in features:
+            centroid = features_library.centroids[by_id[feature.document_id]]
+            similarity = np.where(mask, stories.vectors @ centroid, -1.0)
+            for row in np.argsort(-similarity)[:3]:
+                if similarity[row] < PROOF_MIN_SIMILARITY:
+                    break
+                chunk_id, payload = stories.chunk_ids[row], stories.payloads[row]
+                best: tuple[float, Span] | None = None
+                for sentence in self._analysed(chunk_id, payload, profile):
+                    span = sentence.standalone
+                    if (
+                        sentence.base is None
+                        or span is None
+                        or sentence.limitation
+                        or not any(c.isdigit() for c in span.text)
+                        or span.text in used
+                    ):
+                        continue
+                    if best is None or sentence.base > best[0]:
+                        best = (sentence.base, span)
+                if best is not None:
+                    used.add(best[1].text)
+                    feature.proof = Point(text=best[1].text, citation=_citation(chunk_id, payload))
+                    break
+
     async def _competitor(
-        self, org_id: str, name: str, profile: ToneProfile, now: datetime
-    ) -> tuple[CompetitorSection | None, list[str], list[str]]:
-        """The competitor's notes: where we win, their objections with our responses, and landmine questions."""
+        self, org_id: str, name: str, profile: ToneProfile, deal_vectors: np.ndarray, now: datetime
+    ) -> CompetitorSection | None:
+        """The competitor's notes: where we win, where they are stronger, objections with full responses, and
+        landmine questions."""
+        points = await self._notes(org_id, name, now)
+        if not points:
+            return None
+        points.sort(key=lambda p: (str(p.payload["document_id"]), int(p.payload.get("ordinal", 0))))
+        texts = [str(p.payload.get("text", "")) for p in points] + [str(p.payload.get("title", "")) for p in points]
+        shown = display_name(name, texts)
+        ours = sorted({str(p.payload.get("product") or "") for p in points} - {""})
+        ours = [display_name(o, texts) for o in ours] + ours
+        relevance = {}
+        for p in points:
+            if p.dense is not None and len(deal_vectors):
+                relevance[p.id] = float((np.asarray(p.dense, dtype=np.float32) @ deal_vectors.T).max())
+        chunks = [NoteChunk(p.id, str(p.payload.get("section", "")), str(p.payload.get("text", ""))) for p in points]
+        handling = handle(chunks, shown, ours, relevance, lambda t: _speakable(t, profile))
+        payloads = {p.id: p.payload for p in points}
+
+        def cite(quotes: list[Any], n: int) -> list[Point]:
+            return [Point(text=q.text, citation=_citation(q.chunk_id, payloads[q.chunk_id])) for q in quotes[:n]]
+
+        return CompetitorSection(
+            name=shown,
+            where_we_win=cite(handling.where_we_win, 3),
+            objections=[Objection(objection=o, response=cite([q], 1)[0]) for o, q in handling.objections[:3]],
+            where_they_are_stronger=cite(handling.where_they_are_stronger, 2),
+            landmine_questions=handling.landmines[:4],
+        )
+
+    async def _notes(self, org_id: str, name: str, now: datetime) -> list[StoredPoint]:
+        """Current chunks of the competitor's notes: by the indexed competitor field first; only if no note names
+        it exactly, whole words of the name in order in a note's competitor field or title ("BrightFunnel"
+        finds "brightfunnel-cloud" and "Battlecard: BrightFunnel Cloud"; "hub" does not find "github")."""
         wanted = slug(name)
         live = PointFilter(org_id=org_id, kinds=["competitor"], live_at=now)
-        # The indexed competitor field first; only if no note names it exactly, a looser match on names and titles
-        # ("BrightFunnel" finds notes filed under "brightfunnel-cloud" or titled "Battlecard: BrightFunnel Cloud").
-        points = await asyncio.to_thread(self._store.scroll, replace(live, competitor=wanted), limit=2000)
+        exact = PointFilter(org_id=org_id, kinds=["competitor"], live_at=now, competitor=wanted)
+        points = await asyncio.to_thread(self._store.scroll, exact, with_dense=True, limit=2000)
         if not points:
-            everything = await asyncio.to_thread(self._store.scroll, live, limit=5000)
-
+            everything = await asyncio.to_thread(self._store.scroll, live, with_dense=True, limit=5000)
             tokens = wanted.split("-")
 
             def matches(payload: dict[str, Any]) -> bool:
-                # Whole words in order: "brightfunnel" finds "brightfunnel-cloud", "hub" does not find "github".
-                for name in (slug(str(payload.get("competitor") or "")), slug(str(payload.get("title") or ""))):
-                    words = name.split("-")
+                for field_ in (slug(str(payload.get("competitor") or "")), slug(str(payload.get("title") or ""))):
+                    words = field_.split("-")
                     if any(words[i : i + len(tokens)] == tokens for i in range(len(words))):
                         return True
                 return False
 
             points = [p for p in everything if matches(p.payload)]
         current = await current_versions(self._sessions, org_id, {str(p.payload["document_id"]) for p in points})
-        points = [p for p in points if current.get(str(p.payload["document_id"])) == p.payload.get("version")]
-        if not points:
-            return None, [], []
-        points.sort(key=lambda p: (str(p.payload["document_id"]), int(p.payload.get("ordinal", 0))))
-        wins: list[tuple[float, Point]] = []
-        objections: list[Objection] = []
-        questions: list[str] = []
-        for p in points:
-            section = str(p.payload.get("section", ""))
-            analysed = self._analysed(p.id, p.payload, profile)
-            if _QUESTIONS.search(section):
-                questions += [q for q in (_question(s) for s, _, _ in analysed) if q and _speakable(q, profile)]
-            usable = [(base, s) for s, base, _ in analysed if base is not None]
-            if _OBJECTION.search(section):
-                heading = section.split(" > ")[-1].strip().strip(_QUOTES)
-                known = {o.objection.lower() for o in objections}
-                if heading and not _OBJECTION.search(heading) and usable and heading.lower() not in known:
-                    if not _speakable(heading, profile):
-                        continue
-                    # The best-scoring sentence of the response for this buyer, not merely the first.
-                    best = max(usable, key=lambda vs: vs[0])[1]
-                    objections.append(
-                        Objection(objection=heading, response=Point(text=best, citation=_citation(p.id, p.payload)))
-                    )
-            elif _WIN.search(section):
-                wins += [(base, Point(text=s, citation=_citation(p.id, p.payload))) for base, s in usable]
-        wins.sort(key=lambda w: w[0], reverse=True)
-        unique: dict[str, tuple[float, Point]] = {}  # chunk overlap can repeat a bullet; keep the best copy
-        for value, win in wins:
-            unique.setdefault(win.text.lower(), (value, win))
-        wins = list(unique.values())
-        notes = CompetitorSection(name=name, where_we_win=[w for _, w in wins[:3]], objections=objections[:3])
-        win_texts = [w.text for _, w in wins[:4]]
-        return notes, list(dict.fromkeys(questions)), win_texts
+        return [p for p in points if current.get(str(p.payload["document_id"])) == p.payload.get("version")]
+
+
+def _why(matched: list[str]) -> str:
+    deal = [m for m in matched if m not in ("the deal", "the deal context")]
+    if deal:
+        quoted = "; ".join(_short(m) for m in deal[:2])
+        return f"Fits what the deal says: {quoted}."
+    if matched:
+        return "Fits the deal as a whole."
+    return "Fits what this buyer is measured on."
+
+
+def _short(text: str, words: int = 14) -> str:
+    parts = text.split()
+    if len(parts) <= 3:
+        return text
+    return '"' + " ".join(parts[:words]).rstrip(".,;:") + ("..." if len(parts) > words else "") + '"'

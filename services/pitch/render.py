@@ -1,16 +1,44 @@
-"""The talk track rendered as markdown for reading (`Accept: text/markdown`); same content as the JSON."""
+"""The talk track rendered as markdown to read aloud (`Accept: text/markdown`); same content as the JSON.
+
+Citations are numbered footnotes naming the document, its section and its as-of date: nothing in the text a
+rep would have to skip over (no ids, no chunk references).
+"""
 
 from __future__ import annotations
 
-from services.pitch.schemas import Point, TalkTrack
+from services.pitch.schemas import Citation, Point, TalkTrack
 
 
-def _cite(point: Point) -> str:
-    c = point.citation
-    return f"[{c.external_id} v{c.version}, chunk {c.chunk_id[:8]}{', as of ' + c.as_of[:10] if c.as_of else ''}]"
+class _Footnotes:
+    def __init__(self) -> None:
+        self._numbers: dict[tuple[str, int, str], int] = {}
+        self._lines: list[str] = []
+
+    def cite(self, point: Point) -> str:
+        c = point.citation
+        key = (c.document_id, c.version, c.chunk_id)
+        if key not in self._numbers:
+            self._numbers[key] = len(self._numbers) + 1
+            self._lines.append(f"[^{self._numbers[key]}]: {_source(c)}")
+        return f"[^{self._numbers[key]}]"
+
+    def line(self, point: Point) -> str:
+        return f"- {point.text}{self.cite(point)}"
+
+    @property
+    def lines(self) -> list[str]:
+        return self._lines
+
+
+def _source(c: Citation) -> str:
+    title = c.title or c.external_id
+    where = f', section "{c.section}"' if c.section else ""
+    as_of = f", as of {c.as_of[:10]}" if c.as_of else ""
+    return f"*{title}*{where}{as_of} (version {c.version})."
 
 
 def render_markdown(track: TalkTrack, persona_name: str) -> str:
+    notes = _Footnotes()
     lines = [f"# Talk track for a {persona_name} ({track.tone.value} tone)", ""]
     if track.abstained:
         lines += ["> **Abstained:** the library does not support a talk track for this buyer yet.", ""]
@@ -20,15 +48,28 @@ def render_markdown(track: TalkTrack, persona_name: str) -> str:
         lines.append("")
     for n, feature in enumerate(track.features, start=1):
         lines += [f"## {n}. {feature.title}", "", f"*Why:* {feature.why}", ""]
-        lines += [f"- {p.text} {_cite(p)}" for p in feature.points]
+        lines += [notes.line(p) for p in feature.points]
+        if feature.proof:
+            lines += ["", f"**Proof:** {feature.proof.text}{notes.cite(feature.proof)}"]
+        if feature.be_ready_for:
+            lines += ["", "**Be ready for:**", ""] + [notes.line(p) for p in feature.be_ready_for]
         lines.append("")
     if track.competitor:
-        lines += [f"## Against {track.competitor.name}", ""]
-        if track.competitor.where_we_win:
-            lines += ["**Where we win**", ""] + [f"- {p.text} {_cite(p)}" for p in track.competitor.where_we_win] + [""]
-        for o in track.competitor.objections:
-            lines += [f'**They may say:** "{o.objection}"', "", f"- {o.response.text} {_cite(o.response)}", ""]
+        c = track.competitor
+        lines += [f"## Against {c.name}", ""]
+        if c.where_we_win:
+            lines += ["**Where we win**", ""] + [notes.line(p) for p in c.where_we_win] + [""]
+        for o in c.objections:
+            verb = "ask" if o.objection.endswith("?") else "say"
+            lines += [f'**They may {verb}:** "{o.objection}"', "", f"{o.response.text}{notes.cite(o.response)}", ""]
+        if c.where_they_are_stronger:
+            lines += [f"**Where {c.name} is stronger** (say so if asked)", ""]
+            lines += [notes.line(p) for p in c.where_they_are_stronger] + [""]
+        if c.landmine_questions:
+            lines += ["**Landmine questions**", ""] + [f"- {q}" for q in c.landmine_questions] + [""]
     if track.discovery_questions:
         lines += ["## Discovery questions", ""] + [f"- {q}" for q in track.discovery_questions] + [""]
     lines += ["## Next step", "", track.next_step, ""]
+    if notes.lines:
+        lines += ["---", "", *notes.lines, ""]
     return "\n".join(lines)

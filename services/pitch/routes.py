@@ -14,7 +14,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from services.core.auth import Principal, Role, requires
 from services.core.embeddings import EmbeddingCache, get_embedder
 from services.core.http import app_context
-from services.core.vectorstore.bm25 import bm25_encoder
 from services.pitch.pipeline import TalkTrackPipeline
 from services.pitch.render import render_markdown
 from services.pitch.schemas import PersonaIn, PersonaOut, TalkTrackIn
@@ -27,7 +26,7 @@ def build_service(state: State) -> PitchService:
     ctx = app_context(state)
     service: PitchService | None = ctx.extras.get("pitch_service")
     if service is None:
-        pipeline = TalkTrackPipeline(ctx.store, ctx.sessions, EmbeddingCache(get_embedder), bm25_encoder())
+        pipeline = TalkTrackPipeline(ctx.store, ctx.sessions, EmbeddingCache(get_embedder))
         service = PitchService(ctx.sessions, pipeline)
         ctx.extras["pitch_service"] = service
     return service

@@ -47,6 +47,8 @@ class Citation(BaseModel):
     version: int
     chunk_id: str
     as_of: str | None
+    title: str = Field(default="", description="the cited document's title")
+    section: str = Field(default="", description="the heading path of the cited passage")
 
 
 class Point(BaseModel):
@@ -60,18 +62,24 @@ class Feature(BaseModel):
     title: str
     score: float
     why: str
-    points: list[Point]
+    points: list[Point] = Field(description="what to say: claims of value, never a limitation")
+    be_ready_for: list[Point] = Field(
+        default_factory=list, description="limits, prerequisites and plan restrictions the buyer may raise (cited)"
+    )
+    proof: Point | None = Field(default=None, description="one cited result from a case study in the library")
 
 
 class Objection(BaseModel):
     objection: str
-    response: Point
+    response: Point = Field(description="two or three contiguous sentences of the notes where they exist, cited")
 
 
 class CompetitorSection(BaseModel):
-    name: str
+    name: str = Field(description="the competitor's name as the notes write it")
     where_we_win: list[Point]
     objections: list[Objection]
+    where_they_are_stronger: list[Point] = Field(default_factory=list, description="where the notes concede ground")
+    landmine_questions: list[str] = Field(default_factory=list)
 
 
 class TalkTrack(BaseModel):
@@ -96,6 +104,9 @@ class PersonaIn(BaseModel):
     prefer: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=100)
     avoid: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=200)
     discovery_questions: list[Phrase] = Field(default_factory=list, max_length=20)
+    next_step: str | None = Field(
+        default=None, max_length=500, description="what to book with this buyer before the call ends"
+    )
 
 
 class PersonaOut(PersonaIn):

@@ -49,6 +49,23 @@ BUSINESS_ACRONYMS = frozenset(
         "HR",
         "IT",
         "OK",
+        # Names of regulations, standards and everyday formats that business buyers use themselves.
+        "GDPR",
+        "HIPAA",
+        "SOC",
+        "ISO",
+        "PCI",
+        "AWS",
+        "URL",
+        "URLs",
+        "SMS",
+        "PDF",
+        "FAQ",
+        "SEO",
+        "UX",
+        "UI",
+        "CSV",
+        "PR",
     }
 )
 OUTCOME = (

@@ -1,0 +1,200 @@
+"""The competitor section, from notes of any shape: battlecards with headings ("Where we win", "Likely
+objections", "Landmines"), prose comparison pages (a section per topic), or comparison tables turned to text.
+
+Headings decide where they exist. Elsewhere each sentence is read for who it is about (our product, the
+competitor, both) and which way it cuts (a limitation or weakness, a strength): a weakness of theirs or a
+claim of ours is where we win; a strength of theirs, or a limitation of ours next to them, is where they are
+stronger. A prose topic section becomes an objection ("How do you compare with X on <topic>?") answered by
+the two or three of its sentences that argue our side, quoted as one contiguous passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.pitch.points import Span, is_limitation, sentence_spans, window
+
+_QUOTES = "\"' \u201c\u201d\u2018\u2019"
+_THEIRS = re.compile(
+    r"where (?:they|it) (?:are |is )?(?:strong|win|lead|excel)|their strength|they do well|stronger|"
+    r"(?:competitor|their) (?:advantage|edge)|watch out|where .* (?:better|ahead)",
+    re.I,
+)
+_WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength|our edge|benefits? over", re.I)
+_OBJECTION = re.compile(r"objection|push ?back|they (?:may|will) say|concerns?\b", re.I)
+_QUESTIONS = re.compile(r"landmine|discovery|questions?|what to ask|\bask\b", re.I)
+_NOT_A_TOPIC = re.compile(
+    r"^(?:what is|who is|about|overview|introduction|summary|tl;?dr|conclusion|verdict|bottom line|"
+    r"the bottom line|final thoughts|next steps?|faq)",
+    re.I,
+)
+# Which way a sentence cuts, in plain English.
+_WEAK = re.compile(
+    r"\b(?:not supported|no (?:native|built-in|self-host\w*|option|way)|requires? (?:upgrading|an upgrade|a separate|"
+    r"separate|you to)|separate (?:rules|tools?|product|language)|limited|lock-?in|locked|hard to|difficult|can't|"
+    r"cannot|no longer|proprietary|extra cost|additional cost|unpredictable|vary by|varies by|only\b|must|"
+    r"denormali[sz]e|no joins|no native)",
+    re.I,
+)
+_STRONG = re.compile(
+    r"\b(?:easy|easier|strong|strength|larger|mature|well[- ]regarded|tightly|wide range|genuine|popular|simple to|"
+    r"offline|highly configurable|more (?:connectors|integrations|mature))",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteChunk:
+    id: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    chunk_id: str
+    text: str
+    score: float
+
+
+@dataclass
+class Handling:
+    where_we_win: list[Quote]
+    where_they_are_stronger: list[Quote]
+    objections: list[tuple[str, Quote]]
+    landmines: list[str]
+
+
+def display_name(name: str, texts: list[str]) -> str:
+    """The competitor's name as the notes write it ("quarry" -> "Quarry", "heroku postgres" -> "Heroku Postgres")."""
+    pattern = re.compile(r"(?<!\w)" + r"[\s\-]+".join(re.escape(w) for w in name.split()) + r"(?!\w)", re.I)
+    seen = Counter(m.group(0) for t in texts for m in pattern.finditer(t))
+    if not seen:
+        return name
+    cased = [s for s, _ in seen.most_common() if any(c.isupper() for c in s)]
+    return cased[0] if cased else seen.most_common(1)[0][0]
+
+
+def _mentions(sentence: str, names: list[str]) -> int:
+    """Position of the first mention of any of the names (-1: none)."""
+    low = sentence.lower()
+    positions = [m.start() for n in names if n for m in [re.search(r"(?<!\w)" + re.escape(n.lower()), low)] if m]
+    return min(positions) if positions else -1
+
+
+def _question(sentence: str) -> str | None:
+    core = sentence.strip().strip(_QUOTES)
+    if not core.endswith("?"):
+        return None
+    core = re.sub(r"^(?:ask|question|q)\s*:\s*", "", core, flags=re.I).strip(_QUOTES)
+    return core or None
+
+
+def _side(sentence: str, ours: list[str], theirs: list[str]) -> str | None:
+    """ "win", "theirs" or None (neutral or unclear)."""
+    us, them = _mentions(sentence, ours), _mentions(sentence, theirs)
+    weak, strong = bool(_WEAK.search(sentence)), bool(_STRONG.search(sentence))
+    if them >= 0 and (us < 0 or them < us):  # about them first
+        if weak:
+            return "win"
+        if strong:
+            return "theirs"
+        return None
+    if us >= 0:  # about us first
+        if is_limitation(sentence):
+            return "theirs" if them >= 0 else None
+        return "win"
+    return None
+
+
+def handle(
+    chunks: list[NoteChunk],
+    competitor: str,
+    ours: list[str],
+    relevance: dict[str, float],
+    say: Callable[[str], bool],
+) -> Handling:
+    """`relevance`: chunk id -> how much the chunk speaks to this deal (orders the topics); `say`: whether a
+    text suits the buyer's tone."""
+    theirs = [competitor]
+    wins: dict[str, Quote] = {}
+    stronger: dict[str, Quote] = {}
+    objections: list[tuple[float, str, Quote]] = []
+    landmines: list[str] = []
+    for chunk in chunks:
+        heading = chunk.section.split(" > ")[-1].strip().strip(_QUOTES) if chunk.section else ""
+        spans = sentence_spans(chunk.text)
+        rel = relevance.get(chunk.id, 0.0)
+        if heading and _QUESTIONS.search(heading) and not _OBJECTION.search(heading):
+            landmines += [q for q in (_question(s.text) for s in spans) if q and say(q)]
+            continue
+        if _OBJECTION.search(chunk.section) and heading and not _OBJECTION.search(heading):
+            response = _response(chunk, spans, say, ours, theirs, battlecard=True)
+            if response is not None and say(heading):
+                objections.append((rel + 1.0, heading, Quote(chunk.id, response.text, rel)))
+            continue
+        usable = [
+            s for s in spans if 6 <= len(s.text.split()) <= 60 and not s.text.endswith(("?", ":")) and say(s.text)
+        ]
+        if heading and _THEIRS.search(heading):
+            for s in usable:
+                stronger.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel))
+            continue
+        if heading and _WIN.search(heading):
+            for s in usable:
+                if not is_limitation(s.text):
+                    wins.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel + 1.0))
+            continue
+        for s in usable:
+            side = _side(s.text, ours, theirs)
+            if side == "win":
+                wins.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel))
+            elif side == "theirs":
+                stronger.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel))
+        if heading and not _NOT_A_TOPIC.search(heading):
+            response = _response(chunk, spans, say, ours, theirs, battlecard=False)
+            if response is not None:
+                question = f"How do you compare with {competitor} on {heading[0].lower() + heading[1:]}?"
+                objections.append((rel, question, Quote(chunk.id, response.text, rel)))
+    objections.sort(key=lambda o: -o[0])
+    unique: dict[str, tuple[str, Quote]] = {}
+    for _, question, quote in objections:
+        unique.setdefault(question.lower(), (question, quote))
+    return Handling(
+        where_we_win=sorted(wins.values(), key=lambda q: -q.score),
+        where_they_are_stronger=sorted(stronger.values(), key=lambda q: -q.score),
+        objections=list(unique.values()),
+        landmines=list(dict.fromkeys(landmines)),
+    )
+
+
+def _response(
+    chunk: NoteChunk,
+    spans: list[Span],
+    say: Callable[[str], bool],
+    ours: list[str],
+    theirs: list[str],
+    *,
+    battlecard: bool,
+) -> Span | None:
+    """Two or three contiguous sentences that answer for our side (one if that is all the section has)."""
+    best: tuple[float, Span] | None = None
+    for size in (3, 2):
+        for start in range(len(spans)):
+            span = window(chunk.text, spans, start, size)
+            if span is None or not say(span.text) or len(span.text.split()) > 110:
+                continue
+            sides = [_side(s.text, ours, theirs) for s in spans[start : start + size]]
+            if not battlecard and "win" not in sides:
+                continue
+            score = sides.count("win") - 2 * sides.count("theirs") + (0.5 if start == 0 else 0.0) + 0.1 * size
+            if best is None or score > best[0]:
+                best = (score, span)
+        if best is not None and best[0] > 0:
+            break
+    if best is None and battlecard and spans and say(spans[0].text):
+        return spans[0]
+    return best[1] if best is not None and (battlecard or best[0] > 0) else None

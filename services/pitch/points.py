@@ -1,0 +1,100 @@
+"""Sentences a rep can say: where each sits in its chunk, whether it states a limitation, and whether it reads
+on its own. Extractive throughout: every text returned is an exact substring of its chunk.
+
+The cues are plain English (limits, prerequisites, plan restrictions, "not supported"; sentences that open
+with a reference back such as "This" or "It also"), not words of one product's catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+
+from services.core.text import split_sentences
+
+_BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
+
+# A sentence that limits what the product does or who gets it: the rep must be ready for it, never pitch it.
+_PLAN = r"(?:[A-Z][\w-]*(?:,? (?:and|or) [A-Z][\w-]*)*) (?:[Pp]lans?|[Tt]iers?|[Ee]ditions?)"
+_LIMITATION = re.compile(
+    r"\b(?i:not (?:yet )?(?:supported|available|possible|included|recommended)|unsupported|isn't (?:supported|"
+    r"available|possible)|aren't (?:supported|available)|no (?:support for|longer)|does(?: not|n't) "
+    r"(?:support|work|include|apply)|do(?: not|n't) (?:support|work with)|(?:you|it|this|they|we) (?:cannot|can ?not|"
+    r"can't)|cannot be (?:used|changed|combined|undone)|only (?:available|supported|works?|applies)|available only|"
+    r"limited to|limitations?|restricted to|prerequisites?|requires?|required|you (?:must|need to|will need|'ll need)|"
+    r"must (?:be|have|first)|before you can|at most|maximum of|in beta|is beta|(?:public |private )?preview|"
+    r"deprecated|additional (?:cost|charge|fee)s?|extra (?:cost|charge|fee)s?|(?:charged|billed) separately|"
+    r"caveat|known issue|workaround)\b"
+    rf"|\b(?:available|offered|included|supported|provided|enabled|accessible)(?: only)? (?:on|in|for|with|to) "
+    rf"(?:the )?{_PLAN}|{_PLAN} (?:and above|or above|or higher|customers|users|only)|(?:requires?|needs?) (?:a |the )?"
+    rf"{_PLAN}|upgrad\w* to (?:a |the )?{_PLAN}",
+)
+_LIMITATION_SECTION = re.compile(
+    r"limit|restriction|requirement|prerequisite|caveat|known issue|not supported|unsupported|before you begin", re.I
+)
+# Opens with a reference to something said before it: it needs the sentence before it to make sense.
+_DANGLING = re.compile(
+    r"^(?:this|that|these|those|it|its|it's|they|their|them|such|since then|also|in addition|additionally|however|"
+    r"as a result|then|therefore|thus|otherwise|here|both|the latter|the former|instead|likewise|similarly|"
+    r"furthermore|moreover|besides|and|but|or|so|which|the same)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """The chunk's sentences (list markers dropped) with their offsets in `text`."""
+    spans: list[Span] = []
+    cursor = 0
+    for raw in split_sentences(text):
+        sentence = _BULLET.sub("", raw)
+        at = text.find(sentence, cursor)
+        if at < 0:
+            at = text.find(sentence)
+        if at < 0:
+            continue
+        spans.append(Span(at, at + len(sentence), sentence))
+        cursor = at + len(sentence)
+    return spans
+
+
+def joinable(text: str, first: Span, second: Span) -> bool:
+    """Two sentences of one paragraph (nothing but spaces and closing quotes between them)."""
+    gap = text[first.end : second.start]
+    return first.end <= second.start and "\n" not in gap and gap.strip(" \"'\u201d\u2019)]") == ""
+
+
+def is_limitation(sentence: str, section: str = "") -> bool:
+    last = section.split(" > ")[-1] if section else ""
+    return bool(_LIMITATION.search(sentence)) or bool(last and _LIMITATION_SECTION.search(last))
+
+
+def is_dangling(sentence: str) -> bool:
+    return bool(_DANGLING.match(sentence.strip(" \"'\u201c\u2018(")))
+
+
+def with_antecedent(text: str, spans: list[Span], i: int) -> Span | None:
+    """Sentence i as a point that reads on its own: itself, or joined with the sentence before it when it opens
+    with a reference back; None when there is no such sentence to bring along."""
+    span = spans[i]
+    if not is_dangling(span.text):
+        return span
+    if i == 0 or is_dangling(spans[i - 1].text) or not joinable(text, spans[i - 1], span):
+        return None
+    prev = spans[i - 1]
+    return Span(prev.start, span.end, text[prev.start : span.end])
+
+
+def window(text: str, spans: list[Span], start: int, size: int) -> Span | None:
+    """Sentences start..start+size-1 as one contiguous span of one paragraph, or None."""
+    chosen = spans[start : start + size]
+    if len(chosen) < size or any(not joinable(text, a, b) for a, b in pairwise(chosen)):
+        return None
+    return Span(chosen[0].start, chosen[-1].end, text[chosen[0].start : chosen[-1].end])

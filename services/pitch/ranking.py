@@ -1,0 +1,187 @@
+"""Which documents fit this deal: the needs a request states, scored against whole documents.
+
+The deal leads. Its context is broken into the needs it states (the whole situation, each sentence, and the
+systems it names); each need scores every document by its best passage (dense), its overall topic (centroid)
+and its whole-text lexical evidence (document-level BM25), discounted for pages that are close to everything
+(hubness). Scores are standardised per need before they are summed, so no single need or signal dominates by
+scale. The persona's standing priorities are a weak prior that reorders close candidates; with no deal
+context they are the only needs, which gives a persona-generic track.
+
+Weights were chosen on the shared development set (real product docs, 46 cases) and checked on the demo set;
+they are few and generic on purpose (see README, "How talk tracks pick features").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from services.core.text import split_sentences
+from services.pitch.library import Library
+
+# A sentence of the deal counts 1/sqrt(n) of the whole context, so a long context does not outvote a short one.
+DEAL_WEIGHT = 1.0
+# The persona's priorities, all together, as a share of one deal need: a prior, never a vote that beats the deal.
+PRIOR_WEIGHT = 0.5
+# A named system (Okta, Snowflake, Firebase) that few documents mention is strong evidence for those documents.
+SYSTEM_WEIGHT = 1.0
+# A system named in more than this share of the library is too common to point anywhere.
+SYSTEM_MAX_SHARE = 0.25
+LEXICAL_WEIGHT = 0.6
+CENTROID_WEIGHT = 0.5
+HUB_WEIGHT = 0.5
+# A document is "matched" to a need it ranks this high for (shown in the feature's `why`).
+MATCH_RANK = 3
+
+# Capitalised words that name a role, a time or a grammatical opener rather than a system the buyer runs.
+_NOT_SYSTEMS = frozenset(
+    """ceo cfo cio ciso cmo coo cto cro vp svp evp head director manager team the a an its it they their our we
+    january february march april may june july august september october november december monday tuesday
+    wednesday thursday friday saturday sunday q1 q2 q3 q4 fy eu us uk""".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    text: str
+    weight: float
+    label: str
+    kind: str  # "deal", "sentence", "brief", "prior", "system"
+
+
+@dataclass
+class Ranked:
+    order: list[int]  # document indices into the library, best first (live documents only)
+    score: np.ndarray  # per document
+    matched: dict[int, list[str]] = field(default_factory=dict)  # document -> labels of needs it answers
+    chunk_relevance: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per chunk row: best cosine to a need
+
+
+def named_systems(text: str) -> list[str]:
+    """Names of products, vendors, standards and regulations the text mentions: capitalised words past a
+    sentence's first word, and anywhere words with capitals or digits inside (Okta, BigQuery, Auth0, SOC 2)."""
+    found: list[str] = []
+    for sentence in split_sentences(text):
+        words = list(_WORD.finditer(sentence))
+        for i, match in enumerate(words):
+            word = match.group(0)
+            inner = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
+            if word.lower() in _NOT_SYSTEMS or not word[0].isupper():
+                continue
+            if i == 0 and not inner:
+                continue
+            if len(word) < 2:
+                continue
+            found.append(word)
+    return list(dict.fromkeys(found))
+
+
+def deal_needs(brief: str | None, context: str | None, competitor: str | None, priorities: Sequence[str]) -> list[Need]:
+    needs: list[Need] = []
+    deal = " ".join(t for t in (brief, context) if t)
+    sentences = split_sentences(context or "")
+    if deal:
+        # A one-sentence deal is its own label, so `why` can quote it.
+        needs.append(Need(deal, DEAL_WEIGHT, deal if len(sentences) <= 1 and not brief else "the deal", "deal"))
+    if context and brief:
+        needs.append(Need(context, DEAL_WEIGHT, "the deal context", "deal"))
+    if len(sentences) > 1:
+        for s in sentences:
+            needs.append(Need(s, DEAL_WEIGHT / len(sentences) ** 0.5, s, "sentence"))
+    if priorities:
+        weight = PRIOR_WEIGHT / len(priorities) if deal else 1.0
+        needs += [Need(p, weight, p, "prior") for p in priorities]
+    systems = named_systems(" ".join(t for t in (brief, context) if t))
+    if competitor:
+        systems.append(competitor)
+    needs += [Need(s, SYSTEM_WEIGHT, s, "system") for s in dict.fromkeys(systems)]
+    return needs
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - float(x.mean())) / (sd if sd > 1e-9 else 1.0)
+
+
+def _system_scores(library: Library, name: str, live: np.ndarray) -> np.ndarray | None:
+    """log(1 + mentions) x idf over documents that mention the name as a phrase; None if it points nowhere."""
+    pattern = re.compile(r"(?<![\w])" + re.escape(name.lower()) + r"(?![\w])")
+    counts = np.zeros(library.size)
+    for i, doc in enumerate(library.docs):
+        if not live[i]:
+            continue
+        title = doc.title.lower()
+        body = " ".join(str(p.get("text", "")) for p in library.payloads[doc.start : doc.end]).lower()
+        counts[i] = len(pattern.findall(body)) + 3 * len(pattern.findall(title))
+    df = int((counts > 0).sum())
+    if df == 0 or df > max(1, SYSTEM_MAX_SHARE * int(live.sum())):
+        return None
+    scores = np.log1p(counts) * np.log(max(2, int(live.sum())) / df)
+    return scores / (scores.max() or 1.0)
+
+
+def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray, live: np.ndarray) -> Ranked:
+    """`vectors[i]` embeds `needs[i]` (rows for "system" needs are ignored)."""
+    n = library.size
+    total = np.zeros(n)
+    matched: dict[int, list[str]] = {}
+    relevance = np.full(len(library.chunk_ids), -1.0, dtype=np.float32)
+    prior_relevance = relevance.copy()
+    if n == 0 or not live.any():
+        return Ranked([], total, matched, relevance)
+    idx = np.flatnonzero(live)
+    for need, vec in zip(needs, vectors, strict=True):
+        if need.kind == "system":
+            scores = _system_scores(library, need.text, live)
+            if scores is None:
+                continue
+            total += need.weight * scores
+            contribution = scores
+        else:
+            cos = library.vectors @ vec
+            if need.kind == "prior":
+                prior_relevance = np.maximum(prior_relevance, cos)
+            else:
+                relevance = np.maximum(relevance, cos)
+            best, _ = library.best_chunk(cos)
+            dense = best + CENTROID_WEIGHT * (library.centroids @ vec) - HUB_WEIGHT * library.hub
+            lexical = library.bm25.scores(need.text)
+            contribution = np.zeros(n)
+            contribution[idx] = _z(dense[idx]) + LEXICAL_WEIGHT * _z(lexical[idx])
+            total += need.weight * contribution
+        if need.kind == "prior":
+            continue
+        for i in idx[np.argsort(-contribution[idx])][:MATCH_RANK]:
+            if contribution[i] > 0:
+                matched.setdefault(int(i), []).append(need.label)
+    if not any(need.kind in ("deal", "sentence") for need in needs):
+        relevance = prior_relevance  # no deal: the passages that speak to what this buyer is measured on
+    order = [int(i) for i in idx[np.argsort(-total[idx], kind="stable")]]
+    return Ranked(order, total, matched, relevance)
+
+
+# Baselines for `pitchcraft eval`: the same library and model, none of the method above.
+
+
+def bm25_baseline(library: Library, text: str, live: np.ndarray) -> list[int]:
+    scores = library.bm25.scores(text)
+    idx = np.flatnonzero(live)
+    return [int(i) for i in idx[np.argsort(-scores[idx], kind="stable")]]
+
+
+def dense_baseline(library: Library, vector: np.ndarray, live: np.ndarray) -> list[int]:
+    best, _ = library.best_chunk(library.vectors @ vector)
+    idx = np.flatnonzero(live)
+    return [int(i) for i in idx[np.argsort(-best[idx], kind="stable")]]
+
+
+def rrf(*rankings: list[int], k: int = 60) -> list[int]:
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, doc in enumerate(ranking):
+            scores[doc] = scores.get(doc, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(scores, key=lambda d: -scores[d])
