@@ -141,7 +141,7 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
         quality["limitations"] += sum(is_limitation(p.text) for p in feature_points)
         if track.tone.value == "business":
             profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
-            said = [p.text for p in texts] + track.discovery_questions
+            said = [p.text for p in texts] + track.discovery_questions + [f.title for f in track.features]
             if track.competitor:
                 said += [o.objection for o in track.competitor.objections]
             quality["business_texts"] += len(said)
@@ -225,7 +225,7 @@ def report(directory: Path, result: dict[str, Any]) -> str:
         f"pipeline nDCG@5 minus best baseline: {result['systems']['full pipeline']['ndcg@5'] - best:+.3f}",
         f"grounded texts (cited chunk holds the text): {result['grounded']:.1%} of {result['cited_texts']}",
         f"feature points that state a limitation: {result['limitation_points']:.1%} of {result['feature_points']}",
-        f"jargon in business-tone tracks: {result['business_jargon']} of {result['business_texts']} texts",
+        f"jargon in business-tone tracks (every text shown, titles included): {result['business_jargon']} of {result['business_texts']} texts",
     ]
     if result["competitor_note_cited"] is not None:
         lines.append(

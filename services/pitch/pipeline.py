@@ -58,6 +58,9 @@ DUPLICATE_SIMILARITY = 0.92
 # A feature needs a chunk at least this close (cosine) to one of the needs; below, it is not supported (an
 # unrelated passage scores 0.0-0.15 with all-MiniLM-L6-v2; 0.30 dropped half the right features of short contexts).
 MIN_SUPPORT = 0.20
+# With no deal, the needs are the persona's priorities, which are written in the buyer's terms and sit further
+# from any product's wording (0.08-0.35 for on-topic pages): the bar is lower, the ranking does the rest.
+MIN_PRIOR_SUPPORT = 0.10
 MAX_POINTS = 3
 MAX_READY_FOR = 2
 MIN_POINT_SCORE = 0.3
@@ -259,6 +262,7 @@ class TalkTrackPipeline:
         pool = ranked.order[:CANDIDATES]
         if not pool:
             return []
+        support = MIN_SUPPORT if ranked.deal else MIN_PRIOR_SUPPORT
         scores = ranked.score[pool]
         low, high = float(scores.min()), float(scores.max())
         norm = {d: (float(ranked.score[d]) - low) / (high - low) if high > low else 1.0 for d in pool}
@@ -275,10 +279,12 @@ class TalkTrackPipeline:
             best = max(pool, key=mmr) if options.ranking == "full" else pool[0]
             pool.remove(best)
             doc = library.docs[best]
-            if float(ranked.chunk_relevance[doc.start : doc.end].max()) < MIN_SUPPORT:
+            if float(ranked.chunk_relevance[doc.start : doc.end].max()) < support:
                 continue  # not about anything this deal or buyer needs
             if any(float(library.centroids[best] @ library.centroids[c]) > DUPLICATE_SIMILARITY for c, _ in chosen):
                 continue  # a near-copy of a chosen feature never takes a second slot
+            if profile.tone is Tone.BUSINESS and profile.jargon(doc.title):
+                continue  # its very name is jargon to this buyer (titles are shown as written, never rewritten)
             points, ready = self._points(library, best, ranked, profile, terms)
             if not points:
                 continue  # nothing this buyer should hear from it

@@ -59,6 +59,7 @@ class Ranked:
     score: np.ndarray  # per document
     matched: dict[int, list[str]] = field(default_factory=dict)  # document -> labels of needs it answers
     chunk_relevance: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per chunk row: best cosine to a need
+    deal: bool = True  # False: no deal needs, the persona's priorities alone
 
 
 def named_systems(text: str) -> list[str]:
@@ -158,10 +159,11 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
         for i in idx[np.argsort(-contribution[idx])][:MATCH_RANK]:
             if contribution[i] > 0:
                 matched.setdefault(int(i), []).append(need.label)
-    if not any(need.kind in ("deal", "sentence") for need in needs):
+    deal = any(need.kind in ("deal", "sentence") for need in needs)
+    if not deal:
         relevance = prior_relevance  # no deal: the passages that speak to what this buyer is measured on
     order = [int(i) for i in idx[np.argsort(-total[idx], kind="stable")]]
-    return Ranked(order, total, matched, relevance)
+    return Ranked(order, total, matched, relevance, deal)
 
 
 # Baselines for `pitchcraft eval`: the same library and model, none of the method above.
