@@ -225,7 +225,8 @@ def report(directory: Path, result: dict[str, Any]) -> str:
         f"pipeline nDCG@5 minus best baseline: {result['systems']['full pipeline']['ndcg@5'] - best:+.3f}",
         f"grounded texts (cited chunk holds the text): {result['grounded']:.1%} of {result['cited_texts']}",
         f"feature points that state a limitation: {result['limitation_points']:.1%} of {result['feature_points']}",
-        f"jargon in business-tone tracks (every text shown, titles included): {result['business_jargon']} of {result['business_texts']} texts",
+        f"jargon in business-tone tracks (every text shown, titles included): {result['business_jargon']} of "
+        f"{result['business_texts']} texts",
     ]
     if result["competitor_note_cited"] is not None:
         lines.append(
