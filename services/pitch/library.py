@@ -14,6 +14,7 @@ import asyncio
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,14 @@ class Library:
 
     def __post_init__(self) -> None:
         self._starts = np.array([d.start for d in self.docs], dtype=np.int64)
+
+    @cached_property
+    def lower_texts(self) -> list[str]:
+        """Each document's title and text in lower case, for phrase look-ups (named systems)."""
+        return [
+            " ".join([d.title, *(str(p.get("text", "")) for p in self.payloads[d.start : d.end])]).lower()
+            for d in self.docs
+        ]
 
     @property
     def size(self) -> int:

@@ -112,12 +112,10 @@ def _system_scores(library: Library, name: str, live: np.ndarray) -> np.ndarray 
     """log(1 + mentions) x idf over documents that mention the name as a phrase; None if it points nowhere."""
     pattern = re.compile(r"(?<![\w])" + re.escape(name.lower()) + r"(?![\w])")
     counts = np.zeros(library.size)
-    for i, doc in enumerate(library.docs):
-        if not live[i]:
-            continue
-        title = doc.title.lower()
-        body = " ".join(str(p.get("text", "")) for p in library.payloads[doc.start : doc.end]).lower()
-        counts[i] = len(pattern.findall(body)) + 3 * len(pattern.findall(title))
+    for i, (doc, text) in enumerate(zip(library.docs, library.lower_texts, strict=True)):
+        if live[i]:
+            # The title is in the text once; two more for it make a title mention count three times.
+            counts[i] = len(pattern.findall(text)) + 2 * len(pattern.findall(doc.title.lower()))
     df = int((counts > 0).sum())
     if df == 0 or df > max(1, SYSTEM_MAX_SHARE * int(live.sum())):
         return None
