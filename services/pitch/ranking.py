@@ -146,7 +146,7 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
                 prior_relevance = np.maximum(prior_relevance, cos)
             else:
                 relevance = np.maximum(relevance, cos)
-            best, _ = library.best_chunk(cos)
+            best = library.best_chunk(cos)
             dense = best + CENTROID_WEIGHT * (library.centroids @ vec) - HUB_WEIGHT * library.hub
             lexical = library.bm25.scores(need.text)
             contribution = np.zeros(n)
@@ -174,7 +174,7 @@ def bm25_baseline(library: Library, text: str, live: np.ndarray) -> list[int]:
 
 
 def dense_baseline(library: Library, vector: np.ndarray, live: np.ndarray) -> list[int]:
-    best, _ = library.best_chunk(library.vectors @ vector)
+    best = library.best_chunk(library.vectors @ vector)
     idx = np.flatnonzero(live)
     return [int(i) for i in idx[np.argsort(-best[idx], kind="stable")]]
 
