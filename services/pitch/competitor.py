@@ -110,6 +110,19 @@ def _side(sentence: str, ours: list[str], theirs: list[str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class NoteItem:
+    """One thing the notes offer, before this deal orders it: a landmine question, an objection with its
+    response, or a sentence for where we win or where they are stronger. `bonus` is added to the chunk's
+    relevance (battlecard sections that say what they are)."""
+
+    kind: str  # "landmine", "objection", "win", "stronger"
+    chunk_id: str
+    text: str  # the question (landmine), the response (objection) or the sentence
+    question: str = ""  # objections only
+    bonus: float | None = None
+
+
 def handle(
     chunks: list[NoteChunk],
     competitor: str,
@@ -119,46 +132,66 @@ def handle(
 ) -> Handling:
     """`relevance`: chunk id -> how much the chunk speaks to this deal (orders the topics); `say`: whether a
     text suits the buyer's tone."""
+    return order_notes(read_notes(chunks, competitor, ours, say), relevance)
+
+
+def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: Callable[[str], bool]) -> list[NoteItem]:
+    """Everything the notes offer for this tone, in the notes' order: the part of `handle` that does not depend
+    on the deal, so a caller can keep it per set of notes and tone."""
     theirs = [competitor]
-    wins: dict[str, Quote] = {}
-    stronger: dict[str, Quote] = {}
-    objections: list[tuple[float, str, Quote]] = []
-    landmines: list[str] = []
+    items: list[NoteItem] = []
     for chunk in chunks:
         heading = chunk.section.split(" > ")[-1].strip().strip(_QUOTES) if chunk.section else ""
         spans = sentence_spans(chunk.text)
-        rel = relevance.get(chunk.id, 0.0)
         if heading and _QUESTIONS.search(heading) and not _OBJECTION.search(heading):
-            landmines += [q for q in (_question(s.text) for s in spans) if q and say(q)]
+            items += [NoteItem("landmine", chunk.id, q) for q in (_question(s.text) for s in spans) if q and say(q)]
             continue
         if _OBJECTION.search(chunk.section) and heading and not _OBJECTION.search(heading):
             response = _response(chunk, spans, say, ours, theirs, battlecard=True)
             if response is not None and say(heading):
-                objections.append((rel + 1.0, heading, Quote(chunk.id, response.text, rel)))
+                items.append(NoteItem("objection", chunk.id, response.text, heading, 1.0))
             continue
         usable = [
             s for s in spans if 6 <= len(s.text.split()) <= 60 and not s.text.endswith(("?", ":")) and say(s.text)
         ]
         if heading and _THEIRS.search(heading):
-            for s in usable:
-                stronger.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel))
+            items += [NoteItem("stronger", chunk.id, s.text) for s in usable]
             continue
         if heading and _WIN.search(heading):
-            for s in usable:
-                if not is_limitation(s.text):
-                    wins.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel + 1.0))
+            items += [NoteItem("win", chunk.id, s.text, bonus=1.0) for s in usable if not is_limitation(s.text)]
             continue
         for s in usable:
             side = _side(s.text, ours, theirs)
             if side == "win":
-                wins.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel))
+                items.append(NoteItem("win", chunk.id, s.text))
             elif side == "theirs":
-                stronger.setdefault(s.text.lower(), Quote(chunk.id, s.text, rel))
+                items.append(NoteItem("stronger", chunk.id, s.text))
         if heading and not _NOT_A_TOPIC.search(heading):
             response = _response(chunk, spans, say, ours, theirs, battlecard=False)
             if response is not None:
                 question = f"How do you compare with {competitor} on {heading[0].lower() + heading[1:]}?"
-                objections.append((rel, question, Quote(chunk.id, response.text, rel)))
+                items.append(NoteItem("objection", chunk.id, response.text, question))
+    return items
+
+
+def order_notes(items: list[NoteItem], relevance: dict[str, float]) -> Handling:
+    """The notes' items ordered for this deal: the topics that speak to it first; the first of repeated texts
+    and questions kept."""
+    wins: dict[str, Quote] = {}
+    stronger: dict[str, Quote] = {}
+    objections: list[tuple[float, str, Quote]] = []
+    landmines: list[str] = []
+    for item in items:
+        rel = relevance.get(item.chunk_id, 0.0)
+        if item.kind == "landmine":
+            landmines.append(item.text)
+        elif item.kind == "objection":
+            rank = rel if item.bonus is None else rel + item.bonus
+            objections.append((rank, item.question, Quote(item.chunk_id, item.text, rel)))
+        else:
+            score = rel if item.bonus is None else rel + item.bonus
+            target = wins if item.kind == "win" else stronger
+            target.setdefault(item.text.lower(), Quote(item.chunk_id, item.text, score))
     objections.sort(key=lambda o: -o[0])
     unique: dict[str, tuple[str, Quote]] = {}
     for _, question, quote in objections:

@@ -5,31 +5,47 @@ centroid (what the page is about overall), its whole text (document-level BM25) 
 (hubness: a page that is close to everything, such as an overview, is discounted so it does not lead every
 track). The snapshot holds the current version of each document, read from the vector store and checked
 against SQL's `current_version`; it is rebuilt, reusing unchanged documents, whenever that set changes. One SQL
-query per request checks it. Memory: about 1.6 KB per chunk (vector plus text), 16 MB at 10,000 chunks.
+query per request checks it: a one-row fingerprint of the set (count, sum of versions, latest `updated_at`), and
+only when that moved, the set itself. Memory: about 1.6 KB per chunk (vector plus text), 16 MB at 10,000 chunks,
+plus the named-system counts cached per snapshot (8 bytes per document per name, at most MENTION_CACHE names).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import column, select, table
+from sqlalchemy import column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.lexical import DocumentBm25
 from services.core.vectorstore import PointFilter, VectorStore
 
-_documents = table("documents", column("id"), column("org_id"), column("kind"), column("current_version"))
+_documents = table(
+    "documents", column("id"), column("org_id"), column("kind"), column("current_version"), column("updated_at")
+)
 
 # Hubness: a document's mean similarity to the HUB_K chunks of other documents closest to it, measured against
 # at most HUB_SAMPLE chunks (an unbiased sample above that, so the cost stays bounded on large libraries).
 HUB_K = 20
 HUB_SAMPLE = 4000
+# Named systems whose per-document mention counts a snapshot keeps (a deal names a handful; 256 names at 10,000
+# chunks, about 1,700 documents, is 3.5 MB).
+MENTION_CACHE = 256
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = np.iinfo(np.int64).max
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (datetime comparison, as integers)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +81,17 @@ class Library:
     hub: np.ndarray
     bm25: DocumentBm25
     _starts: np.ndarray = field(init=False)
+    _expires: np.ndarray = field(init=False)
+    _mentions: OrderedDict[str, np.ndarray] = field(init=False)
+    _mentions_lock: threading.Lock = field(init=False)
 
     def __post_init__(self) -> None:
         self._starts = np.array([d.start for d in self.docs], dtype=np.int64)
+        self._expires = np.array(
+            [_NEVER if d.expires_at is None else _micros(d.expires_at) for d in self.docs], dtype=np.int64
+        )
+        self._mentions = OrderedDict()
+        self._mentions_lock = threading.Lock()
 
     @cached_property
     def lower_texts(self) -> list[str]:
@@ -77,12 +101,42 @@ class Library:
             for d in self.docs
         ]
 
+    @cached_property
+    def lower_titles(self) -> list[str]:
+        return [d.title.lower() for d in self.docs]
+
     @property
     def size(self) -> int:
         return len(self.docs)
 
     def live(self, now: datetime) -> np.ndarray:
-        return np.array([d.expires_at is None or d.expires_at > now for d in self.docs], dtype=bool)
+        """Documents not expired at `now`."""
+        return self._expires > _micros(now)
+
+    def mentions(self, name: str) -> np.ndarray:
+        """Per document: how often its text mentions `name` as a phrase (case-insensitive, whole words), with a
+        title mention counted three times. Cached per snapshot: the same names come back in request after
+        request, and the snapshot's texts never change."""
+        with self._mentions_lock:
+            hit = self._mentions.get(name)
+            if hit is not None:
+                self._mentions.move_to_end(name)
+                return hit
+        needle = name.lower()
+        pattern = re.compile(r"(?<![\w])" + re.escape(needle) + r"(?![\w])")
+        counts = np.zeros(self.size)
+        for i, (text, title) in enumerate(zip(self.lower_texts, self.lower_titles, strict=True)):
+            # The substring tests skip the regex where it cannot match (nearly every document for a real name).
+            # The title is in the text once; two more for it make a title mention count three times.
+            in_text = len(pattern.findall(text)) if needle in text else 0
+            in_title = len(pattern.findall(title)) if needle in title else 0
+            counts[i] = in_text + 2 * in_title
+        counts.flags.writeable = False
+        with self._mentions_lock:
+            self._mentions[name] = counts
+            while len(self._mentions) > MENTION_CACHE:
+                self._mentions.popitem(last=False)
+        return counts
 
     def best_chunk(self, chunk_scores: np.ndarray) -> np.ndarray:
         """Per document: its best chunk's score (one vectorised pass; chunks are grouped by document)."""
@@ -163,40 +217,65 @@ def build_library(docs: list[tuple[str, int, _DocPoints]], kind: str) -> Library
     )
 
 
+_Snapshot = tuple[tuple[Any, ...], frozenset[tuple[str, int]], Library, dict[str, "_DocPoints"]]
+
+
 class LibraryCache:
     """Snapshots per (org, kind), rebuilt when SQL's set of current versions changes; unchanged documents'
-    points are reused, so a change to one document fetches only that document from the store."""
+    points are reused, so a change to one document fetches only that document from the store.
+
+    Each request first reads a one-row fingerprint of the set: its size, the sum of its versions and the latest
+    `updated_at`. Versions only grow and every switch of `current_version` writes `updated_at`, so any change to
+    the set moves the fingerprint; only then is the set itself read (one row per document) and compared."""
 
     def __init__(self, store: VectorStore, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._store = store
         self._sessions = sessions
-        self._snapshots: dict[tuple[str, str], tuple[frozenset[tuple[str, int]], Library, dict[str, _DocPoints]]] = {}
+        # (org, kind) -> (fingerprint, current versions, library, points by "document:version"). The fingerprint
+        # is read before the set, so a stored pair is never newer than its set: replacing one pair with another,
+        # in any order, never serves a snapshot older than its fingerprint says.
+        self._snapshots: dict[tuple[str, str], _Snapshot] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
     async def get(self, org_id: str, kind: str) -> Library:
+        where = (
+            _documents.c.org_id == org_id,
+            _documents.c.kind == kind,
+            _documents.c.current_version.is_not(None),
+        )
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(_documents.c.id, _documents.c.current_version).where(
-                    _documents.c.org_id == org_id,
-                    _documents.c.kind == kind,
-                    _documents.c.current_version.is_not(None),
-                )
+            fingerprint = tuple(
+                (
+                    await session.execute(
+                        select(
+                            func.count(_documents.c.id),
+                            func.sum(_documents.c.current_version),
+                            func.max(_documents.c.updated_at),
+                        ).where(*where)
+                    )
+                ).one()
             )
+            cached = self._snapshots.get((org_id, kind))
+            if cached is not None and cached[0] == fingerprint:
+                return cached[2]
+            rows = await session.execute(select(_documents.c.id, _documents.c.current_version).where(*where))
             current = frozenset((str(doc_id), int(version)) for doc_id, version in rows)
-        cached = self._snapshots.get((org_id, kind))
-        if cached is not None and cached[0] == current:
-            return cached[1]
-        return await asyncio.to_thread(self._rebuild, org_id, kind, current)
+        if cached is not None and cached[1] == current:
+            self._snapshots[(org_id, kind)] = (fingerprint, *cached[1:])
+            return cached[2]
+        return await asyncio.to_thread(self._rebuild, org_id, kind, current, fingerprint)
 
-    def _rebuild(self, org_id: str, kind: str, current: frozenset[tuple[str, int]]) -> Library:
+    def _rebuild(
+        self, org_id: str, kind: str, current: frozenset[tuple[str, int]], fingerprint: tuple[Any, ...]
+    ) -> Library:
         with self._guard:
             lock = self._locks.setdefault((org_id, kind), threading.Lock())
         with lock:
             cached = self._snapshots.get((org_id, kind))
-            if cached is not None and cached[0] == current:
-                return cached[1]
-            known = cached[2] if cached is not None else {}
+            if cached is not None and cached[1] == current:
+                return cached[2]
+            known = cached[3] if cached is not None else {}
             wanted = dict(current)
             reuse = {f"{d}:{v}": known[f"{d}:{v}"] for d, v in current if f"{d}:{v}" in known}
             missing = [d for d, v in current if f"{d}:{v}" not in reuse]
@@ -220,5 +299,5 @@ class LibraryCache:
             library = build_library(
                 [(key.rsplit(":", 1)[0], int(key.rsplit(":", 1)[1]), pts) for key, pts in ordered], kind
             )
-            self._snapshots[(org_id, kind)] = (current, library, dict(reuse))
+            self._snapshots[(org_id, kind)] = (fingerprint, current, library, dict(reuse))
             return library

@@ -21,10 +21,10 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import utcnow
-from services.core.embeddings import EmbeddingCache
+from services.core.embeddings import EmbeddingBatcher, EmbeddingCache, limit_blas_threads
 from services.core.retrieval import current_versions, review_due
 from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
-from services.pitch.competitor import NoteChunk, display_name, handle
+from services.pitch.competitor import NoteChunk, NoteItem, display_name, order_notes, read_notes
 from services.pitch.library import Library, LibraryCache
 from services.pitch.points import Span, is_limitation, sentence_spans, with_antecedent
 from services.pitch.ranking import (
@@ -68,6 +68,8 @@ MIN_POINT_SCORE = 0.3
 PROOF_MIN_SIMILARITY = 0.45
 # Chunks whose sentences are kept analysed per tone profile (a few MB at 20,000 entries).
 ANALYSIS_CACHE = 20_000
+# Competitors' notes kept read per tone profile (7 built-in profiles x a few competitors).
+NOTES_CACHE = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,13 @@ class Sentence:
     words: frozenset[str]
     limitation: bool
     standalone: Span | None  # the sentence as a point that reads on its own (with its antecedent), or None
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadNotes:
+    shown: str  # the competitor's name as the notes write it
+    items: list[NoteItem]
+    dense: list[tuple[str, np.ndarray]]  # point id -> its vector, for the deal's relevance
 
 
 def slug(text: str) -> str:
@@ -134,8 +143,12 @@ class TalkTrackPipeline:
         self._store = store
         self._sessions = sessions
         self._queries = queries
+        limit_blas_threads(1)  # process-wide: requests run their matrix products side by side, one core each
+        # Requests that arrive together share one model call (the deal texts are new in every request).
+        self._batcher = EmbeddingBatcher(queries)
         self.library = LibraryCache(store, sessions)
         self._analysis: OrderedDict[tuple[str, ToneProfile], list[Sentence]] = OrderedDict()
+        self._notes_read: OrderedDict[tuple[str, tuple[str, ...], ToneProfile], _ReadNotes] = OrderedDict()
         self._analysis_lock = threading.Lock()
 
     async def compose(
@@ -145,19 +158,19 @@ class TalkTrackPipeline:
         now = utcnow()
         profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
         warnings: list[str] = []
-        library, needs, need_vectors, ranked = await self._ranked(org_id, request, persona, options, now)
-        terms = query_terms(n.text for n in needs if n.kind != "prior" or not request.context)
-        features = self._select(library, ranked, profile, terms, request.max_features, options)
-        deal_vectors = np.stack(
-            [v for n, v in zip(needs, need_vectors, strict=True) if n.kind in ("deal", "sentence")]
-            or [v for n, v in zip(needs, need_vectors, strict=True) if n.kind == "prior"]
+        # The I/O of the request (SQL checks of both snapshots, the competitor's notes) overlaps the model call;
+        # then all CPU work runs in one worker thread, so the event loop only ever waits.
+        (library, needs, need_vectors), stories, notes = await asyncio.gather(
+            self._needs(org_id, request, persona),
+            self.library.get(org_id, "case_study"),
+            self._notes(org_id, request.competitor, now) if request.competitor else _no_notes(),
         )
-        await self._add_proof(org_id, features, library, profile, now)
+        features, competitor = await asyncio.to_thread(
+            self._compose, library, stories, notes, needs, need_vectors, request, persona, profile, options, now
+        )
 
-        competitor: CompetitorSection | None = None
         landmines: list[str] = []
         if request.competitor:
-            competitor = await self._competitor(org_id, request.competitor, profile, deal_vectors, now)
             if competitor is None:
                 warnings.append(
                     f"No competitor notes for '{request.competitor}' in your library; add a battlecard or comparison "
@@ -212,21 +225,48 @@ class TalkTrackPipeline:
         self, org_id: str, request: TalkTrackIn, persona: PersonaOut, options: RetrievalOptions
     ) -> list[str]:
         """The ranking alone (external ids, best first): what `pitchcraft eval` scores its baselines on."""
-        library, _, _, ranked = await self._ranked(org_id, request, persona, options, utcnow())
+        library, needs, need_vectors = await self._needs(org_id, request, persona)
+        live = library.live(utcnow())
+        ranked = await asyncio.to_thread(self._rank, library, needs, need_vectors, live, request, persona, options)
         return [library.docs[i].external_id for i in ranked.order]
 
-    async def _ranked(
-        self, org_id: str, request: TalkTrackIn, persona: PersonaOut, options: RetrievalOptions, now: datetime
-    ) -> tuple[Library, list[Need], np.ndarray, Ranked]:
-        library = await self.library.get(org_id, "feature")
-        live = library.live(now)
+    async def _needs(
+        self, org_id: str, request: TalkTrackIn, persona: PersonaOut
+    ) -> tuple[Library, list[Need], np.ndarray]:
+        """The feature snapshot, the needs this request states and their vectors (zeros for named systems)."""
         needs = deal_needs(request.persona_brief, request.context, request.competitor, persona.priorities)
         embedded = [n.text for n in needs if n.kind != "system"]
-        vectors = await asyncio.to_thread(self._queries.embed, embedded)
+        library, vectors = await asyncio.gather(self.library.get(org_id, "feature"), self._batcher.embed(embedded))
         rows = iter(vectors)
         need_vectors = np.stack([next(rows) if n.kind != "system" else np.zeros(vectors.shape[1]) for n in needs])
-        ranked = await asyncio.to_thread(self._rank, library, needs, need_vectors, live, request, persona, options)
-        return library, needs, need_vectors, ranked
+        return library, needs, need_vectors
+
+    def _compose(
+        self,
+        library: Library,
+        stories: Library,
+        notes: list[StoredPoint] | None,
+        needs: list[Need],
+        need_vectors: np.ndarray,
+        request: TalkTrackIn,
+        persona: PersonaOut,
+        profile: ToneProfile,
+        options: RetrievalOptions,
+        now: datetime,
+    ) -> tuple[list[Feature], CompetitorSection | None]:
+        """Ranking, feature selection, proof and the competitor section: the CPU work of a track (worker thread)."""
+        ranked = self._rank(library, needs, need_vectors, library.live(now), request, persona, options)
+        terms = query_terms(n.text for n in needs if n.kind != "prior" or not request.context)
+        features = self._select(library, ranked, profile, terms, request.max_features, options)
+        deal_vectors = np.stack(
+            [v for n, v in zip(needs, need_vectors, strict=True) if n.kind in ("deal", "sentence")]
+            or [v for n, v in zip(needs, need_vectors, strict=True) if n.kind == "prior"]
+        )
+        self._add_proof(features, library, stories, profile, now)
+        competitor = None
+        if request.competitor and notes:
+            competitor = self._competitor(request.competitor, notes, profile, deal_vectors)
+        return features, competitor
 
     def _rank(
         self,
@@ -373,13 +413,12 @@ class TalkTrackPipeline:
                 self._analysis.popitem(last=False)
         return value
 
-    async def _add_proof(
-        self, org_id: str, features: list[Feature], features_library: Library, profile: ToneProfile, now: datetime
+    def _add_proof(
+        self, features: list[Feature], features_library: Library, stories: Library, profile: ToneProfile, now: datetime
     ) -> None:
         """One cited result from a case study that is about the same thing as the feature, where one exists."""
         if not features:
             return
-        stories = await self.library.get(org_id, "case_study")
         live = stories.live(now)
         if not stories.size or not live.any():
             return
@@ -411,37 +450,55 @@ class TalkTrackPipeline:
                     feature.proof = Point(text=best[1].text, citation=_citation(chunk_id, payload))
                     break
 
-    async def _competitor(
-        self, org_id: str, name: str, profile: ToneProfile, deal_vectors: np.ndarray, now: datetime
-    ) -> CompetitorSection | None:
+    def _competitor(
+        self, name: str, points: list[StoredPoint], profile: ToneProfile, deal_vectors: np.ndarray
+    ) -> CompetitorSection:
         """The competitor's notes: where we win, where they are stronger, objections with full responses, and
         landmine questions."""
-        points = await self._notes(org_id, name, now)
-        if not points:
-            return None
         points.sort(key=lambda p: (str(p.payload["document_id"]), int(p.payload.get("ordinal", 0))))
-        texts = [str(p.payload.get("text", "")) for p in points] + [str(p.payload.get("title", "")) for p in points]
-        shown = display_name(name, texts)
-        ours = sorted({str(p.payload.get("product") or "") for p in points} - {""})
-        ours = [display_name(o, texts) for o in ours] + ours
+        notes = self._read_notes(name, points, profile)
         relevance = {}
-        for p in points:
-            if p.dense is not None and len(deal_vectors):
-                relevance[p.id] = float((np.asarray(p.dense, dtype=np.float32) @ deal_vectors.T).max())
-        chunks = [NoteChunk(p.id, str(p.payload.get("section", "")), str(p.payload.get("text", ""))) for p in points]
-        handling = handle(chunks, shown, ours, relevance, lambda t: _speakable(t, profile))
+        if len(deal_vectors):
+            for point_id, dense in notes.dense:
+                relevance[point_id] = float((dense @ deal_vectors.T).max())
+        handling = order_notes(notes.items, relevance)
         payloads = {p.id: p.payload for p in points}
 
         def cite(quotes: list[Any], n: int) -> list[Point]:
             return [Point(text=q.text, citation=_citation(q.chunk_id, payloads[q.chunk_id])) for q in quotes[:n]]
 
         return CompetitorSection(
-            name=shown,
+            name=notes.shown,
             where_we_win=cite(handling.where_we_win, 3),
             objections=[Objection(objection=o, response=cite([q], 1)[0]) for o, q in handling.objections[:3]],
             where_they_are_stronger=cite(handling.where_they_are_stronger, 2),
             landmine_questions=handling.landmines[:4],
         )
+
+    def _read_notes(self, name: str, points: list[StoredPoint], profile: ToneProfile) -> _ReadNotes:
+        """What the notes offer this tone, before the deal orders it; kept per set of chunks (a point id names
+        one version of one chunk, so its text never changes under the cache) and tone profile."""
+        key = (name, tuple(p.id for p in points), profile)
+        with self._analysis_lock:
+            hit = self._notes_read.get(key)
+            if hit is not None:
+                self._notes_read.move_to_end(key)
+                return hit
+        texts = [str(p.payload.get("text", "")) for p in points] + [str(p.payload.get("title", "")) for p in points]
+        shown = display_name(name, texts)
+        ours = sorted({str(p.payload.get("product") or "") for p in points} - {""})
+        ours = [display_name(o, texts) for o in ours] + ours
+        chunks = [NoteChunk(p.id, str(p.payload.get("section", "")), str(p.payload.get("text", ""))) for p in points]
+        value = _ReadNotes(
+            shown=shown,
+            items=read_notes(chunks, shown, ours, lambda t: _speakable(t, profile)),
+            dense=[(p.id, np.asarray(p.dense, dtype=np.float32)) for p in points if p.dense is not None],
+        )
+        with self._analysis_lock:
+            self._notes_read[key] = value
+            while len(self._notes_read) > NOTES_CACHE:
+                self._notes_read.popitem(last=False)
+        return value
 
     async def _notes(self, org_id: str, name: str, now: datetime) -> list[StoredPoint]:
         """Current chunks of the competitor's notes: by the indexed competitor field first; only if no note names
@@ -465,6 +522,10 @@ class TalkTrackPipeline:
             points = [p for p in everything if matches(p.payload)]
         current = await current_versions(self._sessions, org_id, {str(p.payload["document_id"]) for p in points})
         return [p for p in points if current.get(str(p.payload["document_id"])) == p.payload.get("version")]
+
+
+async def _no_notes() -> None:
+    return None
 
 
 def _why(matched: list[str]) -> str:

@@ -110,12 +110,7 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 def _system_scores(library: Library, name: str, live: np.ndarray) -> np.ndarray | None:
     """log(1 + mentions) x idf over documents that mention the name as a phrase; None if it points nowhere."""
-    pattern = re.compile(r"(?<![\w])" + re.escape(name.lower()) + r"(?![\w])")
-    counts = np.zeros(library.size)
-    for i, (doc, text) in enumerate(zip(library.docs, library.lower_texts, strict=True)):
-        if live[i]:
-            # The title is in the text once; two more for it make a title mention count three times.
-            counts[i] = len(pattern.findall(text)) + 2 * len(pattern.findall(doc.title.lower()))
+    counts = np.where(live, library.mentions(name), 0.0)
     df = int((counts > 0).sum())
     if df == 0 or df > max(1, SYSTEM_MAX_SHARE * int(live.sum())):
         return None
@@ -133,7 +128,15 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
     if n == 0 or not live.any():
         return Ranked([], total, matched, relevance)
     idx = np.flatnonzero(live)
-    for need, vec in zip(needs, vectors, strict=True):
+    # Every embedded need against every chunk and centroid in one matrix product each (one pass over the
+    # chunk matrix instead of one per need: memory-bound, so this is most of the dense scoring's cost).
+    dense_rows = [i for i, need in enumerate(needs) if need.kind != "system"]
+    queries = np.ascontiguousarray(vectors[dense_rows].T, dtype=np.float32)
+    chunk_cos = library.vectors @ queries
+    best = library.best_chunk(chunk_cos)
+    centroid_cos = library.centroids @ queries
+    column = {row: j for j, row in enumerate(dense_rows)}
+    for i, need in enumerate(needs):
         if need.kind == "system":
             scores = _system_scores(library, need.text, live)
             if scores is None:
@@ -141,22 +144,22 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
             total += need.weight * scores
             contribution = scores
         else:
-            cos = library.vectors @ vec
+            j = column[i]
+            cos = chunk_cos[:, j]
             if need.kind == "prior":
-                prior_relevance = np.maximum(prior_relevance, cos)
+                np.maximum(prior_relevance, cos, out=prior_relevance)
             else:
-                relevance = np.maximum(relevance, cos)
-            best = library.best_chunk(cos)
-            dense = best + CENTROID_WEIGHT * (library.centroids @ vec) - HUB_WEIGHT * library.hub
+                np.maximum(relevance, cos, out=relevance)
+            dense = best[:, j] + CENTROID_WEIGHT * centroid_cos[:, j] - HUB_WEIGHT * library.hub
             lexical = library.bm25.scores(need.text)
             contribution = np.zeros(n)
             contribution[idx] = _z(dense[idx]) + LEXICAL_WEIGHT * _z(lexical[idx])
             total += need.weight * contribution
         if need.kind == "prior":
             continue
-        for i in idx[np.argsort(-contribution[idx])][:MATCH_RANK]:
-            if contribution[i] > 0:
-                matched.setdefault(int(i), []).append(need.label)
+        for d in idx[np.argsort(-contribution[idx])][:MATCH_RANK]:
+            if contribution[d] > 0:
+                matched.setdefault(int(d), []).append(need.label)
     deal = any(need.kind in ("deal", "sentence") for need in needs)
     if not deal:
         relevance = prior_relevance  # no deal: the passages that speak to what this buyer is measured on
