@@ -49,9 +49,10 @@ bench: install services ## ingest vs raw model throughput, vector store speed, t
 	$(PY) bench/pitch_bench.py
 
 SHARED_EVALSETS ?= ../shared/evalsets
-eval: install ## talk tracks on the demo set and every shared set, then short-answer grading accuracy (README tables)
+eval: install ## talk tracks on the demo set and every shared set, short-answer grading, the quiz-item gate (README)
 	$(VENV)/bin/pitchcraft eval evals/demo $(patsubst %/cases.jsonl,%,$(wildcard $(SHARED_EVALSETS)/*/cases.jsonl))
-	$(PY) evals/run_grading_eval.py
+	SHARED_EVALSETS=$(SHARED_EVALSETS) $(PY) evals/run_grading_eval.py
+	$(PY) evals/run_gate_eval.py
 
 compose-config: ## validate docker-compose.yml where the docker client exists
 	@if docker compose version >/dev/null 2>&1; then \

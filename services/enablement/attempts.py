@@ -24,7 +24,7 @@ from services.core.auth import Principal
 from services.core.db import new_id, transaction, utcnow
 from services.core.embeddings import EmbeddingCache
 from services.core.errors import Conflict, NotFound, Unprocessable
-from services.enablement.grading import POLICY, grade_choice, grade_short_answer
+from services.enablement.grading import POLICY, ChoiceGrade, ShortAnswerGrade, grade_choice, grade_short_answer
 from services.enablement.material import normalise
 from services.enablement.models import (
     Answer,
@@ -370,34 +370,33 @@ class AttemptService:
             if response.text is None or response.choice is not None or response.choices is not None:
                 raise Unprocessable(f"question {q.id} is short_answer: answer with `text`")
             text = response.text
-            points = [k["text"] for k in q.key_points or []]
-            grade = grade_short_answer(text, q.reference_answer or "", points, self._embed)
-            missed = [k for k, ok in zip(q.key_points or [], grade.covered, strict=True) if not ok]
-            if missed:
-                names = "; ".join(f'"{key_point_label(k["text"])}"' for k in missed)
-                feedback = (
-                    f"Covered {len(points) - len(missed)} of {len(points)} key points. "
-                    f"Missed: {names}. See the cited material."
-                )
-                cited = [k["citation"] for k in missed if k.get("citation")] or citations
-            else:
-                feedback, cited = f"Covered all {len(points)} key points.", citations
+            key_points = q.key_points or []
+            grade = grade_short_answer(text, q.reference_answer or "", [k["text"] for k in key_points], self._embed)
+            missed = [k for k, ok in zip(key_points, grade.covered, strict=True) if not ok]
+            cited = [k["citation"] for k in missed if k.get("citation")] or citations
             result.update(
                 response={"text": text},
                 correct=grade.correct,
                 credit=grade.credit,
-                feedback=feedback,
-                citations=cited,
-                detail={"similarity": grade.similarity, "covered": grade.covered},
+                feedback=short_feedback(grade, key_points, q.topic, closed=True),
+                citations=cited if missed or grade.contradiction else citations,
+                detail={
+                    "similarity": grade.similarity,
+                    "covered": list(grade.covered),
+                    "point_credit": list(grade.point_credit),
+                    "contradiction": grade.contradiction,
+                    "feedback_open": short_feedback(grade, key_points, q.topic, closed=False),
+                },
             )
             return result
         chosen = sorted(_chosen_indices(q, attempt, response))
-        correct = grade_choice(set(chosen), q.answers or [])
+        choice = grade_choice(set(chosen), q.answers or [])
         result.update(
             response={"choices": chosen},
-            correct=correct,
-            credit=1.0 if correct else 0.0,
-            feedback="Correct." if correct else "Not correct. Review the cited material.",
+            correct=choice.correct,
+            credit=choice.credit,
+            feedback=choice_feedback(choice, len(q.answers or []), QuestionType(q.type)),
+            detail={"right": choice.right, "wrong": choice.wrong},
         )
         return result
 
@@ -690,20 +689,59 @@ def score_of(credit: Sequence[float], pass_mark: float) -> tuple[float, bool]:
     return round(raw, 1), raw >= pass_mark - PASS_TOLERANCE
 
 
+def short_feedback(
+    grade: ShortAnswerGrade, key_points: Sequence[dict[str, Any]], topic: str | None, *, closed: bool
+) -> str:
+    """What a short answer earned and why. While attempts remain, missed points are counted and placed (by the
+    item's topic and the cited passages), never quoted: their words would answer the retake. Once the
+    assignment is closed, the points credited and missed are named."""
+    total = len(grade.covered)
+    got = sum(grade.covered)
+    if grade.contradiction:
+        why = CONTRADICTION_FEEDBACK[grade.contradiction]
+        return f"No credit: {why} Reread the cited material."
+    if got == total:
+        return f"Covered all {total} key points."
+    where = f" on {topic}" if topic else ""
+    if not closed:
+        return f"Covered {got} of {total} key points; missed {total - got}{where}. Reread the cited passages."
+    named = [key_point_label(k["text"]) for k in key_points]
+    credited = "; ".join(f'"{n}"' for n, ok in zip(named, grade.covered, strict=True) if ok) or "none"
+    missed = "; ".join(f'"{n}"' for n, ok in zip(named, grade.covered, strict=True) if not ok)
+    return f"Covered {got} of {total} key points. Credited: {credited}. Missed: {missed}. See the cited material."
+
+
+CONTRADICTION_FEEDBACK = {
+    "figure": "the answer states a figure the material does not give for this.",
+    "polarity": "the answer says yes where the material says no, or the other way round.",
+    "opposite": "the answer states the opposite of what the material says.",
+}
+
+
+def choice_feedback(choice: ChoiceGrade, keys: int, qtype: QuestionType) -> str:
+    if choice.correct:
+        return "Correct."
+    if qtype != QuestionType.MULTI:
+        return "Not correct. Review the cited material."
+    return (
+        f"Partly right: {choice.right} of {keys} right options chosen, {choice.wrong} wrong option(s) chosen; "
+        f"credit {choice.credit:.2f} (right minus wrong choices over the right options, never below 0)."
+    )
+
+
 def _rep_result(answer: Answer, q: Question, closed: bool) -> Result:
-    """What a rep is shown of one graded answer. Short answers: the key points missed and where they are in the
-    material (the feedback the rep needs). Choice items: where the material covers them only once the
-    assignment is closed (before, it would answer the retake), and never for an item whose source names
-    its answer."""
+    """What a rep is shown of one graded answer. Short answers: how many key points were missed and where
+    the material covers them; the points' own words only once the assignment is closed. Choice items: where
+    the material covers them only once the assignment is closed (before, it would answer the retake), and
+    never for an item whose source names its answer."""
     feedback, citations = answer.feedback, answer.citations
+    if q.type == QuestionType.SHORT and not closed and answer.detail and answer.detail.get("feedback_open"):
+        feedback = answer.detail["feedback_open"]
     if q.type != QuestionType.SHORT and (q.source_reveals_key or not closed):
         citations = []
         if not answer.correct:
-            feedback = (
-                "Not correct. It joins your review queue."
-                if closed
-                else "Not correct. It joins your review queue when this assignment is closed."
-            )
+            queue = "It joins your review queue" + ("." if closed else " when this assignment is closed.")
+            feedback = f"{feedback} {queue}" if answer.credit > 0 else f"Not correct. {queue}"
     if answer.override_by:
         feedback = f"{feedback} Regraded by a manager: {answer.override_reason}"
     return Result(

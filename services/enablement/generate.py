@@ -9,19 +9,22 @@ checks the rest.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from services.enablement.grading import claims_of
 from services.enablement.material import MaterialChunk, MaterialDoc, content_words, normalise
 from services.enablement.models import QuestionType
 from services.enablement.pitch_client import PitchClient
-from services.enablement.quality import ItemDraft, check
+from services.enablement.quality import ItemDraft, Source, check
 from services.enablement.schemas import GeneratorKind
 
 OPTIONS = 4
@@ -31,6 +34,7 @@ DEFENSIBLE_MARGIN = 0.05
 SAME_CLAIM_COSINE = 0.6
 SENTENCE_WORDS = (8, 45)
 PERSONA_KEYS = 3
+KEY_POINTS = 6  # short-answer key points per item (the schema allows 8)
 PERSONA_SELECTION = 8
 _WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength", re.I)
 _THEIR_STRENGTH = re.compile(r"strong|strength|they win|where they|their edge", re.I)
@@ -70,6 +74,15 @@ class Generation:
 
     def features(self) -> list[MaterialDoc]:
         return [d for d in self.org_docs.values() if d.kind == "feature"]
+
+    @cached_property
+    def sources(self) -> dict[str, Source]:
+        """The org's material as the quality gate reads it."""
+        return {
+            d.external_id: Source(d.external_id, d.title, d.kind, [s for c in d.chunks for s in c.sentences()],
+                                  d.competitor)
+            for d in self.org_docs.values()
+        }  # fmt: skip
 
 
 def _shuffled(options: list[str], keys: set[int], rng: random.Random) -> tuple[list[str], list[int]]:
@@ -411,12 +424,20 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
         origin=GeneratorKind.EXPLAIN_FEATURE,
         prompt=prompt,
         reference_answer=" ".join(s for _, s in points),
-        key_points=[{"text": s, "citation": c.citation()} for c, s in points],
+        key_points=_key_points(points),
         topic=doc.title,
         competitor=doc.competitor,
         sources=list({c.id: c for c, _ in points}.values()),
         evidence=[s for _, s in points],
     )
+
+
+def _key_points(points: Sequence[tuple[MaterialChunk, str]]) -> list[dict[str, Any]]:
+    """The claims a rep must make, clause by clause (`claims_of`: asides and ruled-out alternatives dropped),
+    each cited to its sentence's chunk; at most KEY_POINTS, taken round-robin so every sentence counts."""
+    per_sentence = [[(c, claim) for claim in claims_of(s).asserted] for c, s in points]
+    ordered = [pair for row in itertools.zip_longest(*per_sentence) for pair in row if pair is not None]
+    return [{"text": claim, "citation": c.citation()} for c, claim in ordered[:KEY_POINTS]]
 
 
 def _question(sentence: str) -> bool:
@@ -513,7 +534,7 @@ async def generate(
                 outcome.rejections.append((kind.value, rejected.reason, rejected.source or label))
                 continue
             outcome.generated += 1
-            reason = check(item, gen.embed)
+            reason = check(item, gen.embed, gen.sources)
             if reason is None and normalise(item.prompt) in seen_prompts:
                 reason = "duplicate_item"
             if reason is None and reveals(item, [*existing, *outcome.accepted]):

@@ -4,6 +4,7 @@ attempt limits, lateness, short-answer feedback, overrides, FSRS reviews, certif
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -152,10 +153,11 @@ async def test_attempt_limit_reviews_and_late_marking(library: AsyncTestClient[A
     assert leaks(failed.json(), quiz, graded=True) == []
     by_id = {q["id"]: q for q in quiz["questions"]}
     # A retake is still possible: choice items cite nothing yet (the material would answer the retake), short
-    # answers name the key points missed and where they are, and the review queue holds back.
+    # answers count the key points missed and cite where they are, and the review queue holds back.
     for r in failed.json()["results"]:
         if by_id[r["question_id"]]["type"] == "short_answer":
-            assert r["citations"] and "Missed" in r["feedback"]
+            assert r["citations"] and re.search(r"Covered 0 of \d key points; missed \d", r["feedback"]), r
+            assert not any(k["text"] in r["feedback"] for k in by_id[r["question_id"]]["key_points"])
         else:
             assert r["citations"] == [] and "review queue" in r["feedback"]
     assert (await library.get("/enablement/v1/me/reviews", headers=rep("cy"))).json() == []
@@ -267,9 +269,14 @@ async def test_short_answers_get_feedback_on_missed_key_points_and_managers_can_
     ).json()
     graded = next(r for r in result["results"] if r["question_id"] == short["id"])
     assert 0 < graded["credit"] < 1 and not graded["correct"]
-    assert "Missed" in graded["feedback"] and "groups map to roles" in graded["feedback"]
-    assert "SCIM 2.0 provisioning" not in graded["feedback"]  # covered: not listed as missed
+    # While the assignment is open the missed points are counted, never quoted (that would answer the retake).
+    assert "Covered 1 of 3 key points; missed 2" in graded["feedback"], graded["feedback"]
+    assert "groups map to roles" not in graded["feedback"] and "created and removed" not in graded["feedback"]
     assert {c["external_id"] for c in graded["citations"]} == {"feat-sso-scim"}
+    # The manager sees which were credited and which missed, by their words.
+    full = (await library.get(f"/enablement/v1/attempts/{attempt['attempt_id']}", headers=MANAGER)).json()
+    kept = next(a for a in full["answers"] if a["question_id"] == short["id"])
+    assert 'Credited: "SCIM 2.0 provisioning"' in kept["feedback"] and "groups map to roles" in kept["feedback"]
     assert not result["passed"]
 
     path = f"/enablement/v1/attempts/{attempt['attempt_id']}/answers/{short['id']}/override"

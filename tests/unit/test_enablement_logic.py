@@ -4,7 +4,6 @@ rules of short-answer grading, wrong-figure generation, and cross-item giveaways
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,20 +13,13 @@ import pytest
 
 from services.enablement.attempts import score_of
 from services.enablement.generate import Generation, _plausible, cloze_fact, reveals
-from services.enablement.grading import ShortAnswerPolicy, grade_choice, grade_short_answer
 from services.enablement.material import MaterialChunk, MaterialDoc
 from services.enablement.models import QuestionType
-from services.enablement.quality import ItemDraft, check
+from services.enablement.quality import ItemDraft, Source, check
 from services.enablement.schemas import AuthoredQuestion
+from tests.unit.hashed import hash_embed
 
-
-def fake_embed(texts: Sequence[str]) -> np.ndarray:
-    rows = []
-    for text in texts:
-        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-        vec = np.random.default_rng(seed).standard_normal(384)
-        rows.append(vec / np.linalg.norm(vec))
-    return np.asarray(rows, dtype=np.float32)
+fake_embed = hash_embed
 
 
 CHUNK = MaterialChunk(
@@ -68,7 +60,11 @@ def test_a_sound_item_passes_the_gate() -> None:
     [
         (item(["90 days", "90  Days", "45 days", "180 days"], [0]), "duplicate_options"),
         (item(["every 90 days, on a schedule the customer sets", "30", "45", "180"], [0]), "length_giveaway"),
-        (item(["keys rotate", "30 days", "45 days", "180 days"], [0]), "wording_giveaway"),
+        (item(["keys rotate", "certificates expire", "tokens renew", "logs purge"], [0]), "wording_giveaway"),
+        (
+            item(["every 90 days", "every month", "each year", "on demand"], [0]),
+            "form_giveaway",
+        ),  # only the key has a figure
         (
             item(["90 days", "30 days", "45 days", "180 days"], [0], evidence=["Keys rotate every 60 days."]),
             "unsupported_key",
@@ -77,6 +73,57 @@ def test_a_sound_item_passes_the_gate() -> None:
 )
 def test_the_gate_rejects_each_flaw_with_its_reason(draft: ItemDraft, reason: str) -> None:
     assert check(draft, fake_embed) == reason
+
+
+SOURCES = {
+    "feat-keys": Source("feat-keys", "Customer-managed keys", "feature", ["Keys rotate every 90 days."]),
+    "feat-sync": Source(
+        "feat-sync",
+        "Warehouse sync",
+        "feature",
+        ["Incremental syncs run every 15 minutes on Business.", "Enterprise syncs run every 5 minutes."],
+    ),
+    "cs-acme": Source(
+        "cs-acme",
+        "Corvane Logistics grows pipeline 22%",
+        "case_study",
+        ["Corvane Logistics went live in 34 days.", "Pipeline grew 22% in a year."],
+    ),
+}
+
+
+def sourced(options: list[str], answers: list[int], prompt: str, source: str) -> ItemDraft:
+    return item(options, answers, prompt=prompt, evidence=[], sources=[{"external_id": source}])
+
+
+def test_the_gate_with_the_material_rejects_trivia_and_second_right_answers() -> None:
+    anecdote = sourced(["34 days", "21 days", "45 days", "60 days"], [0], "How fast did they go live?", "cs-acme")
+    assert check(anecdote, fake_embed, SOURCES) == "trivia"  # a case study's incidental figure
+    headline = sourced(["22%", "10%", "35%", "50%"], [0], "How much did pipeline grow?", "cs-acme")
+    assert check(headline, fake_embed, SOURCES) is None  # the figure its title states
+    customers = sourced(["Corvane Logistics", "Sableridge Hotels", "Tidewell Insurance", "Kittering Bank"], [0],
+                        "Which customer went live fastest?", "feat-keys")  # fmt: skip
+    assert check(customers, fake_embed, SOURCES) == "trivia"
+
+    def close(texts: Sequence[str]) -> np.ndarray:  # the prompt and both sync sentences are on one subject
+        return fake_embed(["syncs" if "sync" in t else t for t in texts])
+
+    syncs = sourced(["Every 15 minutes", "Every 5 minutes", "Every hour", "Once a day"], [0], "How often do syncs run?",
+                    "feat-sync")  # fmt: skip
+    assert check(syncs, close, SOURCES) == "two_defensible_answers"  # 5 minutes is right too, on Enterprise
+    assert check(syncs, fake_embed, SOURCES) is None  # unrelated sentences: no second answer
+
+
+def test_a_short_answer_whose_prompt_states_its_key_points_is_a_giveaway() -> None:
+    short = ItemDraft(
+        type=QuestionType.SHORT,
+        origin="test",
+        prompt="Keys rotate every 90 days and every decrypt call is logged: why does that matter?",
+        sources=[CHUNK],
+        reference_answer="Keys rotate every 90 days and every decrypt call is logged.",
+        key_points=[{"text": "keys rotate every 90 days"}, {"text": "decrypt calls logged"}],
+    )
+    assert check(short, fake_embed) == "prompt_gives_away"
 
 
 def test_near_identical_options_are_duplicates_by_embedding() -> None:
@@ -92,34 +139,6 @@ def test_an_item_naming_another_items_answer_is_a_giveaway() -> None:
     other = item(["90", "30", "45", "180"], [0], prompt="Fill in the blank: keys rotate every ____ days")
     assert reveals(fact, [which]) and reveals(which, [fact])
     assert not reveals(other, [which])
-
-
-def test_choice_grading_is_exact() -> None:
-    assert grade_choice({1}, [1])
-    assert not grade_choice({1, 2}, [1])  # a superset is wrong
-    assert not grade_choice({1}, [1, 3])  # a subset is wrong
-    assert grade_choice({3, 1}, [1, 3])
-
-
-def test_a_different_figure_never_covers_a_key_point() -> None:
-    policy = ShortAnswerPolicy(point_cosine=2.0, point_words=0.5)  # words alone would cover it
-    wrong = grade_short_answer(
-        "Keys rotate every 30 days.", "Keys rotate every 90 days.", ["rotate every 90 days"], fake_embed, policy
-    )
-    right = grade_short_answer(
-        "They rotate every 90 days.", "Keys rotate every 90 days.", ["rotate every 90 days"], fake_embed, policy
-    )
-    unstated = grade_short_answer(
-        "Keys rotate on a schedule.", "Keys rotate every 90 days.", ["rotate every 90 days"], fake_embed, policy
-    )
-    assert wrong.covered == [False] and right.covered == [True]
-    assert unstated.covered == [False]  # "rotate" alone is half its words
-    assert right.credit > wrong.credit
-
-
-def test_an_empty_answer_earns_nothing() -> None:
-    grade = grade_short_answer("   ", "Keys rotate every 90 days.", ["90 days", "decrypts logged"], fake_embed)
-    assert grade.credit == 0 and grade.covered == [False, False] and not grade.correct
 
 
 def test_wrong_figures_are_real_but_not_near_misses() -> None:

@@ -1,0 +1,123 @@
+"""Grading rules that do not need the model: choice credit, figures in any wording, yes/no, opposites, claims.
+
+The embedding here is a hash (unrelated texts sit near cosine 0), so any credit a test sees comes from the
+rule under test, not from meaning; tests/integration/test_enablement_grading.py grades with the real model."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.enablement.grading import (
+    ShortAnswerPolicy,
+    claims_of,
+    figure_conflict,
+    grade_choice,
+    grade_short_answer,
+    negated_word,
+    polarity,
+    quantities,
+)
+from tests.unit.hashed import hash_embed
+
+
+def test_single_choice_is_the_key_or_nothing() -> None:
+    assert grade_choice({1}, [1]).credit == 1.0 and grade_choice({1}, [1]).correct
+    assert grade_choice({2}, [1]).credit == 0.0 and not grade_choice({2}, [1]).correct
+
+
+def test_multiple_answers_earn_right_minus_wrong_over_keys_floored_at_zero() -> None:
+    assert grade_choice({0, 2}, [0, 2, 3]).credit == pytest.approx(0.667, abs=1e-3)  # two of three, none wrong
+    assert grade_choice({0, 2, 1}, [0, 2, 3]).credit == pytest.approx(0.333, abs=1e-3)  # one wrong takes one back
+    assert grade_choice({0, 1, 2, 3}, [0, 2]).credit == 0.0  # ticking everything earns nothing
+    assert grade_choice({1}, [0, 2]).credit == 0.0  # floored, never negative
+    full = grade_choice({3, 0, 2}, [0, 2, 3])
+    assert full.credit == 1.0 and full.correct and (full.right, full.wrong) == (3, 0)
+    assert not grade_choice({0, 2}, [0, 2, 3]).correct  # partial credit is not "correct"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("48 hours", "two days"),
+        ("14 days", "a fortnight"),
+        ("14 days", "two weeks"),
+        ("60 seconds", "a minute"),
+        ("2 minutes", "120 seconds"),
+        ("30 emails an hour", "thirty messages per hour"),
+        ("99.95%", "99.95 percent"),
+        ("5,000 rows", "5000 rows"),
+        ("10 GB", "10 gb"),
+    ],
+)
+def test_the_same_figure_in_other_words_is_the_same_quantity(a: str, b: str) -> None:
+    qa, qb = quantities(a), quantities(b)
+    assert qa and qb and any(x.same(y) for x in qa for y in qb), (qa, qb)
+
+
+def test_numbers_in_names_are_not_figures() -> None:
+    assert quantities("SOC 2 Type 2 and TLS 1.3 with SCIM 2.0") == []
+
+
+def test_a_different_figure_of_the_same_kind_conflicts_but_asides_do_not_make_it_right() -> None:
+    reference = "The last 14 days (Pro gets 7 days, Enterprise up to 30)."
+    assert not figure_conflict("A fortnight of nightly snapshots.", reference)
+    assert figure_conflict("The last 7 days.", reference)  # a figure from the aside, not the answer
+    assert figure_conflict("Up to 24 hours.", "About two minutes of data.")
+    assert not figure_conflict("It rotates keys on a schedule.", "Keys rotate every 90 days.")  # no figure given
+    assert not figure_conflict("Within 30 days.", "Most customers go live fast.")  # nothing to contradict
+
+
+def test_polarity_of_an_opening() -> None:
+    assert polarity("No; the compute is not covered.") == "no"
+    assert polarity("It doesn't: replicas sit outside.") == "no"
+    assert polarity("They don't copy rows.") == "no"
+    assert polarity("It does draw down the commitment.") == "yes"
+    assert polarity("Yes, every item is capped.") == "yes"
+    assert polarity("Compute sits outside the cap.") is None
+
+
+def test_negated_words_are_opposites() -> None:
+    assert negated_word("symmetrically signed tokens", "asymmetrically signed tokens")
+    assert negated_word("data is unencrypted at rest", "data is encrypted at rest")
+    assert not negated_word("signed tokens", "signed tokens with rotation")
+
+
+def test_claims_set_asides_and_ruled_out_alternatives_apart() -> None:
+    claims = claims_of(
+        "By geo-routing: requests go to the closest database (replicas or primary); before that it was "
+        "round-robin across all databases."
+    )
+    assert claims.asserted == ["By geo-routing", "requests go to the closest database"]
+    assert claims.asides == ["replicas or primary"]
+    assert claims.ruled_out == ["it was round-robin across all databases"]
+    assert claims_of("No. Compute is excluded, along with add-ons.").asserted == [
+        "Compute is excluded, along with add-ons"
+    ]
+
+
+def test_a_contradiction_earns_nothing_however_many_words_match() -> None:
+    words_only = ShortAnswerPolicy(point_floor=2.0, point_ceiling=3.0)  # cosine never credits: words decide
+    reference = "No. Compute is excluded from the Spend Cap."
+    points = ["compute excluded from the Spend Cap"]
+    right = grade_short_answer("No, compute is excluded from the Spend Cap.", reference, points, hash_embed, words_only)
+    flipped = grade_short_answer(
+        "Yes, compute is excluded from the Spend Cap.", reference, points, hash_embed, words_only
+    )
+    assert right.credit == 1.0 and right.covered == (True,) and right.contradiction is None
+    assert flipped.credit == 0.0 and flipped.contradiction == "polarity" and flipped.covered == (False,)
+    figure = grade_short_answer("Keys rotate every 30 days.", "Keys rotate every 90 days.", ["rotate every 90 days"],
+                                hash_embed, words_only)  # fmt: skip
+    assert figure.credit == 0.0 and figure.contradiction == "figure"
+
+
+def test_a_figure_in_other_words_credits_its_key_point() -> None:
+    words_only = ShortAnswerPolicy(point_floor=2.0, point_ceiling=3.0)
+    grade = grade_short_answer(
+        "Nightly copies are kept for a fortnight.", "The last 14 days.", ["14 days of backups"], hash_embed, words_only
+    )
+    assert grade.point_credit == (0.8,) and grade.covered == (True,) and grade.contradiction is None
+
+
+def test_an_empty_answer_earns_nothing() -> None:
+    grade = grade_short_answer("   ", "Keys rotate every 90 days.", ["90 days", "decrypts logged"], hash_embed)
+    assert grade.credit == 0 and grade.covered == (False, False) and not grade.correct
