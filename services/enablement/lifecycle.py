@@ -6,7 +6,10 @@ outbox once per (assignment, kind), ever, whatever the number of sweeps or worke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import difflib
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import new_id, transaction, utcnow
 from services.core.settings import EnablementSettings
+from services.core.text import split_sentences
+from services.core.vectorstore import PointFilter, VectorStore
+from services.enablement.grading import quantities
+from services.enablement.material import normalise
 from services.enablement.models import (
     Assignment,
     Attempt,
@@ -39,17 +46,60 @@ DELIVERY_BATCH = 100
 MAX_DELIVERY_ATTEMPTS = 10
 
 
+# A sentence of the new version states an item's fact when it is the same text but for small edits (a typo, a
+# comma): this close by difflib's ratio on normalised text, with the same figures and the same negations.
+SAME_FACT_RATIO = 0.93
+_NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|without)\b|n't\b", re.I)
+
+
+def still_stated(fact: str, sentences: Sequence[str]) -> str | None:
+    """The sentence of `sentences` that states `fact` unchanged in substance, or None."""
+    wanted = normalise(fact)
+    figures = sorted((q.dim, round(q.value, 6)) for q in quantities(fact))
+    negations = len(_NEGATION.findall(fact))
+    for sentence in sentences:
+        text = normalise(sentence)
+        if wanted in text:
+            return sentence
+        matcher = difflib.SequenceMatcher(None, wanted, text, autojunk=False)
+        if matcher.real_quick_ratio() < SAME_FACT_RATIO or matcher.quick_ratio() < SAME_FACT_RATIO:
+            continue
+        if (
+            matcher.ratio() >= SAME_FACT_RATIO
+            and sorted((q.dim, round(q.value, 6)) for q in quantities(sentence)) == figures
+            and len(_NEGATION.findall(sentence)) == negations
+        ):
+            return sentence
+    return None
+
+
 async def retire_for_change(
-    sessions: async_sessionmaker[AsyncSession], org_id: str, document_id: str, version: int | None, change: str
+    sessions: async_sessionmaker[AsyncSession],
+    org_id: str,
+    document_id: str,
+    version: int | None,
+    change: str,
+    store: VectorStore | None = None,
 ) -> dict[str, int]:
-    """Retire every active item built from an older version of the document (all of them when it is gone),
-    take them out of review queues, and flag certifications on quizzes that used them for renewal. Attempts
-    already open keep their questions and are graded as they were shown."""
+    """Decide, item by item, what a change of a document means for the active items built from an older version.
+
+    An item that records the sentences it tests (`recipe.facts`) is kept, moved onto the new version, when the
+    new version still states every one of them (`still_stated`: a typo fix, an edit in another section); the
+    manager sees why in its status reason. Any other item is retired (all of them when the document is gone),
+    taken out of review queues, and certifications on quizzes that used it are flagged for renewal, with the
+    fact that changed named in the reason. Attempts already open keep their questions and are graded as they
+    were shown. Idempotent: a replayed message finds nothing left to decide."""
     now = utcnow()
+    new_chunks: list[tuple[str, list[str]]] = []
+    if version is not None and store is not None:
+        points = await asyncio.to_thread(
+            store.scroll, PointFilter(org_id=org_id, document_id=document_id, version=version)
+        )
+        new_chunks = [(p.id, split_sentences(str(p.payload.get("text", "")))) for p in points]
     async with transaction(sessions) as session:
         stale = (
-            select(QuestionSource.question_id)
-            .join(Question, Question.id == QuestionSource.question_id)
+            select(Question)
+            .join(QuestionSource, Question.id == QuestionSource.question_id)
             .where(
                 QuestionSource.org_id == org_id,
                 QuestionSource.document_id == document_id,
@@ -62,29 +112,70 @@ async def retire_for_change(
             select(QuestionSource.external_id).where(QuestionSource.document_id == document_id).limit(1)
         )
         label = external or document_id
-        reason = f"source {label} was deleted" if version is None else f"source {label} changed (now version {version})"
-        # Only items still active: a replayed message, or a quiz that had only dropped items from this
-        # document, retires and flags nothing.
-        question_ids = list(set((await session.execute(stale)).scalars()))
-        if not question_ids:
-            return {"retired": 0, "flagged": 0}
-        retired = await session.execute(
-            update(Question)
-            .where(Question.id.in_(question_ids), Question.status == ItemStatus.ACTIVE)
-            .values(status=ItemStatus.RETIRED, status_reason=reason, updated_at=now)
-        )
+        questions = {q.id: q for q in (await session.execute(stale)).scalars()}
+        if not questions:
+            return {"retired": 0, "flagged": 0, "kept": 0}
+        retire: dict[str, str] = {}
+        kept = 0
+        for q in questions.values():
+            if version is None:
+                retire[q.id] = f"source {label} was deleted"
+                continue
+            facts = [str(f) for f in (q.recipe or {}).get("facts") or []]
+            found = {f: _find(f, new_chunks) for f in facts}
+            gone = [f for f, where in found.items() if where is None]
+            if not facts or gone:
+                what = f': "{_clip(gone[0])}" is no longer stated' if gone else ""
+                retire[q.id] = f"source {label} changed (now version {version}){what}"
+                continue
+            chunk_ids = {where[0] for where in found.values() if where is not None}
+            await session.execute(
+                update(QuestionSource)
+                .where(QuestionSource.question_id == q.id, QuestionSource.document_id == document_id)
+                .values(version=version, chunk_id=sorted(chunk_ids)[0])
+            )
+            q.status_reason = (
+                f"kept: source {label} changed (now version {version}); the sentences this item tests are unchanged"
+            )
+            q.updated_at = now
+            kept += 1
+        if not retire:
+            log.info("enablement.material_changed", document_id=document_id, change=change, retired=0, kept=kept)
+            return {"retired": 0, "flagged": 0, "kept": kept}
+        retired = 0
+        for qid, reason in retire.items():
+            result = await session.execute(
+                update(Question)
+                .where(Question.id == qid, Question.status == ItemStatus.ACTIVE)
+                .values(status=ItemStatus.RETIRED, status_reason=reason, updated_at=now)
+            )
+            retired += int(result.rowcount or 0)  # type: ignore[attr-defined]
         await session.execute(
-            update(ReviewItem).where(ReviewItem.question_id.in_(question_ids)).values(retired=True, updated_at=now)
+            update(ReviewItem).where(ReviewItem.question_id.in_(list(retire))).values(retired=True, updated_at=now)
         )
-        quiz_ids = select(Question.quiz_id).where(Question.id.in_(question_ids)).distinct()
+        quiz_ids = select(Question.quiz_id).where(Question.id.in_(list(retire))).distinct()
+        first_reason = next(iter(retire.values()))
         flagged = await session.execute(
             update(Certification)
             .where(Certification.quiz_id.in_(quiz_ids), Certification.needs_renewal.is_(False))
-            .values(needs_renewal=True, renewal_reason=reason, flagged_at=now)
+            .values(needs_renewal=True, renewal_reason=first_reason, flagged_at=now)
         )
-    counts = {"retired": int(retired.rowcount or 0), "flagged": int(flagged.rowcount or 0)}  # type: ignore[attr-defined]
+    counts = {"retired": retired, "flagged": int(flagged.rowcount or 0), "kept": kept}  # type: ignore[attr-defined]
     log.info("enablement.material_changed", document_id=document_id, change=change, **counts)
     return counts
+
+
+def _find(fact: str, chunks: Sequence[tuple[str, list[str]]]) -> tuple[str, str] | None:
+    for chunk_id, sentences in chunks:
+        sentence = still_stated(fact, sentences)
+        if sentence is not None:
+            return chunk_id, sentence
+    return None
+
+
+def _clip(text: str, words: int = 12) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " ..."
 
 
 def _insert(session: AsyncSession) -> Callable[..., Any]:

@@ -24,9 +24,10 @@ from services.core.embeddings import EmbeddingCache
 from services.core.errors import Conflict, NotFound, Unprocessable
 from services.core.retrieval import live_search
 from services.core.settings import EnablementSettings
+from services.core.text import split_sentences
 from services.core.vectorstore import PointFilter, SearchMode, SearchRequest, VectorStore
 from services.enablement.generate import PERSONA_GENERATORS, Generation, Outcome, default_kinds, generate
-from services.enablement.material import MaterialDoc, load_material
+from services.enablement.material import MaterialDoc, content_words, load_material
 from services.enablement.models import ItemStatus, Question, QuestionSource, QuestionType, Quiz, QuizStatus
 from services.enablement.pitch_client import PitchClient
 from services.enablement.quality import ItemDraft
@@ -250,7 +251,9 @@ class QuizService:
             persona=draft.persona,
             competitor=draft.competitor,
             source_reveals_key=draft.source_reveals_key,
-            recipe=draft.recipe or None,
+            # The sentences the item tests: a later version of the source that still states them (a typo fix,
+            # an edit elsewhere) keeps the item (lifecycle.retire_for_change).
+            recipe={**draft.recipe, "facts": draft.evidence} if draft.evidence else (draft.recipe or None),
         )
         session.add(question)
         seen: set[str] = set()
@@ -271,8 +274,9 @@ class QuizService:
             )
         return question
 
-    async def _locate(self, org_id: str, texts: Sequence[str]) -> list[dict[str, Any] | None]:
-        """The chunk of the current material each text rests on, when one is close enough."""
+    async def _locate(self, org_id: str, texts: Sequence[str]) -> list[tuple[dict[str, Any], str] | None]:
+        """The chunk of the current material each text rests on, when one is close enough, with the sentence
+        of that chunk that shares most words with the text (the fact the item tests)."""
         vectors = await asyncio.to_thread(self._embed, list(texts))
         requests = [
             SearchRequest(
@@ -280,19 +284,20 @@ class QuizService:
             )
             for v in vectors
         ]
-        found: list[dict[str, Any] | None] = []
-        for hits in await live_search(self._store, self._sessions, requests):
+        found: list[tuple[dict[str, Any], str] | None] = []
+        for text, hits in zip(texts, await live_search(self._store, self._sessions, requests), strict=True):
             if hits and hits[0].score >= LOCATE_COSINE:
                 p = hits[0].payload
-                found.append(
-                    {
-                        "document_id": str(p["document_id"]),
-                        "external_id": str(p.get("external_id", "")),
-                        "version": int(p["version"]),
-                        "chunk_id": hits[0].id,
-                        "as_of": p.get("as_of"),
-                    }
-                )
+                citation = {
+                    "document_id": str(p["document_id"]),
+                    "external_id": str(p.get("external_id", "")),
+                    "version": int(p["version"]),
+                    "chunk_id": hits[0].id,
+                    "as_of": p.get("as_of"),
+                }
+                wanted = content_words(text)
+                sentences = split_sentences(str(p.get("text", ""))) or [""]
+                found.append((citation, max(sentences, key=lambda x: len(content_words(x) & wanted))))
             else:
                 found.append(None)
         return found
@@ -302,14 +307,16 @@ class QuizService:
         if q.type is QuestionType.SHORT:
             points = list(q.key_points or [])
             located = await self._locate(org_id, [str(q.reference_answer), *points])
-            key_points = [{"text": t, "citation": c} for t, c in zip(points, located[1:], strict=True)]
-            sources = [c for c in located if c is not None]
+            key_points = [
+                {"text": t, "citation": c[0] if c else None} for t, c in zip(points, located[1:], strict=True)
+            ]
         else:
             keyed = [q.answer] if q.type is QuestionType.SINGLE and q.answer is not None else list(q.answers or [])
             options = q.options or []
             located = await self._locate(org_id, [f"{q.prompt} {' '.join(options[i] for i in keyed)}"])
             key_points = None
-            sources = [c for c in located if c is not None]
+        sources = [c[0] for c in located if c is not None]
+        facts = list(dict.fromkeys(c[1] for c in located if c is not None and c[1]))
         return ItemDraft(
             type=q.type,
             origin="authored",
@@ -322,6 +329,7 @@ class QuizService:
             explanation=q.explanation,
             persona=q.persona,
             competitor=q.competitor,
+            evidence=facts,
             recipe={"kind": "authored"},
         )
 

@@ -27,7 +27,7 @@ def document_changed(self: Task, org_id: str, document_id: str, version: int | N
     """Sent by ingest (by name) after a document's current version was replaced, or the document deleted:
     retire the items built from the old text and flag certifications that relied on them for renewal."""
     runtime = task_runtime(task_settings())
-    return runtime.run(retire_for_change(runtime.sessions, org_id, document_id, version, change))
+    return runtime.run(retire_for_change(runtime.sessions, org_id, document_id, version, change, runtime.store))
 
 
 @shared_task(name=SEND_REMINDERS, bind=True, queue=ENABLEMENT_QUEUE, acks_late=True)

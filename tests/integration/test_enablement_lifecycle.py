@@ -134,12 +134,30 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
     )
     assert passed.json()["passed"], passed.text
 
-    # New tags alone make version 2 but change no text: nothing is retired (checked below, where the
-    # retirement that follows names version 3).
+    # New tags alone make version 2 but change no text: nothing is retired (checked below).
     retagged = await client.post("/ingest/v1/documents", json={**doc("feat-vault"), "tags": ["keys"]}, headers=ENGINEER)
     assert (await wait_job(client, retagged.json()["job_id"]))["status"] == "succeeded"
-    # The engineer rewrites the vault document: ingest indexes version 3 and sends `document.changed`.
-    rewritten = DOCS["feat-vault"][1].replace("every 90 days", "every 30 days")
+    # A light edit (a few words of a tested sentence, and a new section) makes version 3 and keeps the item:
+    # every sentence it tests is still stated; the manager sees why, and no certification is flagged.
+    edited = (
+        DOCS["feat-vault"][1].replace("keeps customer data", "keeps the customer's data")
+        + "\n\n## Availability\n\nThe key vault is offered in every hosting region."
+    )
+    light = await client.post("/ingest/v1/documents", json=doc("feat-vault", edited), headers=ENGINEER)
+    assert (await wait_job(client, light.json()["job_id"]))["status"] == "succeeded"
+
+    async def kept() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get(f"/enablement/v1/quizzes/{quiz['id']}", headers=MANAGER)).json()
+        return body if (body["questions"][1]["status_reason"] or "").startswith("kept") else None
+
+    still = (await eventually(kept, "the worker to keep the vault item"))["questions"][1]
+    assert still["status"] == "active" and "version 3" in still["status_reason"]
+    assert {s["version"] for s in still["sources"]} == {3}
+    certs = (await client.get("/enablement/v1/certifications", headers=MANAGER)).json()
+    assert [(c["user"], c["needs_renewal"]) for c in certs] == [("ben", False)]
+
+    # The engineer changes the fact the item tests: ingest indexes version 4 and sends `document.changed`.
+    rewritten = edited.replace("every 90 days", "every 30 days")
     again = await client.post("/ingest/v1/documents", json=doc("feat-vault", rewritten), headers=ENGINEER)
     assert (await wait_job(client, again.json()["job_id"]))["status"] == "succeeded"
 
@@ -148,9 +166,8 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
         return body if body["questions"][1]["status"] == "retired" else None
 
     after = await eventually(retired, "the worker to retire the vault item")
-    assert (
-        "feat-vault" in after["questions"][1]["status_reason"] and "version 3" in after["questions"][1]["status_reason"]
-    )
+    reason = after["questions"][1]["status_reason"]
+    assert "feat-vault" in reason and "version 4" in reason and "every 90 days" in reason  # names what changed
     assert after["questions"][0]["status"] == "active"  # built from another document: untouched
     assert after["status"] == "published"
     certs = (await client.get("/enablement/v1/certifications", headers=MANAGER)).json()
@@ -177,7 +194,7 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
     revision = await client.post(f"/enablement/v1/quizzes/{quiz['id']}/revise", headers=MANAGER)
     assert revision.status_code == 201, revision.text
     rebuilt = revision.json()["questions"]
-    assert len(rebuilt) == 2 and rebuilt[1]["sources"][0]["version"] == 3
+    assert len(rebuilt) == 2 and rebuilt[1]["sources"][0]["version"] == 4
     assert any("30 days" in k["text"] for k in rebuilt[1]["key_points"])  # built from the new text
 
     # Deleting the journeys document retires the authored item built on it.

@@ -13,6 +13,7 @@ import pytest
 
 from services.enablement.attempts import score_of
 from services.enablement.generate import Generation, _plausible, cloze_fact, reveals
+from services.enablement.lifecycle import still_stated
 from services.enablement.material import MaterialChunk, MaterialDoc
 from services.enablement.models import QuestionType
 from services.enablement.quality import ItemDraft, Source, check
@@ -177,3 +178,14 @@ def test_the_pass_mark_is_met_exactly_and_not_by_rounding() -> None:
     assert score_of([0.01, 0.57], 29) == (29.0, True)  # 28.999999999999996 in floats: meets the mark
     assert score_of([0.5996], 60) == (60.0, False)  # shown as 60.0, but 59.96 is below the mark
     assert score_of([], 0) == (0.0, True)
+
+
+def test_a_fact_survives_a_typo_fix_but_not_a_new_figure_or_a_negation() -> None:
+    fact = "Keys rotate every 90 days and every decrypt call is writen to an audit trail."
+    assert still_stated(
+        fact, ["Intro.", "Keys rotate every 90 days and every decrypt call is written to an audit trail."]
+    )
+    assert still_stated(fact, ["Keys rotate every 90 days and every decrypt call is writen to an audit trail. More."])
+    assert still_stated(fact, ["Keys rotate every 30 days and every decrypt call is writen to an audit trail."]) is None
+    assert still_stated(fact, ["Keys rotate every 90 days and no decrypt call is writen to an audit trail."]) is None
+    assert still_stated(fact, ["Exports run nightly."]) is None
