@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.auth import Principal
 from services.core.db import new_id, transaction, utcnow
 from services.core.embeddings import EmbeddingCache
-from services.core.errors import Conflict, NotFound, Unprocessable
+from services.core.errors import AppError, Conflict, NotFound, Unprocessable
+from services.core.vectorstore import PointFilter, VectorStore
 from services.enablement.grading import POLICY, ChoiceGrade, ShortAnswerGrade, grade_choice, grade_short_answer
 from services.enablement.material import normalise
 from services.enablement.models import (
@@ -50,6 +51,7 @@ from services.enablement.schemas import (
     Citation,
     ManagerAnswer,
     OverrideIn,
+    PassageOut,
     RepQuestion,
     Result,
     ReviewOut,
@@ -77,6 +79,15 @@ class AssignmentNotFound(NotFound):
 
 class AttemptNotFound(NotFound):
     code = "attempt_not_found"
+
+
+class PassageNotFound(NotFound):
+    code = "passage_not_found"
+
+
+class PassageGone(AppError):
+    status_code = 410
+    code = "passage_gone"
 
 
 class AttemptAlreadySubmitted(Conflict):
@@ -159,7 +170,10 @@ def assignment_out(
 
 
 class AttemptService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], embeddings: EmbeddingCache) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], embeddings: EmbeddingCache, store: VectorStore | None = None
+    ) -> None:
+        self._store = store
         self._sessions = sessions
         self._embed = embeddings.embed
 
@@ -523,6 +537,38 @@ class AttemptService:
             passed=bool(attempt.passed),
             late=attempt.late,
             results=[_rep_result(a, questions[a.question_id], closed) for a in answers],
+        )
+
+    async def passage(self, principal: Principal, attempt_id: str, chunk_id: str) -> PassageOut:
+        """A passage cited to the rep in one of their graded attempts, as they may see it now: short answers'
+        passages at once, choice items' once the assignment is closed (the `result` rule). Anything else is a
+        404, whether it exists or not."""
+        result = await self.result(principal, attempt_id)
+        cited = {c.chunk_id: c for r in result.results for c in r.citations}
+        citation = cited.get(chunk_id)
+        if citation is None:
+            raise PassageNotFound(
+                f"no passage {chunk_id} is cited to you in attempt {attempt_id} (choice items cite theirs once the "
+                "assignment is closed)"
+            )
+        if self._store is None:
+            raise PassageGone("this service has no access to the material")
+        where = PointFilter(org_id=principal.org, document_id=citation.document_id, version=citation.version)
+        point = next((p for p in await asyncio.to_thread(self._store.scroll, where) if p.id == chunk_id), None)
+        if point is None:
+            raise PassageGone(
+                f"version {citation.version} of {citation.external_id} is no longer stored; the current version "
+                "is in the library"
+            )
+        return PassageOut(
+            chunk_id=chunk_id,
+            document_id=citation.document_id,
+            external_id=citation.external_id,
+            version=citation.version,
+            title=str(point.payload.get("title", "")),
+            section=str(point.payload.get("section") or ""),
+            as_of=citation.as_of,
+            text=str(point.payload.get("text", "")),
         )
 
     @staticmethod

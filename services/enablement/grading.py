@@ -196,8 +196,24 @@ def quantities(text: str) -> list[Quantity]:
 _PAREN = re.compile(r"\(([^()]*)\)")
 
 
+_NAMED_NUMBER = re.compile(r"\b([A-Z]{2,}[A-Za-z]*|Type|Tier|Level|Version|Gen)\s+(v?\d+(?:\.\d+)*|I{1,3}V?|IV)\b")
+
+
+def _named_numbers(text: str) -> dict[str, set[str]]:
+    """"SCIM 2.0", "TLS 1.3", "SOC 2", "Type II": name -> the numbers given with it."""
+    found: dict[str, set[str]] = {}
+    for name, number in _NAMED_NUMBER.findall(text):
+        found.setdefault(name.lower(), set()).add(number.lower().removesuffix(".0"))
+    return found
+
+
 def figure_conflict(answer: str, reference: str) -> bool:
-    """The answer states a figure of a kind the reference states, and none of the reference's main figures."""
+    """The answer states a figure of a kind the reference states, and none of the reference's main figures; or
+    gives a named standard or version another number than the reference does ("SCIM 1.1" for "SCIM 2.0")."""
+    wanted_names = _named_numbers(reference)
+    for name, numbers in _named_numbers(answer).items():
+        if name in wanted_names and not numbers & wanted_names[name]:
+            return True
     main, every, stated = quantities(_PAREN.sub(" ", reference)), quantities(reference), quantities(answer)
     for dim in {q.dim for q in stated}:
         wanted = [q for q in main if q.dim == dim] or [q for q in every if q.dim == dim]

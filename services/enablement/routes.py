@@ -38,6 +38,7 @@ from services.enablement.schemas import (
     AttemptOut,
     CertificationOut,
     OverrideIn,
+    PassageOut,
     QuestionPatch,
     QuizIn,
     QuizOut,
@@ -68,7 +69,8 @@ def provide_quizzes(state: State) -> QuizService:
 
 
 def provide_attempts(state: State) -> AttemptService:
-    return AttemptService(app_context(state).sessions, _embeddings(state))
+    ctx = app_context(state)
+    return AttemptService(ctx.sessions, _embeddings(state), ctx.store)
 
 
 def provide_reports(state: State) -> ReportService:
@@ -259,6 +261,19 @@ class AssignmentController(Controller):
         attempt_id: FromPath[str],
     ) -> SubmitOut:
         return await attempts.result(request.user, attempt_id)
+
+    @get("/me/attempts/{attempt_id:str}/passages/{chunk_id:str}")
+    async def my_passage(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        attempt_id: FromPath[str],
+        chunk_id: FromPath[str],
+    ) -> PassageOut:
+        """A passage cited in one of your graded results (`citations[].chunk_id`), with its document's title and
+        as-of date: short answers' passages at once, choice items' once the assignment is closed. 404 for any
+        other chunk; 410 when the cited version is no longer stored."""
+        return await attempts.passage(request.user, attempt_id, chunk_id)
 
     @get("/attempts/{attempt_id:str}", guards=[MANAGERS])
     async def attempt_detail(

@@ -263,6 +263,19 @@ class Result(BaseModel):
     citations: list[Citation]
 
 
+class PassageOut(BaseModel):
+    """A cited passage as a rep reads it: the chunk's text with its document's title, section and as-of date."""
+
+    chunk_id: str
+    document_id: str
+    external_id: str
+    version: int
+    title: str
+    section: str
+    as_of: str | None
+    text: str
+
+
 class SubmitOut(BaseModel):
     attempt_id: str
     score: float

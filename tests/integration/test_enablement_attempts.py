@@ -417,3 +417,61 @@ async def test_the_loser_of_a_start_race_gets_the_winners_attempt(
     finally:
         await engine.dispose()
     assert loser.attempt_id == winner[0] and loser.number == 1
+
+
+async def test_grading_by_meaning_partial_credit_and_the_passages_a_rep_may_open(
+    library: AsyncTestClient[Any], quiz: dict[str, Any]
+) -> None:
+    """A paraphrase earns the credit and a same-topic answer with a wrong fact does not (the accuracy of both over
+    hundreds of labelled answers is what `make eval` prints); one of two keys on a multiple-answer item earns half,
+    and a wrong option takes a right one back; a rep opens the passages cited to them, and nothing else."""
+    ids = await assign(library, quiz, ["hal", "ivo"], pass_mark=99)
+    short = next(q for q in quiz["questions"] if q["prompt"] == AUTHORED[2]["prompt"])
+    multi = next(q for q in quiz["questions"] if q["prompt"] == AUTHORED[1]["prompt"])
+
+    async def submit(user: str, text: str, choices: list[str]) -> dict[str, Any]:
+        attempt = (await start(library, ids[user], user)).json()
+        answers = [a for a in right_answers(attempt, quiz) if a["question_id"] not in (short["id"], multi["id"])]
+        answers += [{"question_id": short["id"], "text": text}, {"question_id": multi["id"], "choices": choices}]
+        response = await library.post(
+            f"/enablement/v1/attempts/{attempt['attempt_id']}/submit", json={"answers": answers}, headers=rep(user)
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return {"attempt_id": attempt["attempt_id"], **{r["question_id"]: r for r in body["results"]}}
+
+    keys = [multi["options"][i] for i in multi["answers"]]
+    wrongs = [o for i, o in enumerate(multi["options"]) if i not in multi["answers"]]
+    paraphrase = (
+        "SCIM 2.0: joiners and leavers are added and removed automatically from the identity provider, and its "
+        "groups become Lumora roles."
+    )
+    hal = await submit("hal", paraphrase, keys[:1])
+    assert hal[short["id"]]["correct"] and hal[short["id"]]["credit"] >= 0.6, hal[short["id"]]
+    assert hal[multi["id"]]["credit"] == 0.5 and not hal[multi["id"]]["correct"]  # one of two keys, no wrong one
+    assert hal[multi["id"]]["feedback"].startswith("Partly right")
+
+    wrong_version = "It uses SCIM 1.1 provisioning, users are created and removed automatically, groups map to roles."
+    ivo = await submit("ivo", wrong_version, [keys[0], wrongs[0]])
+    assert ivo[short["id"]]["credit"] == 0 and not ivo[short["id"]]["correct"]  # the words match, the fact does not
+    assert "figure" in ivo[short["id"]]["feedback"]
+    assert ivo[multi["id"]]["credit"] == 0  # right minus wrong, floored at 0
+
+    # The short answer's passage opens at once, with its document's title; a choice item's does not while the
+    # assignment is open, nor does any chunk for another rep or another org.
+    cited = hal[short["id"]]["citations"][0]
+    path = f"/enablement/v1/me/attempts/{hal['attempt_id']}/passages/{cited['chunk_id']}"
+    passage = await library.get(path, headers=rep("hal"))
+    assert passage.status_code == 200, passage.text
+    body = passage.json()
+    assert body["external_id"] == "feat-sso-scim" and body["title"] == "Single sign-on and SCIM provisioning"
+    assert "identity provider" in body["text"]
+    assert body["version"] == cited["version"] and body["as_of"] == cited["as_of"]
+    choice_chunk = multi["sources"][0]["chunk_id"]  # the Tessellate battlecard: cited to no short answer
+    assert choice_chunk not in {c["chunk_id"] for c in hal[short["id"]]["citations"]}
+    hidden = await library.get(
+        f"/enablement/v1/me/attempts/{hal['attempt_id']}/passages/{choice_chunk}", headers=rep("hal")
+    )
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "passage_not_found"
+    assert (await library.get(path, headers=rep("ivo"))).status_code == 404  # not Ivo's attempt
+    assert (await library.get(path, headers=token("globex", "rep", sub="hal"))).status_code == 404

@@ -65,6 +65,8 @@ def test_a_different_figure_of_the_same_kind_conflicts_but_asides_do_not_make_it
     assert figure_conflict("Up to 24 hours.", "About two minutes of data.")
     assert not figure_conflict("It rotates keys on a schedule.", "Keys rotate every 90 days.")  # no figure given
     assert not figure_conflict("Within 30 days.", "Most customers go live fast.")  # nothing to contradict
+    assert figure_conflict("It provisions over SCIM 1.1.", "SCIM 2.0 provisioning from the IdP.")  # another version
+    assert not figure_conflict("Over SCIM 2 from the IdP; TLS 1.3 in transit.", "SCIM 2.0 provisioning.")
 
 
 def test_polarity_of_an_opening() -> None:
