@@ -32,11 +32,12 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
 
 
-# Threads, set on purpose for a 2-core box. A call of at most QUERY_BATCH texts (the queries of a request, or of
-# a few requests batched together) runs on QUERY_THREADS: a short text's layers are too small to split well, and
-# under concurrent requests the other core is busy with their ranking. Larger calls (ingest) use MODEL_THREADS,
-# every core by default. Either can be set in the environment (PITCHCRAFT_QUERY_THREADS, PITCHCRAFT_MODEL_THREADS).
-QUERY_BATCH = 16
+# Threads, set on purpose for a 2-core box. A call of at most QUERY_BATCH texts (the new texts of one request)
+# runs on QUERY_THREADS: a few short texts are too small to split well across cores, and one thread leaves the
+# other core to the rest of the request or to another one. Larger calls (requests batched under load, ingest)
+# use MODEL_THREADS, every core by default. Either can be set in the environment (PITCHCRAFT_QUERY_THREADS,
+# PITCHCRAFT_MODEL_THREADS).
+QUERY_BATCH = 4
 QUERY_THREADS = 1
 
 

@@ -39,13 +39,22 @@ HUB_SAMPLE = 4000
 # Named systems whose per-document mention counts a snapshot keeps (a deal names a handful; 256 names at 10,000
 # chunks, about 1,700 documents, is 3.5 MB).
 MENTION_CACHE = 256
+# Standing needs (persona priorities) whose scores a snapshot keeps: 7 built-in personas have about 40; each
+# costs 4 bytes per chunk and 20 bytes per document (60 KB at 10,000 chunks), so 256 is at most 16 MB.
+STANDING_CACHE = 256
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER = np.iinfo(np.int64).max
 
 
-def _micros(moment: datetime) -> int:
+def micros(moment: datetime) -> int:
     """Microseconds since the epoch, exactly (datetime comparison, as integers)."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def expiry_micros(value: Any) -> int:
+    """A payload's `expires_at` as `micros`; none (missing, null, empty) never expires."""
+    parsed = _parse_dt(value)
+    return _NEVER if parsed is None else micros(parsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,17 @@ class _DocPoints:
     vectors: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class NeedScores:
+    """One need against a snapshot: per chunk its cosine, per document its best chunk's cosine, its centroid's
+    cosine and its whole-document BM25 score."""
+
+    chunk_cos: np.ndarray
+    best: np.ndarray
+    centroid_cos: np.ndarray
+    lexical: np.ndarray
+
+
 @dataclass
 class Library:
     """Immutable once built. Rows of `vectors` are chunks grouped by document."""
@@ -83,14 +103,16 @@ class Library:
     _starts: np.ndarray = field(init=False)
     _expires: np.ndarray = field(init=False)
     _mentions: OrderedDict[str, np.ndarray] = field(init=False)
+    _standing: OrderedDict[tuple[str, bytes], NeedScores] = field(init=False)
     _mentions_lock: threading.Lock = field(init=False)
 
     def __post_init__(self) -> None:
         self._starts = np.array([d.start for d in self.docs], dtype=np.int64)
         self._expires = np.array(
-            [_NEVER if d.expires_at is None else _micros(d.expires_at) for d in self.docs], dtype=np.int64
+            [_NEVER if d.expires_at is None else micros(d.expires_at) for d in self.docs], dtype=np.int64
         )
         self._mentions = OrderedDict()
+        self._standing = OrderedDict()
         self._mentions_lock = threading.Lock()
 
     @cached_property
@@ -111,7 +133,27 @@ class Library:
 
     def live(self, now: datetime) -> np.ndarray:
         """Documents not expired at `now`."""
-        return self._expires > _micros(now)
+        return self._expires > micros(now)
+
+    def standing(self, text: str, vector: np.ndarray) -> NeedScores:
+        """A need that comes back in request after request (a persona's priority) scored against this snapshot,
+        kept: about half of a track's needs, so half of its scoring is done once per snapshot."""
+        key = (text, vector.tobytes())
+        with self._mentions_lock:
+            hit = self._standing.get(key)
+            if hit is not None:
+                self._standing.move_to_end(key)
+                return hit
+        query = np.ascontiguousarray(vector, dtype=np.float32)
+        chunk_cos = self.vectors @ query
+        value = NeedScores(chunk_cos, self.best_chunk(chunk_cos), self.centroids @ query, self.bm25.scores(text))
+        for array in (value.chunk_cos, value.best, value.centroid_cos, value.lexical):
+            array.flags.writeable = False
+        with self._mentions_lock:
+            self._standing[key] = value
+            while len(self._standing) > STANDING_CACHE:
+                self._standing.popitem(last=False)
+        return value
 
     def mentions(self, name: str) -> np.ndarray:
         """Per document: how often its text mentions `name` as a phrase (case-insensitive, whole words), with a
@@ -224,9 +266,10 @@ class LibraryCache:
     """Snapshots per (org, kind), rebuilt when SQL's set of current versions changes; unchanged documents'
     points are reused, so a change to one document fetches only that document from the store.
 
-    Each request first reads a one-row fingerprint of the set: its size, the sum of its versions and the latest
-    `updated_at`. Versions only grow and every switch of `current_version` writes `updated_at`, so any change to
-    the set moves the fingerprint; only then is the set itself read (one row per document) and compared."""
+    Each request first reads a one-row fingerprint of the set (one query gives every kind's): its size, the sum
+    of its versions and the latest `updated_at`. Versions only grow and every switch of `current_version` writes
+    `updated_at`, so any change to the set moves the fingerprint; only then is the set itself read (one row per
+    document) and compared."""
 
     def __init__(self, store: VectorStore, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._store = store
@@ -238,27 +281,37 @@ class LibraryCache:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
-    async def get(self, org_id: str, kind: str) -> Library:
+    async def fingerprints(self, org_id: str) -> dict[str, tuple[Any, ...]]:
+        """Per kind, the one-row fingerprint of the organisation's current versions, in one query. All kinds
+        together change whenever any document's current version does (see `notes` in the pipeline)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(
+                    _documents.c.kind,
+                    func.count(_documents.c.id),
+                    func.sum(_documents.c.current_version),
+                    func.max(_documents.c.updated_at),
+                )
+                .where(_documents.c.org_id == org_id, _documents.c.current_version.is_not(None))
+                .group_by(_documents.c.kind)
+            )
+            return {str(kind): (count, total, latest) for kind, count, total, latest in rows}
+
+    async def get(self, org_id: str, kind: str, fingerprints: dict[str, tuple[Any, ...]] | None = None) -> Library:
+        """The snapshot of the organisation's current `kind` documents. `fingerprints`: what `fingerprints()`
+        returned just before (read here when not given)."""
+        if fingerprints is None:
+            fingerprints = await self.fingerprints(org_id)
+        fingerprint = fingerprints.get(kind, (0, None, None))
         where = (
             _documents.c.org_id == org_id,
             _documents.c.kind == kind,
             _documents.c.current_version.is_not(None),
         )
+        cached = self._snapshots.get((org_id, kind))
+        if cached is not None and cached[0] == fingerprint:
+            return cached[2]
         async with self._sessions() as session:
-            fingerprint = tuple(
-                (
-                    await session.execute(
-                        select(
-                            func.count(_documents.c.id),
-                            func.sum(_documents.c.current_version),
-                            func.max(_documents.c.updated_at),
-                        ).where(*where)
-                    )
-                ).one()
-            )
-            cached = self._snapshots.get((org_id, kind))
-            if cached is not None and cached[0] == fingerprint:
-                return cached[2]
             rows = await session.execute(select(_documents.c.id, _documents.c.current_version).where(*where))
             current = frozenset((str(doc_id), int(version)) for doc_id, version in rows)
         if cached is not None and cached[1] == current:

@@ -25,7 +25,7 @@ from services.core.embeddings import EmbeddingBatcher, EmbeddingCache, limit_bla
 from services.core.retrieval import current_versions, review_due
 from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
 from services.pitch.competitor import NoteChunk, NoteItem, display_name, order_notes, read_notes
-from services.pitch.library import Library, LibraryCache
+from services.pitch.library import Library, LibraryCache, expiry_micros, micros
 from services.pitch.points import Span, is_limitation, sentence_spans, with_antecedent
 from services.pitch.ranking import (
     Need,
@@ -70,6 +70,8 @@ PROOF_MIN_SIMILARITY = 0.45
 ANALYSIS_CACHE = 20_000
 # Competitors' notes kept read per tone profile (7 built-in profiles x a few competitors).
 NOTES_CACHE = 128
+# Organisations whose documents' review dates are kept (a few dozen bytes per cited document).
+DUE_CACHE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,8 @@ class TalkTrackPipeline:
         self.library = LibraryCache(store, sessions)
         self._analysis: OrderedDict[tuple[str, ToneProfile], list[Sentence]] = OrderedDict()
         self._notes_read: OrderedDict[tuple[str, tuple[str, ...], ToneProfile], _ReadNotes] = OrderedDict()
+        self._notes_points: dict[tuple[str, str], _NotePoints] = {}
+        self._due: dict[str, tuple[tuple[Any, ...], dict[str, tuple[str, datetime] | None]]] = {}
         self._analysis_lock = threading.Lock()
 
     async def compose(
@@ -160,10 +164,11 @@ class TalkTrackPipeline:
         warnings: list[str] = []
         # The I/O of the request (SQL checks of both snapshots, the competitor's notes) overlaps the model call;
         # then all CPU work runs in one worker thread, so the event loop only ever waits.
+        fingerprints = await self.library.fingerprints(org_id)
         (library, needs, need_vectors), stories, notes = await asyncio.gather(
-            self._needs(org_id, request, persona),
-            self.library.get(org_id, "case_study"),
-            self._notes(org_id, request.competitor, now) if request.competitor else _no_notes(),
+            self._needs(org_id, request, persona, fingerprints),
+            self.library.get(org_id, "case_study", fingerprints),
+            self._notes(org_id, request.competitor, now, fingerprints) if request.competitor else _no_notes(),
         )
         features, competitor = await asyncio.to_thread(
             self._compose, library, stories, notes, needs, need_vectors, request, persona, profile, options, now
@@ -202,7 +207,7 @@ class TalkTrackPipeline:
         if competitor is not None:
             cited += [p.citation.document_id for p in competitor.where_we_win]
             cited += [o.response.citation.document_id for o in competitor.objections]
-        due = await review_due(self._sessions, org_id, cited)
+        due = await self._review_due(org_id, cited, fingerprints)
         for doc_id in dict.fromkeys(cited):
             if doc_id in due and due[doc_id][1] <= now:
                 warnings.append(
@@ -231,12 +236,18 @@ class TalkTrackPipeline:
         return [library.docs[i].external_id for i in ranked.order]
 
     async def _needs(
-        self, org_id: str, request: TalkTrackIn, persona: PersonaOut
+        self,
+        org_id: str,
+        request: TalkTrackIn,
+        persona: PersonaOut,
+        fingerprints: dict[str, tuple[Any, ...]] | None = None,
     ) -> tuple[Library, list[Need], np.ndarray]:
         """The feature snapshot, the needs this request states and their vectors (zeros for named systems)."""
         needs = deal_needs(request.persona_brief, request.context, request.competitor, persona.priorities)
         embedded = [n.text for n in needs if n.kind != "system"]
-        library, vectors = await asyncio.gather(self.library.get(org_id, "feature"), self._batcher.embed(embedded))
+        library, vectors = await asyncio.gather(
+            self.library.get(org_id, "feature", fingerprints), self._batcher.embed(embedded)
+        )
         rows = iter(vectors)
         need_vectors = np.stack([next(rows) if n.kind != "system" else np.zeros(vectors.shape[1]) for n in needs])
         return library, needs, need_vectors
@@ -500,16 +511,32 @@ class TalkTrackPipeline:
                 self._notes_read.popitem(last=False)
         return value
 
-    async def _notes(self, org_id: str, name: str, now: datetime) -> list[StoredPoint]:
-        """Current chunks of the competitor's notes: by the indexed competitor field first; only if no note names
-        it exactly, whole words of the name in order in a note's competitor field or title ("BrightFunnel"
-        finds "brightfunnel-cloud" and "Battlecard: BrightFunnel Cloud"; "hub" does not find "github")."""
+    async def _notes(
+        self, org_id: str, name: str, now: datetime, fingerprints: dict[str, tuple[Any, ...]]
+    ) -> list[StoredPoint]:
+        """Current, unexpired chunks of the competitor's notes: by the indexed competitor field first; only if no
+        live note names it exactly, whole words of the name in order in a note's competitor field or title
+        ("BrightFunnel" finds "brightfunnel-cloud" and "Battlecard: BrightFunnel Cloud"; "hub" does not find
+        "github").
+
+        Kept per competitor until any current version of the organisation changes (`fingerprints`, all kinds): a
+        current version's points never change, so the chunks can only change with one. Expiry is applied per
+        request, as the store's filter does (no `expires_at`, or one after now)."""
         wanted = slug(name)
-        live = PointFilter(org_id=org_id, kinds=["competitor"], live_at=now)
-        exact = PointFilter(org_id=org_id, kinds=["competitor"], live_at=now, competitor=wanted)
-        points = await asyncio.to_thread(self._store.scroll, exact, with_dense=True, limit=2000)
-        if not points:
-            everything = await asyncio.to_thread(self._store.scroll, live, with_dense=True, limit=5000)
+        state = tuple(sorted(fingerprints.items()))
+        key = (org_id, wanted)
+        cached = self._notes_points.get(key)
+        if cached is None or cached.state != state:
+            exact = PointFilter(org_id=org_id, kinds=["competitor"], competitor=wanted)
+            cached = _NotePoints(state, await self._current_notes(org_id, exact))
+            self._notes_points[key] = cached
+            while len(self._notes_points) > NOTES_CACHE:
+                self._notes_points.pop(next(iter(self._notes_points)))
+        at = micros(now)
+        points = [p for p, until in cached.exact if until > at]
+        if points:
+            return points
+        if cached.fallback is None:
             tokens = wanted.split("-")
 
             def matches(payload: dict[str, Any]) -> bool:
@@ -519,9 +546,45 @@ class TalkTrackPipeline:
                         return True
                 return False
 
-            points = [p for p in everything if matches(p.payload)]
+            everything = await self._current_notes(org_id, PointFilter(org_id=org_id, kinds=["competitor"]))
+            cached.fallback = [(p, until) for p, until in everything if matches(p.payload)]
+        return [p for p, until in cached.fallback if until > at]
+
+    async def _review_due(
+        self, org_id: str, cited: list[str], fingerprints: dict[str, tuple[Any, ...]]
+    ) -> dict[str, tuple[str, datetime]]:
+        """Titles and review dates of the cited documents, kept per organisation until any current version
+        changes: a verification or a new version writes `updated_at`, which moves the fingerprints."""
+        state = tuple(sorted(fingerprints.items()))
+        entry = self._due.get(org_id)
+        if entry is None or entry[0] != state:
+            entry = self._due[org_id] = (state, {})
+            while len(self._due) > DUE_CACHE:
+                self._due.pop(next(iter(self._due)))
+        known = entry[1]
+        missing = set(cited) - known.keys()
+        if missing:
+            found = await review_due(self._sessions, org_id, missing)
+            for doc_id in missing:
+                known[doc_id] = found.get(doc_id)
+        return {doc_id: value for doc_id in set(cited) if (value := known[doc_id]) is not None}
+
+    async def _current_notes(self, org_id: str, flt: PointFilter) -> list[tuple[StoredPoint, int]]:
+        """Points of current versions that match, with each one's expiry (microseconds since the epoch)."""
+        points = await asyncio.to_thread(self._store.scroll, flt, with_dense=True, limit=1_000_000)
         current = await current_versions(self._sessions, org_id, {str(p.payload["document_id"]) for p in points})
-        return [p for p in points if current.get(str(p.payload["document_id"])) == p.payload.get("version")]
+        return [
+            (p, expiry_micros(p.payload.get("expires_at")))
+            for p in points
+            if current.get(str(p.payload["document_id"])) == p.payload.get("version")
+        ]
+
+
+@dataclass
+class _NotePoints:
+    state: tuple[Any, ...]  # the organisation's fingerprints when read
+    exact: list[tuple[StoredPoint, int]]  # notes whose competitor field is the name, with their expiry
+    fallback: list[tuple[StoredPoint, int]] | None = None  # name in a note's competitor field or title (lazily)
 
 
 async def _no_notes() -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.core.text import split_sentences
-from services.pitch.library import Library
+from services.pitch.library import Library, NeedScores
 
 # A sentence of the deal counts 1/sqrt(n) of the whole context, so a long context does not outvote a short one.
 DEAL_WEIGHT = 1.0
@@ -128,14 +128,18 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
     if n == 0 or not live.any():
         return Ranked([], total, matched, relevance)
     idx = np.flatnonzero(live)
-    # Every embedded need against every chunk and centroid in one matrix product each (one pass over the
-    # chunk matrix instead of one per need: memory-bound, so this is most of the dense scoring's cost).
-    dense_rows = [i for i, need in enumerate(needs) if need.kind != "system"]
-    queries = np.ascontiguousarray(vectors[dense_rows].T, dtype=np.float32)
+    # The deal's needs against every chunk and centroid in one matrix product each (one pass over the chunk
+    # matrix instead of one per need: memory-bound, so most of the dense scoring's cost); the persona's
+    # priorities come back in request after request, so the snapshot keeps their scores.
+    fresh = [i for i, need in enumerate(needs) if need.kind not in ("system", "prior")]
+    queries = np.ascontiguousarray(vectors[fresh].T, dtype=np.float32)
     chunk_cos = library.vectors @ queries
     best = library.best_chunk(chunk_cos)
     centroid_cos = library.centroids @ queries
-    column = {row: j for j, row in enumerate(dense_rows)}
+    scored = {
+        i: NeedScores(chunk_cos[:, j], best[:, j], centroid_cos[:, j], library.bm25.scores(needs[i].text))
+        for j, i in enumerate(fresh)
+    }
     for i, need in enumerate(needs):
         if need.kind == "system":
             scores = _system_scores(library, need.text, live)
@@ -144,16 +148,14 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
             total += need.weight * scores
             contribution = scores
         else:
-            j = column[i]
-            cos = chunk_cos[:, j]
+            s = scored[i] if need.kind != "prior" else library.standing(need.text, vectors[i])
             if need.kind == "prior":
-                np.maximum(prior_relevance, cos, out=prior_relevance)
+                np.maximum(prior_relevance, s.chunk_cos, out=prior_relevance)
             else:
-                np.maximum(relevance, cos, out=relevance)
-            dense = best[:, j] + CENTROID_WEIGHT * centroid_cos[:, j] - HUB_WEIGHT * library.hub
-            lexical = library.bm25.scores(need.text)
+                np.maximum(relevance, s.chunk_cos, out=relevance)
+            dense = s.best + CENTROID_WEIGHT * s.centroid_cos - HUB_WEIGHT * library.hub
             contribution = np.zeros(n)
-            contribution[idx] = _z(dense[idx]) + LEXICAL_WEIGHT * _z(lexical[idx])
+            contribution[idx] = _z(dense[idx]) + LEXICAL_WEIGHT * _z(s.lexical[idx])
             total += need.weight * contribution
         if need.kind == "prior":
             continue
