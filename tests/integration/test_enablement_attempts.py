@@ -1,5 +1,6 @@
-"""Assignments and attempts through HTTP: no key ever reaches a rep, server grading, one submit per attempt,
-attempt limits, lateness, short-answer feedback, overrides, FSRS reviews, certifications and reports."""
+"""Assignments and attempts through HTTP, on SQLite and PostgreSQL: no key ever reaches a rep, server grading by
+meaning, partial credit, one submit per attempt, attempt limits, lateness, short-answer feedback, cited
+passages, overrides, FSRS reviews, certifications and reports."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from services.core.auth import Principal, Role
 from services.core.db import create_engine, session_factory
 from services.core.embeddings import EmbeddingCache, get_embedder
 from services.enablement.attempts import AttemptService
+from tests import services as svc
 from tests.conftest import token
 from tests.integration.conftest import ctx_of
 from tests.integration.enablement_helpers import (
@@ -35,12 +37,23 @@ def rep(sub: str, org: str = "acme") -> dict[str, str]:
     return token(org, "rep", sub=sub)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 async def library(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
 ) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with demo_app(str(tmp_path_factory.mktemp("attempts")), redis_url) as client:
-        yield client
+    """The demo app on SQLite, then on PostgreSQL: every guarantee here (one submit, certification row locks,
+    concurrent starts) holds on both."""
+    if request.param == "sqlite":
+        async with demo_app(str(tmp_path_factory.mktemp("attempts")), redis_url) as client:
+            yield client
+        return
+    admin = request.getfixturevalue("postgres_admin_url")
+    url, name = await svc.create_database(admin)
+    try:
+        async with demo_app(str(tmp_path_factory.mktemp("attempts-pg")), redis_url, DATABASE_URL=url) as client:
+            yield client
+    finally:
+        await svc.drop_database(admin, name)
 
 
 @pytest.fixture(scope="module")
