@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from services.core.vectorstore import PointFilter
 from tests.conftest import token
+from tests.demo_corpus import demo_documents
 from tests.integration.conftest import ctx_of, wait_job
 from tests.integration.enablement_helpers import AUTHORED, MANAGER, demo_app
 
@@ -248,3 +249,22 @@ async def test_reps_cannot_author_assign_publish_or_read_keys(library: AsyncTest
     assert (await library.get(f"/enablement/v1/assignments?quiz_id={quiz['id']}", headers=other)).status_code == 404
     assert (await library.get("/enablement/v1/quizzes", headers=token("acme", "rep"))).status_code == 403
     assert (await library.get(f"/enablement/v1/quizzes/{quiz['id']}")).status_code == 401
+
+
+async def test_customer_stories_yield_no_trivia(library: AsyncTestClient[Any]) -> None:
+    """Fill-in-the-figure items from case studies: an incidental figure (hours reclaimed, days to go live) is
+    rejected as trivia with the reason in the report; only a figure the story's title states as its headline may
+    be asked."""
+    stories = ["cs-brambleway-outfitters", "cs-corvane-logistics", "cs-keystride-payments"]
+    response = await create(
+        library,
+        {"title": "Stories", "generate": {"external_ids": stories, "kinds": ["cloze_fact"], "count": 3}},
+    )
+    body = response.json()
+    report = body["report"] if response.status_code == 201 else body["error"]["details"]
+    assert report["rejected_by_reason"].get("trivia", 0) >= 1, report
+    titles = {d["external_id"]: d["title"] for d in demo_documents()}
+    for q in body.get("questions", []) if response.status_code == 201 else []:
+        key = q["options"][q["answers"][0]]
+        figure = re.search(r"\d[\d,.]*", key)
+        assert figure and figure.group(0) in titles[q["sources"][0]["external_id"]], (key, q["sources"])
