@@ -16,10 +16,11 @@ import asyncio
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from sqlalchemy import column, func, select, table
@@ -77,6 +78,37 @@ class _DocPoints:
     vectors: np.ndarray
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Kept(Generic[K, V]):
+    """A bounded, thread-safe map of computed values, least recently used out first. The lock is not held while
+    a value is computed: two threads that miss one key both compute it, and the values are the same."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False  # shared by every request that reads the snapshot
+    return array
+
+
 @dataclass(frozen=True, slots=True)
 class NeedScores:
     """One need against a snapshot: per chunk its cosine, per document its best chunk's cosine, its centroid's
@@ -102,18 +134,16 @@ class Library:
     bm25: DocumentBm25
     _starts: np.ndarray = field(init=False)
     _expires: np.ndarray = field(init=False)
-    _mentions: OrderedDict[str, np.ndarray] = field(init=False)
-    _standing: OrderedDict[tuple[str, bytes], NeedScores] = field(init=False)
-    _mentions_lock: threading.Lock = field(init=False)
+    _mentions: Kept[str, np.ndarray] = field(init=False)
+    _standing: Kept[tuple[str, bytes], NeedScores] = field(init=False)
 
     def __post_init__(self) -> None:
         self._starts = np.array([d.start for d in self.docs], dtype=np.int64)
         self._expires = np.array(
             [_NEVER if d.expires_at is None else micros(d.expires_at) for d in self.docs], dtype=np.int64
         )
-        self._mentions = OrderedDict()
-        self._standing = OrderedDict()
-        self._mentions_lock = threading.Lock()
+        self._mentions = Kept(MENTION_CACHE)
+        self._standing = Kept(STANDING_CACHE)
 
     @cached_property
     def lower_texts(self) -> list[str]:
@@ -138,47 +168,33 @@ class Library:
     def standing(self, text: str, vector: np.ndarray) -> NeedScores:
         """A need that comes back in request after request (a persona's priority) scored against this snapshot,
         kept: about half of a track's needs, so half of its scoring is done once per snapshot."""
-        key = (text, vector.tobytes())
-        with self._mentions_lock:
-            hit = self._standing.get(key)
-            if hit is not None:
-                self._standing.move_to_end(key)
-                return hit
-        query = np.ascontiguousarray(vector, dtype=np.float32)
-        chunk_cos = self.vectors @ query
-        value = NeedScores(chunk_cos, self.best_chunk(chunk_cos), self.centroids @ query, self.bm25.scores(text))
-        for array in (value.chunk_cos, value.best, value.centroid_cos, value.lexical):
-            array.flags.writeable = False
-        with self._mentions_lock:
-            self._standing[key] = value
-            while len(self._standing) > STANDING_CACHE:
-                self._standing.popitem(last=False)
-        return value
+
+        def score() -> NeedScores:
+            query = np.ascontiguousarray(vector, dtype=np.float32)
+            chunk_cos = self.vectors @ query
+            best, centroid_cos, lexical = self.best_chunk(chunk_cos), self.centroids @ query, self.bm25.scores(text)
+            return NeedScores(*(_frozen(a) for a in (chunk_cos, best, centroid_cos, lexical)))
+
+        return self._standing.get((text, vector.tobytes()), score)
 
     def mentions(self, name: str) -> np.ndarray:
         """Per document: how often its text mentions `name` as a phrase (case-insensitive, whole words), with a
-        title mention counted three times. Cached per snapshot: the same names come back in request after
+        title mention counted three times. Kept per snapshot: the same names come back in request after
         request, and the snapshot's texts never change."""
-        with self._mentions_lock:
-            hit = self._mentions.get(name)
-            if hit is not None:
-                self._mentions.move_to_end(name)
-                return hit
-        needle = name.lower()
-        pattern = re.compile(r"(?<![\w])" + re.escape(needle) + r"(?![\w])")
-        counts = np.zeros(self.size)
-        for i, (text, title) in enumerate(zip(self.lower_texts, self.lower_titles, strict=True)):
-            # The substring tests skip the regex where it cannot match (nearly every document for a real name).
-            # The title is in the text once; two more for it make a title mention count three times.
-            in_text = len(pattern.findall(text)) if needle in text else 0
-            in_title = len(pattern.findall(title)) if needle in title else 0
-            counts[i] = in_text + 2 * in_title
-        counts.flags.writeable = False
-        with self._mentions_lock:
-            self._mentions[name] = counts
-            while len(self._mentions) > MENTION_CACHE:
-                self._mentions.popitem(last=False)
-        return counts
+
+        def count() -> np.ndarray:
+            needle = name.lower()
+            pattern = re.compile(r"(?<![\w])" + re.escape(needle) + r"(?![\w])")
+            counts = np.zeros(self.size)
+            for i, (text, title) in enumerate(zip(self.lower_texts, self.lower_titles, strict=True)):
+                # The substring tests skip the regex where it cannot match (nearly every document for a real
+                # name). The title is in the text once; two more for it make a title mention count three times.
+                in_text = len(pattern.findall(text)) if needle in text else 0
+                in_title = len(pattern.findall(title)) if needle in title else 0
+                counts[i] = in_text + 2 * in_title
+            return _frozen(counts)
+
+        return self._mentions.get(name, count)
 
     def best_chunk(self, chunk_scores: np.ndarray) -> np.ndarray:
         """Per document: its best chunk's score (one vectorised pass; chunks are grouped by document)."""

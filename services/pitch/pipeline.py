@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +23,7 @@ from services.core.embeddings import EmbeddingBatcher, EmbeddingCache, limit_bla
 from services.core.retrieval import current_versions, review_due
 from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
 from services.pitch.competitor import NoteChunk, NoteItem, display_name, order_notes, read_notes
-from services.pitch.library import Library, LibraryCache, expiry_micros, micros
+from services.pitch.library import Kept, Library, LibraryCache, expiry_micros, micros
 from services.pitch.points import Span, is_limitation, sentence_spans, with_antecedent
 from services.pitch.ranking import (
     Need,
@@ -149,11 +147,10 @@ class TalkTrackPipeline:
         # Requests that arrive together share one model call (the deal texts are new in every request).
         self._batcher = EmbeddingBatcher(queries)
         self.library = LibraryCache(store, sessions)
-        self._analysis: OrderedDict[tuple[str, ToneProfile], list[Sentence]] = OrderedDict()
-        self._notes_read: OrderedDict[tuple[str, tuple[str, ...], ToneProfile], _ReadNotes] = OrderedDict()
+        self._analysis: Kept[tuple[str, ToneProfile], list[Sentence]] = Kept(ANALYSIS_CACHE)
+        self._notes_read: Kept[tuple[str, tuple[str, ...], ToneProfile], _ReadNotes] = Kept(NOTES_CACHE)
         self._notes_points: dict[tuple[str, str], _NotePoints] = {}
         self._due: dict[str, tuple[tuple[Any, ...], dict[str, tuple[str, datetime] | None]]] = {}
-        self._analysis_lock = threading.Lock()
 
     async def compose(
         self, org_id: str, request: TalkTrackIn, persona: PersonaOut, options: RetrievalOptions | None = None
@@ -399,30 +396,24 @@ class TalkTrackPipeline:
     def _analysed(self, point_id: str, payload: dict[str, Any], profile: ToneProfile) -> list[Sentence]:
         """A chunk's sentences with their request-independent analysis for this tone profile. A point id names
         one version of one chunk, so its text never changes under the cache."""
-        key = (point_id, profile)
-        with self._analysis_lock:
-            hit = self._analysis.get(key)
-            if hit is not None:
-                self._analysis.move_to_end(key)
-                return hit
-        section = str(payload.get("section", ""))
-        text = str(payload.get("text", ""))
-        spans = sentence_spans(text)
-        value: list[Sentence] = []
-        for i, span in enumerate(spans):
-            standalone = with_antecedent(text, spans, i)
-            base, words = analyse(span.text, section, profile)
-            if base is not None and standalone is not None and standalone is not span:
-                base = base if analyse(standalone.text, section, profile)[0] is not None else None
-            limitation = is_limitation(span.text, section) or (
-                standalone is not None and is_limitation(standalone.text)
-            )
-            value.append(Sentence(span, base, words, limitation, standalone))
-        with self._analysis_lock:
-            self._analysis[key] = value
-            while len(self._analysis) > ANALYSIS_CACHE:
-                self._analysis.popitem(last=False)
-        return value
+
+        def analyse_chunk() -> list[Sentence]:
+            section = str(payload.get("section", ""))
+            text = str(payload.get("text", ""))
+            spans = sentence_spans(text)
+            value: list[Sentence] = []
+            for i, span in enumerate(spans):
+                standalone = with_antecedent(text, spans, i)
+                base, words = analyse(span.text, section, profile)
+                if base is not None and standalone is not None and standalone is not span:
+                    base = base if analyse(standalone.text, section, profile)[0] is not None else None
+                limitation = is_limitation(span.text, section) or (
+                    standalone is not None and is_limitation(standalone.text)
+                )
+                value.append(Sentence(span, base, words, limitation, standalone))
+            return value
+
+        return self._analysis.get((point_id, profile), analyse_chunk)
 
     def _add_proof(
         self, features: list[Feature], features_library: Library, stories: Library, profile: ToneProfile, now: datetime
@@ -489,27 +480,23 @@ class TalkTrackPipeline:
     def _read_notes(self, name: str, points: list[StoredPoint], profile: ToneProfile) -> _ReadNotes:
         """What the notes offer this tone, before the deal orders it; kept per set of chunks (a point id names
         one version of one chunk, so its text never changes under the cache) and tone profile."""
-        key = (name, tuple(p.id for p in points), profile)
-        with self._analysis_lock:
-            hit = self._notes_read.get(key)
-            if hit is not None:
-                self._notes_read.move_to_end(key)
-                return hit
-        texts = [str(p.payload.get("text", "")) for p in points] + [str(p.payload.get("title", "")) for p in points]
-        shown = display_name(name, texts)
-        ours = sorted({str(p.payload.get("product") or "") for p in points} - {""})
-        ours = [display_name(o, texts) for o in ours] + ours
-        chunks = [NoteChunk(p.id, str(p.payload.get("section", "")), str(p.payload.get("text", ""))) for p in points]
-        value = _ReadNotes(
-            shown=shown,
-            items=read_notes(chunks, shown, ours, lambda t: _speakable(t, profile)),
-            dense=[(p.id, np.asarray(p.dense, dtype=np.float32)) for p in points if p.dense is not None],
-        )
-        with self._analysis_lock:
-            self._notes_read[key] = value
-            while len(self._notes_read) > NOTES_CACHE:
-                self._notes_read.popitem(last=False)
-        return value
+
+        def read() -> _ReadNotes:
+            texts = [str(p.payload.get("text", "")) for p in points]
+            texts += [str(p.payload.get("title", "")) for p in points]
+            shown = display_name(name, texts)
+            ours = sorted({str(p.payload.get("product") or "") for p in points} - {""})
+            ours = [display_name(o, texts) for o in ours] + ours
+            chunks = [
+                NoteChunk(p.id, str(p.payload.get("section", "")), str(p.payload.get("text", ""))) for p in points
+            ]
+            return _ReadNotes(
+                shown=shown,
+                items=read_notes(chunks, shown, ours, lambda t: _speakable(t, profile)),
+                dense=[(p.id, np.asarray(p.dense, dtype=np.float32)) for p in points if p.dense is not None],
+            )
+
+        return self._notes_read.get((name, tuple(p.id for p in points), profile), read)
 
     async def _notes(
         self, org_id: str, name: str, now: datetime, fingerprints: dict[str, tuple[Any, ...]]
