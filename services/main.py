@@ -22,7 +22,7 @@ from services.core.celery_app import EmbeddedWorker, create_celery
 from services.core.context import AppContext
 from services.core.db import create_engine, session_factory
 from services.core.errors import EXCEPTION_HANDLERS
-from services.core.http import CorrelationMiddleware
+from services.core.http import CorrelationMiddleware, JsonLimitsMiddleware
 from services.core.logging import configure_logging
 from services.core.migrate import upgrade_async
 from services.core.runtime import close_runtimes
@@ -92,7 +92,11 @@ def create_app(
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        middleware=[CorrelationMiddleware(), DefineMiddleware(JWTAuthMiddleware, secret=secret)],
+        middleware=[
+            CorrelationMiddleware(),
+            DefineMiddleware(JWTAuthMiddleware, secret=secret),
+            JsonLimitsMiddleware(body_limit),  # after auth: an anonymous caller never gets its body decoded
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         debug=settings.debug,  # Settings refuses debug outside development
         request_max_body_size=body_limit,

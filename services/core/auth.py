@@ -20,7 +20,10 @@ from services.core.errors import Forbidden, Unauthenticated
 
 ALGORITHM = "HS256"
 ISSUER = "pitchcraft"
-_ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Matched with fullmatch: "$" alone would let "demo\n" through as a new tenant.
+_ORG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# A token we issue is a few hundred bytes; a longer header is refused before it is decoded.
+MAX_AUTHORIZATION_BYTES = 8192
 
 # Anchored: an unanchored "/health" would also open "/ingest/healthy-secrets".
 PUBLIC_PATHS = (r"^/(ingest|pitch|enablement)/(health|ready)$", r"^/schema(/.*)?$")
@@ -47,7 +50,7 @@ def issue_token(secret: str, *, sub: str, org: str, roles: Iterable[str], ttl_se
     parsed = sorted({Role(r).value for r in roles})
     if not 0 < len(sub) <= 200:
         raise ValueError("a token needs a subject (--sub) of 1-200 characters")
-    if not _ORG_RE.match(org):
+    if not _ORG_RE.fullmatch(org):
         raise ValueError("org must be 1-64 letters, digits, '.', '_' or '-'")
     now = datetime.now(UTC)
     claims = {
@@ -72,7 +75,7 @@ def decode_token(secret: str, token: str) -> Principal:
         raise Unauthenticated(f"invalid token: {exc}") from exc
     org = claims.get("org")
     roles = claims.get("roles")
-    if not isinstance(org, str) or not _ORG_RE.match(org):
+    if not isinstance(org, str) or not _ORG_RE.fullmatch(org):
         raise Unauthenticated("token has no valid 'org' claim")
     if not isinstance(roles, list) or not roles:
         raise Unauthenticated("token has no 'roles' claim")
@@ -93,6 +96,8 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
+        if len(header) > MAX_AUTHORIZATION_BYTES:
+            raise Unauthenticated(f"the Authorization header is over {MAX_AUTHORIZATION_BYTES} bytes; send one token")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send 'Authorization: Bearer <token>'; get one with 'pitchcraft token'")
@@ -106,6 +111,10 @@ def requires(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], Base
     allowed = {*roles, Role.ADMIN}
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if "user" not in connection.scope:
+            if connection.scope.get("method") == "OPTIONS":
+                return  # a CORS preflight or an OPTIONS probe: no token, nothing to guard, Litestar answers it
+            raise Unauthenticated("send 'Authorization: Bearer <token>'; get one with 'pitchcraft token'")
         principal: Principal = connection.user
         if not principal.has_any(allowed):
             needed = ", ".join(sorted(r.value for r in allowed))

@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Router, get
 from litestar.datastructures import State
@@ -84,3 +85,88 @@ class CorrelationMiddleware(ASGIMiddleware):
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
             structlog.contextvars.clear_contextvars()
+
+
+# JSON request bodies: deeper nesting than this is refused before any handler or validator sees it (no request
+# of ours nests past 5 levels; Python's recursion limit sits near 1,000).
+MAX_JSON_DEPTH = 32
+_JSON_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def json_problem(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON body is refused, or None: not JSON, nested deeper than `max_depth`, or an integer outside 64
+    bits (msgspec refuses those while decoding; Python's own parser would spend seconds on 5,000 digits)."""
+    try:
+        value = msgspec.json.decode(body)
+    except RecursionError:
+        return f"the JSON body is nested too deeply (the limit is {max_depth} levels)"
+    except msgspec.DecodeError as exc:
+        return f"the body is not valid JSON: {exc}"
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                return f"the JSON body is nested deeper than {max_depth} levels"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return None
+
+
+class JsonLimitsMiddleware(ASGIMiddleware):
+    """Reads a JSON request body once (up to `max_body` bytes), refuses it with 400 and the error shape when
+    `json_problem` finds one (413 when it is too large), and hands the same bytes on to the route."""
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["type"] != "http" or scope.get("method") not in _JSON_METHODS:
+            await next_app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+        if not (media == b"application/json" or media.endswith(b"+json")):
+            await next_app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _refuse(send, 413, "payload_too_large", f"the request body is over {self.max_body} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problem = json_problem(body)
+        if problem is not None:
+            await _refuse(send, 400, "bad_request", problem)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await next_app(scope, replay, send)
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    payload = msgspec.json.encode({"error": {"code": code, "message": message, "details": None}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload, "more_body": False})

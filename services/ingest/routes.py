@@ -164,7 +164,7 @@ class IngestController(Controller):
         stale: Annotated[bool | None, QueryParameter(description="true: past review date or expired")] = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description="matches title or external_id")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
     ) -> DocumentPage:
         """Documents of your organisation, by external_id."""
         items, total = await service.list_documents(

@@ -30,6 +30,21 @@ def _aware(value: Any) -> Any:
     return value
 
 
+# Dates outside this range are refused (422): a review date of year 9999 plus an interval overflows Python's
+# datetime, and no material is true before 1970 or after 2199.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _sane(value: datetime | None) -> datetime | None:
+    """Aware (a naive value, e.g. a multipart form field, is read as UTC) and within EARLIEST..LATEST."""
+    if value is None:
+        return None
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970-01-01 and 2199-12-31")
+    return value
+
+
 class DocumentMeta(BaseModel):
     """Everything about a document except its content. Markdown front matter may supply these fields;
     fields in the request win over front matter."""
@@ -48,6 +63,7 @@ class DocumentMeta(BaseModel):
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
 
     _aware_dates = field_validator("as_of", "expires_at", mode="before")(_aware)
+    _sane_dates = field_validator("as_of", "expires_at", mode="after")(_sane)
 
     @field_validator("tags")
     @classmethod
