@@ -35,6 +35,9 @@ def broker_url(settings: Settings) -> str:
 
 def create_celery(settings: Settings) -> Celery:
     app = Celery("pitchcraft", broker=broker_url(settings), set_as_current=True)
+    # Process-wide, not only this thread's: a shared task's `self.app` (its retry, its sends) resolves to the
+    # default app, which would otherwise be Celery's amqp://localhost default in every embedded worker thread.
+    app.set_default()
     restore = settings.worker.unacked_restore_seconds
     app.conf.update(
         # Both together: acks_late alone strands a task whose worker dies; reject_on_worker_lost alone

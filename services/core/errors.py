@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import kombu.exceptions
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
@@ -104,6 +107,58 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     return Response(_body(code, detail, exc.extra if status < 500 else None), status_code=status, headers=exc.headers)
 
 
+# Seconds a client is told to wait when a store is away; the readiness route says which one.
+RETRY_AFTER_SECONDS = 5
+# A store that cannot be reached: the request may succeed later. SQLAlchemy wraps a refused or dropped connection
+# in OperationalError or InterfaceError; Redis and kombu raise their own ConnectionError / OperationalError.
+UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+    ConnectionError,
+)
+
+
+def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    store = "the broker" if isinstance(exc, redis.exceptions.RedisError | kombu.exceptions.KombuError) else "a store"
+    if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+        store = "the database"
+    log.warning("http.store_unavailable", path=request.url.path, error_type=type(exc).__name__, error=str(exc)[:300])
+    return Response(
+        _body("unavailable", f"{store} is unreachable; nothing was changed, try again shortly"),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _database_unreachable(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    """A driver error that means the database cannot be reached (rather than a bad statement): a dropped
+    connection, a refused or timed-out connect, a server shutting down or not accepting connections."""
+    if exc.connection_invalidated:
+        return True
+    seen: list[BaseException] = []
+    error: BaseException | None = exc.orig
+    while error is not None and len(seen) < 6:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    for error in seen:
+        state = str(getattr(error, "sqlstate", "") or "")
+        if isinstance(error, OSError | TimeoutError) or state.startswith(("08", "57P", "53")):
+            return True
+        if "not currently accepting connections" in str(error):
+            return True
+    return False
+
+
+def dbapi_error_handler(request: Request[Any, Any, Any], exc: sqlalchemy.exc.DBAPIError) -> Response[dict[str, Any]]:
+    if _database_unreachable(exc):
+        return unavailable_handler(request, exc)
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("http.unhandled_error", path=request.url.path, method=request.method, error_type=type(exc).__name__)
     return Response(
@@ -115,5 +170,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     AppError: app_error_handler,
     HTTPException: http_exception_handler,
+    **dict.fromkeys(UNAVAILABLE, unavailable_handler),
+    sqlalchemy.exc.DBAPIError: dbapi_error_handler,
     Exception: internal_error_handler,
 }
