@@ -119,7 +119,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from services.core.logging import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
-    summary = ingest_paths(settings, args.paths, org=args.org, sub=args.sub, kind=args.kind)
+    from services.core.vectorstore.edge import StoreInUse
+
+    try:
+        summary = ingest_paths(settings, args.paths, org=args.org, sub=args.sub, kind=args.kind)
+    except StoreInUse as exc:
+        raise SystemExit(f"pitchcraft ingest: {exc}") from None
     print(json.dumps(summary, indent=2))
     job = summary["job"]
     return 1 if job and job["status"] != "succeeded" else 0

@@ -80,14 +80,27 @@ def _id(value: Any) -> str:
     return str(value)
 
 
+class StoreInUse(RuntimeError):
+    """The embedded store's folder is held by another process."""
+
+
 class EdgeVectorStore:
     def __init__(self, path: Path) -> None:
+        """Opens (or creates) the shard; StoreInUse when another process holds it (Edge admits one opener)."""
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        if (path / "edge_config.json").exists():
-            self._shard = qe.EdgeShard.load(str(path))
-        else:
-            self._shard = qe.EdgeShard.create(str(path), _config())
+        try:
+            if (path / "edge_config.json").exists():
+                self._shard = qe.EdgeShard.load(str(path))
+            else:
+                self._shard = qe.EdgeShard.create(str(path), _config())
+        except Exception as exc:  # the Edge binding raises a plain Exception with the OS error in its text
+            if "WouldBlock" in str(exc) or "lock" in str(exc).lower():
+                raise StoreInUse(
+                    f"the vector store in {path} is open in another process (a running 'make run' or "
+                    "'pitchcraft serve'); stop it, or send documents to its API (POST /ingest/v1/documents)"
+                ) from exc
+            raise
         self._closed = False
         self._close_lock = threading.Lock()
         self.ensure_collection()
