@@ -71,6 +71,21 @@ class IngestSettings(BaseSettings):
     job_lease_seconds: int = Field(default=120, ge=1)
     # Deliveries of one job before it is failed: a job that keeps killing its worker must not loop forever.
     max_job_attempts: int = Field(default=5, ge=1)
+    # Untrusted HTML, PDF and DOCX are parsed in a child process (services/ingest/sandbox.py) under a
+    # wall-clock limit and an address-space limit (RLIMIT_AS), at most `parse_concurrency` at a time per process.
+    # 30 s and 1 GiB: files just under every cap parse in under 5 s here (99,000 HTML elements: 3.9 s); the
+    # child itself, parsers imported, takes about 45 MiB of address space.
+    parse_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    parse_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=128 * 1024 * 1024)
+    parse_concurrency: int = Field(default=2, ge=1, le=64)
+    # Counted as the parts are inflated, never taken from the zip's directory (which an upload can fake).
+    max_docx_unpacked_bytes: int = Field(default=100 * 1024 * 1024, ge=64 * 1024)
+    # Every w:p counts, empty ones too (a 335 KB DOCX can hold 3.4 million empty paragraphs).
+    max_docx_paragraphs: int = Field(default=100_000, ge=1)
+    max_pdf_pages: int = Field(default=500, ge=1)
+    # As the HTML parser nests them (unclosed tags nest too); deep trees make extraction quadratic.
+    max_html_depth: int = Field(default=256, ge=4)
+    max_html_elements: int = Field(default=100_000, ge=1)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestSettings:

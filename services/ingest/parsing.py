@@ -1,11 +1,12 @@
 """Turn uploaded material (markdown, text, HTML, PDF, DOCX) into normalised markdown-ish text.
 
-Headings survive as `#` lines so chunking can keep each heading with its text.
+Headings survive as `#` lines so chunking can keep each heading with its text. Markdown and text are read
+here; HTML, PDF and DOCX go through the sandbox (a child process with time and memory limits, extract.py).
 """
 
 from __future__ import annotations
 
-import io
+import asyncio
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,7 +16,10 @@ from typing import Any
 import yaml
 
 from services.core.errors import Unprocessable, UnsupportedMediaType
+from services.core.settings import IngestSettings
 from services.core.text import normalize_text
+from services.ingest.extract import ParseLimits, ParseRejected, decode_text, setting_name
+from services.ingest.sandbox import run_limited, run_limited_async
 
 
 class Format(StrEnum):
@@ -47,8 +51,6 @@ _BY_EXTENSION = {
 }
 _GENERIC_MIME = {"", "application/octet-stream", "binary/octet-stream"}
 SUPPORTED = "markdown (.md), text (.txt), HTML (.html), PDF (.pdf), DOCX (.docx)"
-# A DOCX is a zip: cap what it may unpack to, so a small upload cannot expand into gigabytes.
-DOCX_MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
@@ -81,12 +83,10 @@ def detect_format(content_type: str | None, filename: str | None) -> Format:
 def _decode(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
-    # UTF-16 only with its byte-order mark: without one, almost any even-length bytes "decode".
-    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise Unprocessable("the file is not valid UTF-8 text; save it as UTF-8 and upload again") from exc
+        return decode_text(data)
+    except ParseRejected as exc:
+        raise Unprocessable(exc.message) from exc
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -102,93 +102,41 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     return meta, text[match.end() :]
 
 
-def _html_to_text(html: str) -> str:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe", "nav", "footer"]):
-        tag.decompose()
-    lines: list[str] = []
-    for el in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td"]):
-        if el.find_parent(["p", "li", "pre", "blockquote", "td"]) is not None and el.name != "li":
-            continue
-        text = " ".join(el.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if el.name and el.name[0] == "h" and el.name[1:].isdigit():
-            lines.append(f"{'#' * int(el.name[1:])} {text}")
-        elif el.name == "li":
-            lines.append(f"- {text}")
-        else:
-            lines.append(text)
-    if not lines:  # markup without block elements: fall back to all visible text
-        return soup.get_text("\n", strip=True)
-    return "\n\n".join(lines)
+# Formats parsed in the sandbox (a limited child process): their parsers are where hostile files do harm.
+SANDBOXED = frozenset({Format.HTML, Format.PDF, Format.DOCX})
+_EXTRACT = "services.ingest.extract:extract"
 
 
-def _pdf_to_text(data: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise Unprocessable("the PDF is encrypted; upload an unprotected copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise Unprocessable(f"the PDF cannot be read ({exc}); export it again or upload the text") from exc
-    return "\n\n".join(pages)
+def default_limits() -> ParseLimits:
+    return ParseLimits.from_settings(IngestSettings())
 
 
-def _docx_to_text(data: bytes) -> str:
-    import zipfile
-
-    from docx import Document as DocxDocument
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > DOCX_MAX_UNPACKED_BYTES:
-            raise Unprocessable(
-                f"the DOCX unpacks to {unpacked} bytes; the limit is {DOCX_MAX_UNPACKED_BYTES}; remove embedded media"
-            )
-        doc = DocxDocument(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise Unprocessable(f"the DOCX cannot be read ({exc}); save it again as .docx") from exc
-    out: list[str] = []
-    for para in doc.paragraphs:
-        text = para.text.strip()
-        if not text:
-            continue
-        style = (para.style.name if para.style is not None else "") or ""
-        level = re.match(r"Heading (\d)", style)
-        if level:
-            out.append(f"{'#' * int(level.group(1))} {text}")
-        elif style == "Title":
-            out.append(f"# {text}")
-        elif style.startswith("List"):
-            out.append(f"- {text}")
-        else:
-            out.append(text)
-    return "\n\n".join(out)
+def _unprocessable(exc: ParseRejected) -> Unprocessable:
+    details = None
+    if exc.limit is not None:
+        details = {"limit": exc.limit, "setting": setting_name(exc.limit), "value": exc.value}
+    return Unprocessable(exc.message, details=details)
 
 
-def parse_content(
-    data: bytes | str, *, content_type: str | None, filename: str | None, max_chars: int
-) -> ParsedContent:
-    """Raises UnsupportedMediaType (415) for other formats, Unprocessable (422) for unreadable or empty input."""
-    fmt = detect_format(content_type, filename)
-    front: dict[str, Any] = {}
-    if fmt is Format.PDF:
-        text = _pdf_to_text(data.encode() if isinstance(data, str) else data)
-    elif fmt is Format.DOCX:
-        text = _docx_to_text(data.encode() if isinstance(data, str) else data)
-    else:
-        text = _decode(data)
-        if fmt is Format.MARKDOWN:
-            front, text = split_front_matter(text.lstrip("\ufeff"))
-        elif fmt is Format.HTML:
-            text = _html_to_text(text)
+def _sandboxed(data: bytes | str, fmt: Format, limits: ParseLimits, max_chars: int) -> tuple[Any, ...]:
+    """The sandbox call's arguments: target, bytes, options."""
+    options = {"fmt": fmt.value, "limits": limits.as_dict(), "max_chars": max_chars}
+    return _EXTRACT, data.encode() if isinstance(data, str) else data, options
+
+
+def _caps(limits: ParseLimits) -> dict[str, Any]:
+    return {"timeout_s": limits.parse_timeout_seconds, "memory_bytes": limits.parse_memory_bytes}
+
+
+def _inline(data: bytes | str, fmt: Format) -> tuple[str, dict[str, Any]]:
+    text = _decode(data)
+    if fmt is Format.MARKDOWN:
+        front, body = split_front_matter(text.lstrip("\ufeff"))
+        return body, front
+    return text, {}
+
+
+def _finish(text: str, fmt: Format, front: dict[str, Any], max_chars: int) -> ParsedContent:
     text = normalize_text(text)
     if not re.search(r"\w", text):
         raise Unprocessable("the content is empty after parsing; there is no text to index")
@@ -197,3 +145,46 @@ def parse_content(
             f"the content has {len(text)} characters; the limit is {max_chars}; split it into several documents"
         )
     return ParsedContent(text=text, format=fmt, front_matter=front)
+
+
+def parse_content(
+    data: bytes | str,
+    *,
+    content_type: str | None,
+    filename: str | None,
+    max_chars: int,
+    limits: ParseLimits | None = None,
+) -> ParsedContent:
+    """Raises UnsupportedMediaType (415) for other formats, Unprocessable (422) for unreadable or empty input
+    or a file past a parse limit (`details.setting` names it). HTML, PDF and DOCX are parsed in the sandbox;
+    this call waits for it in the caller's thread."""
+    fmt = detect_format(content_type, filename)
+    if fmt not in SANDBOXED:
+        text, front = _inline(data, fmt)
+        return _finish(text, fmt, front, max_chars)
+    limits = limits or default_limits()
+    try:
+        result = run_limited(*_sandboxed(data, fmt, limits, max_chars), **_caps(limits))
+    except ParseRejected as exc:
+        raise _unprocessable(exc) from exc
+    return _finish(str(result["text"]), fmt, {}, max_chars)
+
+
+async def parse_content_async(
+    data: bytes | str,
+    *,
+    content_type: str | None,
+    filename: str | None,
+    max_chars: int,
+    limits: ParseLimits,
+) -> ParsedContent:
+    """`parse_content` for the event loop: the sandbox is awaited without holding a thread."""
+    fmt = detect_format(content_type, filename)
+    if fmt not in SANDBOXED:
+        text, front = await asyncio.to_thread(_inline, data, fmt)
+        return _finish(text, fmt, front, max_chars)
+    try:
+        result = await run_limited_async(*_sandboxed(data, fmt, limits, max_chars), **_caps(limits))
+    except ParseRejected as exc:
+        raise _unprocessable(exc) from exc
+    return await asyncio.to_thread(_finish, str(result["text"]), fmt, {}, max_chars)

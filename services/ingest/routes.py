@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from services.core.auth import Principal, Role, requires
 from services.core.celery_app import INGEST_QUEUE
-from services.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from services.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType, error_responses
 from services.core.http import app_context
 from services.ingest.models import DocumentKind
 from services.ingest.schemas import (
@@ -29,7 +29,7 @@ from services.ingest.schemas import (
     JobOut,
     VerifyIn,
 )
-from services.ingest.service import IngestService, to_submission, validation_details
+from services.ingest.service import IngestService, validation_details
 from services.ingest.tasks import PROCESS_JOB, announce
 
 WRITERS = requires(Role.ENGINEER)
@@ -65,7 +65,7 @@ class IngestController(Controller):
     tags = ["ingest"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
 
-    @post("/documents", guards=[WRITERS], status_code=HTTP_202_ACCEPTED)
+    @post("/documents", guards=[WRITERS], status_code=HTTP_202_ACCEPTED, responses=error_responses(409, 413, 415))
     async def create_document(
         self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], state: State
     ) -> Response[DocumentAccepted]:
@@ -86,12 +86,8 @@ class IngestController(Controller):
                 doc = DocumentIn.model_validate(raw)
             except ValidationError as exc:
                 raise Unprocessable("the document is invalid: see details", details=validation_details(exc)) from exc
-            submission = await asyncio.to_thread(
-                to_submission,
-                doc.model_dump(exclude={"content"}, exclude_unset=True),
-                doc.content,
-                filename=None,
-                max_chars=limits.max_content_chars,
+            submission = await service.prepare(
+                doc.model_dump(exclude={"content"}, exclude_unset=True), doc.content, filename=None
             )
         elif media == "multipart/form-data":
             form = await request.form()
@@ -106,16 +102,14 @@ class IngestController(Controller):
                 fields["tags"] = [t.strip() for t in fields["tags"].split(",") if t.strip()]
             if not fields.get("content_type") and upload.content_type not in ("", "application/octet-stream"):
                 fields["content_type"] = upload.content_type
-            submission = await asyncio.to_thread(
-                to_submission, fields, data, filename=upload.filename, max_chars=limits.max_content_chars
-            )
+            submission = await service.prepare(fields, data, filename=upload.filename)
         else:
             raise UnsupportedMediaType("send application/json or multipart/form-data with a 'file' part")
         _, results = await service.submit(request.user, [submission])
         status = HTTP_202_ACCEPTED if results[0].status == "queued" else HTTP_200_OK
         return Response(results[0], status_code=status)
 
-    @post("/documents/batch", guards=[WRITERS], status_code=HTTP_202_ACCEPTED)
+    @post("/documents/batch", guards=[WRITERS], status_code=HTTP_202_ACCEPTED, responses=error_responses(409, 413, 415))
     async def create_batch(
         self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], state: State
     ) -> Response[BatchAccepted]:
@@ -126,17 +120,12 @@ class IngestController(Controller):
             batch = BatchIn.model_validate(raw)
         except ValidationError as exc:
             raise Unprocessable("the batch is invalid: see details", details=validation_details(exc)) from exc
-        # Parsing (HTML, and up to 200 documents) runs off the event loop.
-        submissions = await asyncio.to_thread(
-            lambda: [
-                to_submission(
-                    d.model_dump(exclude={"content"}, exclude_unset=True),
-                    d.content,
-                    filename=None,
-                    max_chars=limits.max_content_chars,
-                )
+        # HTML members are parsed in the sandbox, PITCHCRAFT_PARSE_CONCURRENCY at a time; the first refusal wins.
+        submissions = await asyncio.gather(
+            *(
+                service.prepare(d.model_dump(exclude={"content"}, exclude_unset=True), d.content, filename=None)
                 for d in batch.documents
-            ]
+            )
         )
         job_id, results = await service.submit(request.user, submissions)
         return Response(

@@ -20,8 +20,9 @@ from services.core.errors import Conflict, NotFound, PayloadTooLarge, Unprocessa
 from services.core.settings import IngestSettings
 from services.core.text import sha256_hex
 from services.core.vectorstore import PointFilter, VectorStore
+from services.ingest.extract import ParseLimits
 from services.ingest.models import Document, DocumentKind, DocumentVersion, IngestJob, VersionStatus
-from services.ingest.parsing import ParsedContent, parse_content
+from services.ingest.parsing import ParsedContent, parse_content, parse_content_async
 from services.ingest.pipeline import DocumentChange
 from services.ingest.schemas import META_FIELDS, DocumentAccepted, DocumentMeta, DocumentOut, JobOut, Progress
 
@@ -92,11 +93,22 @@ def to_submission(
     filename: str | None,
     max_chars: int,
     defaults: dict[str, Any] | None = None,
+    limits: ParseLimits | None = None,
 ) -> Submission:
-    """Parse the content; fields given win over front matter, which wins over `defaults`; validate.
+    """Parse the content (HTML, PDF, DOCX in the sandbox, waited for in this thread); fields given win over
+    front matter, which wins over `defaults`; validate.
 
     Raises UnsupportedMediaType (415) or Unprocessable (422) with what to fix."""
-    parsed = parse_content(content, content_type=fields.get("content_type"), filename=filename, max_chars=max_chars)
+    parsed = parse_content(
+        content, content_type=fields.get("content_type"), filename=filename, max_chars=max_chars, limits=limits
+    )
+    return submission_from(fields, parsed, filename=filename, defaults=defaults)
+
+
+def submission_from(
+    fields: dict[str, Any], parsed: ParsedContent, *, filename: str | None, defaults: dict[str, Any] | None = None
+) -> Submission:
+    """Validate the metadata of parsed content. Raises Unprocessable (422) naming the fields to fix."""
     given = {k: v for k, v in fields.items() if k in META_FIELDS and v not in (None, "")}
     front = {k: v for k, v in parsed.front_matter.items() if k in META_FIELDS and v is not None}
     try:
@@ -165,6 +177,24 @@ class IngestService:
         self._settings = settings
         self._enqueue = enqueue
         self._announce = announce
+        self._limits = ParseLimits.from_settings(settings)
+        # Parse children running at once for this process; others wait their turn (each may use
+        # PITCHCRAFT_PARSE_MEMORY_BYTES, so this bounds the memory hostile uploads can take from the machine).
+        self._parsing = asyncio.Semaphore(settings.parse_concurrency)
+
+    async def prepare(self, fields: dict[str, Any], content: bytes | str, *, filename: str | None) -> Submission:
+        """Parse and validate one upload without blocking the event loop: HTML, PDF and DOCX in the sandbox
+        under the parse limits. Raises UnsupportedMediaType (415) or Unprocessable (422, a crossed limit named
+        in `details.setting`)."""
+        async with self._parsing:
+            parsed = await parse_content_async(
+                content,
+                content_type=fields.get("content_type"),
+                filename=filename,
+                max_chars=self._settings.max_content_chars,
+                limits=self._limits,
+            )
+        return submission_from(fields, parsed, filename=filename)
 
     async def submit(
         self, principal: Principal, submissions: Sequence[Submission]
