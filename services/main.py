@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
@@ -21,7 +22,7 @@ from services.core.auth import JWTAuthMiddleware
 from services.core.celery_app import EmbeddedWorker, create_celery
 from services.core.context import AppContext
 from services.core.db import create_engine, session_factory
-from services.core.errors import EXCEPTION_HANDLERS
+from services.core.errors import COMMON_ERRORS, EXCEPTION_HANDLERS, error_responses
 from services.core.http import CorrelationMiddleware, JsonLimitsMiddleware
 from services.core.logging import configure_logging
 from services.core.migrate import upgrade_async
@@ -89,7 +90,7 @@ def create_app(
         handlers.extend(SERVICES[name].route_handlers())
     # The largest accepted upload plus room for multipart framing and form fields.
     body_limit = max(settings.ingest.max_body_bytes, settings.ingest.max_file_bytes) + 64 * 1024
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
         middleware=[
@@ -103,3 +104,20 @@ def create_app(
         cors_config=None if not settings.debug else CORSConfig(allow_origins=["http://localhost"]),
         openapi_config=OpenAPIConfig(title="Pitchcraft", version="1.0.0", path="/schema"),
     )
+    document_errors(app)
+    return app
+
+
+def document_errors(app: Litestar) -> None:
+    """Every operation's OpenAPI entry lists the error statuses it can answer, with the one error body: those
+    any route may answer, 403 where a role guard stands, and what a handler declares itself."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+                continue
+            statuses = [*COMMON_ERRORS, *([403] if handler.guards or _guarded(handler) else [])]
+            handler.responses = {**error_responses(*statuses), **(handler.responses or {})}
+
+
+def _guarded(handler: HTTPRouteHandler) -> bool:
+    return any(layer.guards for layer in handler.ownership_layers if hasattr(layer, "guards"))

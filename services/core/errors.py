@@ -15,9 +15,44 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.exceptions import ValidationException as LitestarValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from pydantic import BaseModel, Field
 
 log = structlog.get_logger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine-readable reason, e.g. validation_error, not_found, unavailable")
+    message: str = Field(description="what went wrong and what to change")
+    details: Any = Field(default=None, description="per-field problems for validation errors, else null")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer of every service."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for these error statuses, all with the one error body."""
+    return {status: ResponseSpec(data_container=ErrorBody, description=ERROR_MEANING[status]) for status in statuses}
+
+
+ERROR_MEANING = {
+    400: "the body is not valid JSON, is nested too deeply, or has an integer outside 64 bits",
+    401: "no token, or an invalid or expired one",
+    403: "the token's role may not do this",
+    404: "no such resource in your organisation",
+    409: "the resource is not in a state that allows this (see the message)",
+    410: "what was cited is no longer stored",
+    413: "the body or file is over the size limit",
+    415: "the content type is not accepted here",
+    422: "a field is invalid: details names each",
+    503: "a store (database, broker) is unreachable; nothing was changed; retry after Retry-After seconds",
+}
+# What any route may answer.
+COMMON_ERRORS = (400, 401, 404, 422, 503)
 
 
 class AppError(Exception):

@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from services.core.auth import Principal, Role, requires
 from services.core.embeddings import EmbeddingCache, get_embedder
-from services.core.errors import Unprocessable
+from services.core.errors import Unprocessable, error_responses
 from services.core.http import app_context
 from services.enablement.attempts import AttemptService
 from services.enablement.pitch_client import PitchClient
@@ -108,7 +108,7 @@ class QuizController(Controller):
         "pitch": Provide(provide_pitch, sync_to_thread=False),
     }
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, responses=error_responses(409, 413))
     async def create(
         self,
         request: Request[Principal, Any, Any],
@@ -136,14 +136,14 @@ class QuizController(Controller):
         """The quiz with its keys, references and provenance (managers only)."""
         return await quizzes.get(request.user, quiz_id)
 
-    @delete("/{quiz_id:str}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{quiz_id:str}", status_code=HTTP_204_NO_CONTENT, responses=error_responses(409))
     async def discard(
         self, request: Request[Principal, Any, Any], quizzes: NamedDependency[QuizService], quiz_id: FromPath[str]
     ) -> None:
         """Discard a draft (409 for a published quiz: it stays, with its history)."""
         await quizzes.discard(request.user, quiz_id)
 
-    @patch("/{quiz_id:str}/questions/{question_id:str}")
+    @patch("/{quiz_id:str}/questions/{question_id:str}", responses=error_responses(409))
     async def edit_question(
         self,
         request: Request[Principal, Any, Any],
@@ -155,7 +155,7 @@ class QuizController(Controller):
         """Edit a draft item; the edited item is checked again as a whole."""
         return await quizzes.edit(request.user, quiz_id, question_id, data)
 
-    @delete("/{quiz_id:str}/questions/{question_id:str}", status_code=HTTP_200_OK)
+    @delete("/{quiz_id:str}/questions/{question_id:str}", status_code=HTTP_200_OK, responses=error_responses(409))
     async def drop_question(
         self,
         request: Request[Principal, Any, Any],
@@ -166,7 +166,11 @@ class QuizController(Controller):
         """Drop a draft item (kept, marked dropped, never asked)."""
         return await quizzes.drop(request.user, quiz_id, question_id)
 
-    @post("/{quiz_id:str}/questions/{question_id:str}/regenerate", status_code=HTTP_200_OK)
+    @post(
+        "/{quiz_id:str}/questions/{question_id:str}/regenerate",
+        status_code=HTTP_200_OK,
+        responses=error_responses(409),
+    )
     async def regenerate_question(
         self,
         request: Request[Principal, Any, Any],
@@ -178,14 +182,14 @@ class QuizController(Controller):
         """Replace a generated draft item with a new one from the same generator and source."""
         return await quizzes.regenerate(request.user, quiz_id, question_id, pitch)
 
-    @post("/{quiz_id:str}/publish", status_code=HTTP_200_OK)
+    @post("/{quiz_id:str}/publish", status_code=HTTP_200_OK, responses=error_responses(409))
     async def publish(
         self, request: Request[Principal, Any, Any], quizzes: NamedDependency[QuizService], quiz_id: FromPath[str]
     ) -> QuizOut:
         """Publish a draft; from now on it never changes. Publishing a revision supersedes the version it replaces."""
         return await quizzes.publish(request.user, quiz_id)
 
-    @post("/{quiz_id:str}/revise", status_code=HTTP_201_CREATED)
+    @post("/{quiz_id:str}/revise", status_code=HTTP_201_CREATED, responses=error_responses(409))
     async def revise(
         self,
         request: Request[Principal, Any, Any],
@@ -205,7 +209,7 @@ class AssignmentController(Controller):
         "reports": Provide(provide_reports, sync_to_thread=False),
     }
 
-    @post("/assignments", guards=[MANAGERS], status_code=HTTP_201_CREATED)
+    @post("/assignments", guards=[MANAGERS], status_code=HTTP_201_CREATED, responses=error_responses(409))
     async def assign(
         self,
         request: Request[Principal, Any, Any],
@@ -231,7 +235,7 @@ class AssignmentController(Controller):
         """Your assignments, soonest due first, with attempts used, best score and status."""
         return await attempts.list_assignments(request.user, mine=True)
 
-    @post("/assignments/{assignment_id:str}/attempts", status_code=HTTP_201_CREATED)
+    @post("/assignments/{assignment_id:str}/attempts", status_code=HTTP_201_CREATED, responses=error_responses(409))
     async def start_attempt(
         self,
         request: Request[Principal, Any, Any],
@@ -241,7 +245,7 @@ class AssignmentController(Controller):
         """Start (or resume the open) attempt: the questions in a fresh order, options shuffled, no answers."""
         return await attempts.start(request.user, assignment_id)
 
-    @post("/attempts/{attempt_id:str}/submit", status_code=HTTP_200_OK)
+    @post("/attempts/{attempt_id:str}/submit", status_code=HTTP_200_OK, responses=error_responses(409))
     async def submit(
         self,
         request: Request[Principal, Any, Any],
@@ -253,7 +257,7 @@ class AssignmentController(Controller):
         the same attempt again is a 409."""
         return await attempts.submit(request.user, attempt_id, data)
 
-    @get("/me/attempts/{attempt_id:str}")
+    @get("/me/attempts/{attempt_id:str}", responses=error_responses(409))
     async def my_attempt(
         self,
         request: Request[Principal, Any, Any],
@@ -262,7 +266,7 @@ class AssignmentController(Controller):
     ) -> SubmitOut:
         return await attempts.result(request.user, attempt_id)
 
-    @get("/me/attempts/{attempt_id:str}/passages/{chunk_id:str}")
+    @get("/me/attempts/{attempt_id:str}/passages/{chunk_id:str}", responses=error_responses(409, 410))
     async def my_passage(
         self,
         request: Request[Principal, Any, Any],
@@ -285,7 +289,12 @@ class AssignmentController(Controller):
         """An attempt with every answer, the grader's working and any override (managers)."""
         return await attempts.detail(request.user, attempt_id)
 
-    @post("/attempts/{attempt_id:str}/answers/{question_id:str}/override", guards=[MANAGERS], status_code=HTTP_200_OK)
+    @post(
+        "/attempts/{attempt_id:str}/answers/{question_id:str}/override",
+        guards=[MANAGERS],
+        status_code=HTTP_200_OK,
+        responses=error_responses(409),
+    )
     async def override(
         self,
         request: Request[Principal, Any, Any],

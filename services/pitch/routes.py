@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from services.core.auth import Principal, Role, requires
 from services.core.embeddings import EmbeddingCache, get_embedder
+from services.core.errors import error_responses
 from services.core.http import app_context
 from services.pitch.pipeline import TalkTrackPipeline
 from services.pitch.render import render_markdown
@@ -56,7 +57,7 @@ class PitchController(Controller):
         """Built-in personas and your organisation's custom ones."""
         return await service.personas(request.user.org)
 
-    @post("/personas", guards=[CURATORS], status_code=HTTP_201_CREATED)
+    @post("/personas", guards=[CURATORS], status_code=HTTP_201_CREATED, responses=error_responses(409))
     async def create_persona(
         self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: JSONBody[PersonaIn]
     ) -> PersonaOut:
