@@ -1,0 +1,108 @@
+"""Hostile uploads against a running `pitchcraft serve` at the default limits (the issue's own probe, scaled
+to the default 10 MB upload limit): every file answers a clear 422 within seconds, the server keeps answering
+health checks meanwhile (also during a 4 s parse), and its RSS stays within RSS_BOUND_MB."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import hostile_files as hostile
+from tests.e2e.conftest import token
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+RSS_BOUND_MB = 64
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def _server_pid(base: str) -> int:
+    """The `pitchcraft serve` process listening at `base` (the shared fixture gives no pid)."""
+    port = base.rsplit(":", 1)[1]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in args and port.encode() in args:
+            return int(cmdline.parent.name)
+    raise AssertionError(f"no server process on port {port}")
+
+
+def test_hostile_files_at_default_caps_leave_the_server_answering_and_small(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, env = server
+    pid = _server_pid(base)
+    engineer = token(env, "engineer")
+    corpus = [
+        ("wide.docx", hostile.wide_docx(3_400_000), DOCX, "PITCHCRAFT_MAX_DOCX_PARAGRAPHS"),
+        ("liar.docx", hostile.lying_zip_docx(200_000_000), DOCX, "CRC"),
+        ("bomb.docx", hostile.entity_bomb_docx(), DOCX, "declares a DTD or entities"),
+        ("nested.html", hostile.nested_html(800_000), "text/html", "PITCHCRAFT_MAX_HTML_DEPTH"),
+        ("pages.pdf", hostile.many_page_pdf(50_000, declared=1), "application/pdf", "PITCHCRAFT_MAX_PDF_PAGES"),
+        ("bomb.pdf", hostile.deflate_bomb_pdf(), "application/pdf", "safety limit"),
+        # Under every cap, about 4 s to parse (in the child), then over the character limit.
+        ("slow.html", b"<p>word word word</p>" * 99_000, "text/html", "the limit is 1000000"),
+    ]
+    health_waits: list[float] = []
+    timings: dict[str, float] = {}
+    stop = threading.Event()
+
+    def poll_health() -> None:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            while not stop.is_set():
+                started = time.perf_counter()
+                assert http.get("/ingest/health").status_code == 200
+                health_waits.append(time.perf_counter() - started)
+                time.sleep(0.05)
+
+    with httpx.Client(base_url=base, timeout=60) as http:
+        warm = http.post(
+            "/ingest/v1/documents",
+            files={"file": ("w.html", b"<p>warm</p>", "text/html")},
+            data={"external_id": "warm", "kind": "other", "title": "Warm"},
+            headers=engineer,
+        )
+        assert warm.status_code == 202, warm.text
+        deadline = time.monotonic() + 120  # the job loads the model: measure after it
+        while http.get(f"/ingest/v1/jobs/{warm.json()['job_id']}", headers=engineer).json()["status"] != "succeeded":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        rss_before = _rss_mb(pid)
+        poller = threading.Thread(target=poll_health)
+        poller.start()
+        try:
+            for name, data, media, fragment in corpus:
+                started = time.perf_counter()
+                response = http.post(
+                    "/ingest/v1/documents",
+                    files={"file": (name, data, media)},
+                    data={"external_id": "hostile", "kind": "feature", "title": "Hostile"},
+                    headers=engineer,
+                )
+                elapsed = time.perf_counter() - started
+                timings[name] = round(elapsed, 2)
+                assert response.status_code == 422, (name, response.text)
+                assert fragment in response.json()["error"]["message"], (name, response.json())
+                assert elapsed < (15 if name == "slow.html" else 5), (name, elapsed)
+        finally:
+            stop.set()
+            poller.join()
+        grown = _rss_mb(pid) - rss_before
+        listed = http.get("/ingest/v1/documents", headers=engineer).json()
+    # The figures quoted in the README (pytest -s shows them).
+    print(f"hostile corpus: seconds {timings}; server RSS +{grown:.1f} MB; health max {max(health_waits):.3f} s")
+    assert grown < RSS_BOUND_MB, f"the server grew by {grown:.0f} MB"
+    assert len(health_waits) > 20 and max(health_waits) < 0.5, max(health_waits)
+    assert [d["external_id"] for d in listed["items"]] == ["warm"]
