@@ -169,7 +169,7 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
     )
 
 
-def _database_unreachable(exc: sqlalchemy.exc.DBAPIError) -> bool:
+def database_unreachable(exc: sqlalchemy.exc.DBAPIError) -> bool:
     """A driver error that means the database cannot be reached (rather than a bad statement): a dropped
     connection, a refused or timed-out connect, a server shutting down or not accepting connections."""
     if exc.connection_invalidated:
@@ -189,7 +189,7 @@ def _database_unreachable(exc: sqlalchemy.exc.DBAPIError) -> bool:
 
 
 def dbapi_error_handler(request: Request[Any, Any, Any], exc: sqlalchemy.exc.DBAPIError) -> Response[dict[str, Any]]:
-    if _database_unreachable(exc):
+    if database_unreachable(exc):
         return unavailable_handler(request, exc)
     return internal_error_handler(request, exc)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import structlog
 from celery import Task, shared_task
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from services.core.celery_app import DOCUMENT_CHANGED, ENABLEMENT_QUEUE, SEND_REMINDERS, task_settings
+from services.core.errors import database_unreachable
 from services.core.runtime import task_runtime
 from services.enablement.lifecycle import deliver_reminders, queue_reminders, retire_for_change
 
@@ -27,7 +28,12 @@ def document_changed(self: Task, org_id: str, document_id: str, version: int | N
     """Sent by ingest (by name) after a document's current version was replaced, or the document deleted:
     retire the items built from the old text and flag certifications that relied on them for renewal."""
     runtime = task_runtime(task_settings())
-    return runtime.run(retire_for_change(runtime.sessions, org_id, document_id, version, change, runtime.store))
+    try:
+        return runtime.run(retire_for_change(runtime.sessions, org_id, document_id, version, change, runtime.store))
+    except DBAPIError as exc:  # a dropped connection arrives as a bare DBAPIError from asyncpg: wait it out too
+        if database_unreachable(exc):
+            raise self.retry(exc=exc) from exc
+        raise
 
 
 @shared_task(name=SEND_REMINDERS, bind=True, queue=ENABLEMENT_QUEUE, acks_late=True)

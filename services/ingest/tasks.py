@@ -11,13 +11,14 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from sqlalchemy import select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.celery_app import DOCUMENT_CHANGED, ENABLEMENT_QUEUE, INGEST_QUEUE, task_app, task_settings
 from services.core.db import transaction, utcnow
 from services.core.embeddings import get_embedder
+from services.core.errors import database_unreachable
 from services.core.runtime import TaskRuntime, task_runtime
 from services.core.tokens import token_counter
 from services.core.vectorstore.bm25 import bm25_encoder
@@ -51,6 +52,9 @@ TRANSIENT = (
 
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, TRANSIENT):
+        return True
+    # A connection dropped mid-job (pg_terminate_backend, a failover): asyncpg's errors arrive as a bare DBAPIError.
+    if isinstance(exc, DBAPIError) and database_unreachable(exc):
         return True
     # A Qdrant server restarting or shedding load answers 5xx or 429.
     status = exc.status_code if isinstance(exc, UnexpectedResponse) else None

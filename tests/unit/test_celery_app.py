@@ -1,5 +1,6 @@
 """The Celery app a process configures is the one its tasks use, in every thread: a shared task's retry and
-sends never fall back to Celery's default amqp://localhost broker (where they would vanish)."""
+sends never fall back to Celery's default amqp://localhost broker (where they would vanish); and a database
+connection dropped under a job is a fault to wait out, not a reason to fail the job."""
 
 from __future__ import annotations
 
@@ -28,3 +29,16 @@ def test_every_thread_sees_the_configured_app(tmp_path: Path) -> None:
     thread.join()
     assert seen["current"] is app and seen["task_app"] is app
     assert seen["broker"] == url
+
+
+def test_a_connection_dropped_mid_job_is_transient_but_a_bad_statement_is_not() -> None:
+    from asyncpg.exceptions import ConnectionDoesNotExistError, UniqueViolationError
+    from sqlalchemy.exc import DBAPIError
+
+    from services.ingest.tasks import _transient
+
+    dropped = DBAPIError("SELECT 1", {}, ConnectionDoesNotExistError("connection was closed mid-operation"))
+    refused = DBAPIError("SELECT 1", {}, OSError(111, "Connection refused"))
+    duplicate = DBAPIError("INSERT ...", {}, UniqueViolationError("duplicate key value"))
+    assert _transient(dropped) and _transient(refused)
+    assert not _transient(duplicate)
