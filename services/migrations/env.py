@@ -12,6 +12,7 @@ from services.core.db import Base, create_engine
 from services.enablement import models as _enablement_models  # noqa: F401  (registers tables)
 from services.ingest import models as _ingest_models  # noqa: F401
 from services.pitch import models as _pitch_models  # noqa: F401
+from services.pitch.deals import models as _deal_models  # noqa: F401
 
 target_metadata = Base.metadata
 

@@ -1,0 +1,153 @@
+"""Dates as reps write them in meeting notes, resolved against the meeting's date.
+
+Counted as a date: ISO (2026-12-04), month/day with or without a year (12/4, 12/4/2026: month first), day and
+month names in either order (3 March, 3rd of March, March 3rd, Dec 4, with or without a year), weekdays
+(Tuesday, next Tuesday, this Fri: the next such day after the meeting), today, tomorrow, the day after tomorrow,
+in N days or weeks or months ("in two weeks", "in a couple of weeks", "a week from today"), end of day / week /
+month (EOD, EOW, EOM, "end of next week"). Not a date: "next week", "soon", "next quarter", "Q1", "mid-March",
+"last Tuesday" (past), and a bare time ("at 3pm").
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_WEEKDAYS = {
+    "monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "wed": 2, "thursday": 3,
+    "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
+}  # fmt: skip
+_WEEKDAY = r"(?P<weekday>" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + r")\b\.?"
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2, "a couple": 2, "couple of": 2,
+}  # fmt: skip
+_COUNT = r"(?P<count>\d{1,3}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(?P<year>(?:19|20|21)\d\d))?"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"\b(?P<year>(?:19|20|21)\d\d)-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b")),
+    ("slash", re.compile(r"(?<![\d/])(?P<month>\d{1,2})/(?P<day>\d{1,2})(?:/(?P<year>(?:\d\d)?\d\d))?(?![\d/])")),
+    ("in_count", re.compile(
+        r"\b(?:in\s+(?:about\s+)?" + _COUNT + r"\s+(?P<unit>days?|weeks?|months?)|" + _COUNT.replace("count", "count2")
+        + r"\s+(?P<unit2>days?|weeks?)\s+from\s+(?:now|today))\b", re.I)),
+    ("day_month", re.compile(r"\b" + _DAY + r"(?:\s+of)?\s+" + _MONTH + r"\b" + _YEAR, re.I)),
+    ("month_day", re.compile(
+        r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?!\s*(?:%|am|pm|min|h\b|hours?|days?|weeks?))" + _YEAR, re.I)),
+    ("relative_day", re.compile(r"\b(?P<word>the day after tomorrow|tomorrow|tmrw|tmr|today|tonight)\b", re.I)),
+    ("end_of", re.compile(
+        r"\b(?:(?P<abbr>eod|eow|eom|cob|eo[dwm])\b|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<next>next\s+)?"
+        r"(?P<unit>day|week|month)\b)", re.I)),
+    ("ordinal_day", re.compile(r"\b(?:on|by|for) the (?P<day>[0-3]?\d)(?:st|nd|rd|th)\b", re.I)),
+    ("weekday", re.compile(r"\b(?P<mod>next|this|coming|on|last|this past)?\s*" + _WEEKDAY, re.I)),
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDate:
+    date: date
+    text: str
+    start: int
+
+
+def _safe(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _upcoming(reference: date, month: int, day: int, year: int | None) -> date | None:
+    if year is not None:
+        return _safe(year, month, day)
+    found = _safe(reference.year, month, day)
+    if found is not None and found < reference - timedelta(days=7):
+        found = _safe(reference.year + 1, month, day)  # "3 January" written in December
+    return found
+
+
+def _add_months(start: date, months: int) -> date:
+    month = start.month - 1 + months
+    year = start.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def find_dates(text: str, reference: date) -> list[FoundDate]:
+    """Every date the text names, resolved against `reference` (the meeting's date), in order of appearance.
+    Past references ("last Tuesday") are left out; spans never overlap."""
+    found: list[FoundDate] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() < end and start < m.end() for start, end in taken):
+                continue
+            value = _resolve(kind, m, reference)
+            if value is None:
+                continue
+            taken.append((m.start(), m.end()))
+            found.append(FoundDate(value, m.group(0).strip(), m.start()))
+    return sorted(found, key=lambda f: f.start)
+
+
+def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
+    g = m.groupdict()
+    if kind == "iso":
+        return _safe(int(g["year"]), int(g["month"]), int(g["day"]))
+    if kind == "slash":
+        year = g.get("year")
+        full = None if year is None else (int(year) + 2000 if len(year) == 2 else int(year))
+        month, day = int(g["month"]), int(g["day"])
+        if month > 12 and day <= 12:
+            month, day = day, month  # 13/4 can only be day first
+        return _upcoming(ref, month, day, full)
+    if kind in ("day_month", "month_day"):
+        year = int(g["year"]) if g.get("year") else None
+        return _upcoming(ref, _MONTHS[g["month"].lower().rstrip(".")], int(g["day"]), year)
+    if kind == "relative_day":
+        word = g["word"].lower()
+        offset = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1}.get(word, 2)
+        return ref + timedelta(days=offset)
+    if kind == "end_of":
+        unit = (g.get("abbr") or "")[-1:].lower() or (g.get("unit") or "")[:1].lower()
+        unit = {"b": "d"}.get(unit, unit)  # COB: close of business
+        if unit == "d":
+            return ref
+        if unit == "w":
+            friday = ref + timedelta(days=(4 - ref.weekday()) % 7)
+            return friday + timedelta(days=7) if g.get("next") else friday
+        base = _add_months(ref.replace(day=1), 1) if g.get("next") else ref
+        return base.replace(day=calendar.monthrange(base.year, base.month)[1])
+    if kind == "in_count":
+        raw = (g.get("count") or g.get("count2") or "").lower()
+        count = int(raw) if raw.isdigit() else _NUMBERS.get(raw, 0)
+        unit = (g.get("unit") or g.get("unit2") or "").lower()
+        if count <= 0:
+            return None
+        if unit.startswith("month"):
+            return _add_months(ref, count)
+        return ref + timedelta(days=count * (7 if unit.startswith("week") else 1))
+    if kind == "ordinal_day":
+        day = int(g["day"])
+        found = _safe(ref.year, ref.month, day)
+        if found is None or found < ref:
+            following = _add_months(ref.replace(day=1), 1)
+            found = _safe(following.year, following.month, day)
+        return found
+    if kind == "weekday":
+        mod = (g.get("mod") or "").lower()
+        if mod.startswith("last") or mod == "this past":
+            return None
+        target = _WEEKDAYS[g["weekday"].lower().rstrip(".")]
+        if len(g["weekday"]) <= 3 and not g["weekday"][0].isupper() and not mod:
+            return None  # "sat", "sun", "wed" in lower case without a cue are words, not days
+        days = (target - ref.weekday()) % 7 or 7
+        return ref + timedelta(days=days)
+    return None
