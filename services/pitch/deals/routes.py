@@ -30,6 +30,8 @@ from services.pitch.deals.service import DealService, parse_segment
 from services.pitch.routes import build_service as build_pitch_service
 
 MANAGERS = requires(Role.MANAGER)
+# Reps asking for another rep's deals, managers writing a rep's deal.
+FORBIDDEN = error_responses(403)
 PersonaQuery = Annotated[
     str | None, QueryParameter(max_length=64, description="frame the step for this persona (default: from the deal)")
 ]
@@ -50,7 +52,7 @@ class DealController(Controller):
     tags = ["deals"]
     dependencies = {"deals": Provide(build_deal_service, sync_to_thread=False)}
 
-    @post("/deals", status_code=HTTP_201_CREATED)
+    @post("/deals", status_code=HTTP_201_CREATED, responses=FORBIDDEN)
     async def create_deal(
         self, request: Request[Principal, Any, Any], deals: NamedDependency[DealService], data: JSONBody[DealIn]
     ) -> DealOut:
@@ -58,7 +60,7 @@ class DealController(Controller):
         segment's sales process; stakeholders' personas must exist."""
         return await deals.create_deal(request.user, data)
 
-    @get("/deals")
+    @get("/deals", responses=FORBIDDEN)
     async def list_deals(
         self,
         request: Request[Principal, Any, Any],
@@ -68,7 +70,7 @@ class DealController(Controller):
         """Your deals; a manager's or admin's: every deal of the organisation (or one `owner`'s)."""
         return await deals.list_deals(request.user, owner)
 
-    @get("/deals/pipeline")
+    @get("/deals/pipeline", responses=FORBIDDEN)
     async def pipeline(
         self,
         request: Request[Principal, Any, Any],
@@ -92,7 +94,7 @@ class DealController(Controller):
         proposed next step."""
         return await deals.deal_view(request.user, deal_id, persona)
 
-    @put("/deals/{deal_id:str}")
+    @put("/deals/{deal_id:str}", responses=FORBIDDEN)
     async def update_deal(
         self,
         request: Request[Principal, Any, Any],
@@ -103,7 +105,7 @@ class DealController(Controller):
         """Replace the deal (owner or admin)."""
         return await deals.update_deal(request.user, deal_id, data)
 
-    @delete("/deals/{deal_id:str}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/deals/{deal_id:str}", status_code=HTTP_204_NO_CONTENT, responses=FORBIDDEN)
     async def delete_deal(
         self, request: Request[Principal, Any, Any], deals: NamedDependency[DealService], deal_id: FromPath[str]
     ) -> None:
@@ -121,7 +123,7 @@ class DealController(Controller):
         """The proposed next step (null for a closed deal)."""
         return await deals.next_step(request.user, deal_id, persona)
 
-    @post("/deals/{deal_id:str}/notes", status_code=HTTP_201_CREATED)
+    @post("/deals/{deal_id:str}/notes", status_code=HTTP_201_CREATED, responses=FORBIDDEN)
     async def add_note(
         self,
         request: Request[Principal, Any, Any],
