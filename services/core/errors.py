@@ -144,12 +144,11 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
 
 # Seconds a client is told to wait when a store is away; the readiness route says which one.
 RETRY_AFTER_SECONDS = 5
-# A store that cannot be reached: the request may succeed later. SQLAlchemy wraps a refused or dropped connection
-# in OperationalError or InterfaceError; Redis and kombu raise their own ConnectionError / OperationalError.
+# A store that cannot be reached: the request may succeed later. Driver errors (OperationalError, InterfaceError and
+# the bare DBAPIError asyncpg raises) go through `database_unreachable` first: a missing table is a bug, not an
+# outage. Redis and kombu raise their own ConnectionError / OperationalError.
 UNAVAILABLE = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,
@@ -172,7 +171,7 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
 def database_unreachable(exc: sqlalchemy.exc.DBAPIError) -> bool:
     """A driver error that means the database cannot be reached (rather than a bad statement): a dropped
     connection, a refused or timed-out connect, a server shutting down or not accepting connections."""
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError):
         return True
     seen: list[BaseException] = []
     error: BaseException | None = exc.orig
@@ -183,7 +182,8 @@ def database_unreachable(exc: sqlalchemy.exc.DBAPIError) -> bool:
         state = str(getattr(error, "sqlstate", "") or "")
         if isinstance(error, OSError | TimeoutError) or state.startswith(("08", "57P", "53")):
             return True
-        if "not currently accepting connections" in str(error):
+        text = str(error)
+        if "not currently accepting connections" in text or "database is locked" in text:
             return True
     return False
 

@@ -91,11 +91,14 @@ class CorrelationMiddleware(ASGIMiddleware):
 # of ours nests past 5 levels; Python's recursion limit sits near 1,000).
 MAX_JSON_DEPTH = 32
 _JSON_METHODS = {"POST", "PUT", "PATCH"}
+_FORM_MEDIA = {b"multipart/form-data", b"application/x-www-form-urlencoded"}
+# Integers a request may carry: what a 64-bit column holds (msgspec itself decodes up to 4,300 digits).
+_INT_LIMIT = 2**63
 
 
 def json_problem(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
     """Why a JSON body is refused, or None: not JSON, nested deeper than `max_depth`, or an integer outside 64
-    bits (msgspec refuses those while decoding; Python's own parser would spend seconds on 5,000 digits)."""
+    bits (a column would overflow; Python's own parser spends seconds on 5,000 digits)."""
     try:
         value = msgspec.json.decode(body)
     except RecursionError:
@@ -105,17 +108,20 @@ def json_problem(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> str | None:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= _INT_LIMIT:
+            return "the JSON body holds an integer outside 64 bits"
         if isinstance(item, dict | list):
             if depth > max_depth:
                 return f"the JSON body is nested deeper than {max_depth} levels"
             children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | int))
     return None
 
 
 class JsonLimitsMiddleware(ASGIMiddleware):
-    """Reads a JSON request body once (up to `max_body` bytes), refuses it with 400 and the error shape when
-    `json_problem` finds one (413 when it is too large), and hands the same bytes on to the route."""
+    """Reads every POST/PUT/PATCH body that is not a form (up to `max_body` bytes; 413 past it), refuses a
+    JSON-shaped one with 400 and the error shape when `json_problem` finds a problem, and hands the same bytes on
+    to the route (which decodes them again, now safely)."""
 
     def __init__(self, max_body: int) -> None:
         self.max_body = max_body
@@ -126,9 +132,11 @@ class JsonLimitsMiddleware(ASGIMiddleware):
             return
         headers = dict(scope.get("headers") or [])
         media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-        if not (media == b"application/json" or media.endswith(b"+json")):
+        if media in _FORM_MEDIA:
             await next_app(scope, receive, send)
             return
+        # Any other body may reach a JSON decoder (a route reads `data` whatever the content type, or parses the
+        # body itself), so every one is read here; one that is not JSON-shaped is passed on untouched.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -144,7 +152,7 @@ class JsonLimitsMiddleware(ASGIMiddleware):
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        problem = json_problem(body)
+        problem = json_problem(body) if body.lstrip()[:1] in (b"{", b"[") else None
         if problem is not None:
             await _refuse(send, 400, "bad_request", problem)
             return

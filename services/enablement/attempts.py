@@ -787,7 +787,12 @@ def _rep_result(answer: Answer, q: Question, closed: bool) -> Result:
         citations = []
         if not answer.correct:
             queue = "It joins your review queue" + ("." if closed else " when this assignment is closed.")
-            feedback = f"{feedback} {queue}" if answer.credit > 0 else f"Not correct. {queue}"
+            if answer.credit <= 0:
+                feedback = f"Not correct. {queue}"
+            elif not closed:  # how many picks were right would give the key away over a few retakes
+                feedback = f"Partly right (credit {answer.credit:.2f}). {queue}"
+            else:
+                feedback = f"{feedback} {queue}"
     if answer.override_by:
         feedback = f"{feedback} Regraded by a manager: {answer.override_reason}"
     return Result(

@@ -39,7 +39,7 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 class ShortAnswerPolicy:
     point_floor: float = 0.4  # cosine at or below which a clause says nothing of the key point
     point_ceiling: float = 0.7  # cosine at or above which it says the key point in full
-    point_words: float = 0.5  # share of a key point's content words that point_credits it in full
+    point_words: float = 0.5  # share of a key point's content words that credits it in full
     similarity_weight: float = 0.0  # share of credit from similarity to the whole reference (0: key points only)
     similarity_floor: float = 0.25
     similarity_ceiling: float = 0.75
@@ -60,10 +60,7 @@ class ShortAnswerGrade:
     covered: tuple[bool, ...]  # per key point: credited (at least half its credit)
     point_credit: tuple[float, ...]
     contradiction: str | None  # "figure" | "polarity" | "opposite" when a stated fact is wrong
-
-    @property
-    def correct(self) -> bool:
-        return self.credit >= POLICY.correct_at
+    correct: bool  # credit at or above the policy's `correct_at`
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +239,14 @@ def polarity(text: str) -> str | None:
     return "yes" if _YES.search(text) else None
 
 
+_NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|without)\b|n't\b", re.I)
+
+
+def negated(text: str) -> bool:
+    """An odd number of negations: "is not encrypted" is negated, "is never not encrypted" is not."""
+    return len(_NEGATION.findall(text)) % 2 == 1
+
+
 _NEGATING_PREFIXES = ("a", "un", "in", "im", "ir", "il", "non", "dis")
 _LONG_WORD = re.compile(r"[A-Za-z]{4,}")
 
@@ -322,7 +327,7 @@ def grade_short_answer(
     derived = claims_of(reference)
     points = list(key_points) or derived.asserted
     if not answer:
-        return ShortAnswerGrade(0.0, 0.0, (False,) * len(points), (0.0,) * len(points), None)
+        return ShortAnswerGrade(0.0, 0.0, (False,) * len(points), (0.0,) * len(points), None, False)
     units = _units(answer)
     vectors = embed([*units, reference, *points, *derived.ruled_out])
     n = len(units)
@@ -352,7 +357,10 @@ def grade_short_answer(
         same_figure = any(a.same(f) for a in answer_figures for f in figures)
         words = content_words(point)
         if words and len(words & answer_words) / len(words) >= policy.point_words and (same_figure or not figures):
-            credit = 1.0
+            # The point's words, said the other way round ("is not encrypted" for "encrypted"), are its opposite.
+            said = max(units[1:] or units, key=lambda u: len(words & content_words(u)))
+            if not (policy.check_opposites and negated(said) != negated(point)):
+                credit = 1.0
         if same_figure:
             credit = max(credit, 0.8)
         elif figures and answer_figures:
@@ -376,4 +384,5 @@ def grade_short_answer(
         covered=tuple(c >= 0.5 and not contradiction for c in point_credits),
         point_credit=tuple(round(c, 3) for c in point_credits),
         contradiction=contradiction,
+        correct=credit >= policy.correct_at,
     )

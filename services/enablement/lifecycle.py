@@ -25,7 +25,7 @@ from services.core.settings import EnablementSettings
 from services.core.text import split_sentences
 from services.core.vectorstore import PointFilter, VectorStore
 from services.enablement.grading import quantities
-from services.enablement.material import normalise
+from services.enablement.material import content_words, normalise
 from services.enablement.models import (
     Assignment,
     Attempt,
@@ -92,10 +92,20 @@ async def retire_for_change(
     now = utcnow()
     new_chunks: list[tuple[str, list[str]]] = []
     if version is not None and store is not None:
-        points = await asyncio.to_thread(
-            store.scroll, PointFilter(org_id=org_id, document_id=document_id, version=version)
-        )
-        new_chunks = [(p.id, split_sentences(str(p.payload.get("text", "")))) for p in points]
+        # The newest version stored, not necessarily the message's: a message handled late (two edits in quick
+        # succession, a retry) finds the older version's points already removed by the switch to the newer one.
+        points = await asyncio.to_thread(store.scroll, PointFilter(org_id=org_id, document_id=document_id))
+        newest = max((int(p.payload.get("version", 0)) for p in points), default=None)
+        if newest is None or newest < version:
+            # No text to compare with (being re-indexed): decide nothing now rather than retire on missing text.
+            log.warning("enablement.material_changed.no_text", document_id=document_id, version=version)
+            return {"retired": 0, "flagged": 0, "kept": 0}
+        version = newest
+        new_chunks = [
+            (p.id, split_sentences(str(p.payload.get("text", ""))))
+            for p in points
+            if int(p.payload.get("version", 0)) == newest
+        ]
     async with transaction(sessions) as session:
         stale = (
             select(Question)
@@ -134,6 +144,8 @@ async def retire_for_change(
                 .where(QuestionSource.question_id == q.id, QuestionSource.document_id == document_id)
                 .values(version=version, chunk_id=sorted(chunk_ids)[0])
             )
+            if q.key_points:  # their citations follow too, to the chunk now holding the closest fact
+                q.key_points = [_recite(k, document_id, version, found) for k in q.key_points]
             q.status_reason = (
                 f"kept: source {label} changed (now version {version}); the sentences this item tests are unchanged"
             )
@@ -171,6 +183,18 @@ def _find(fact: str, chunks: Sequence[tuple[str, list[str]]]) -> tuple[str, str]
         if sentence is not None:
             return chunk_id, sentence
     return None
+
+
+def _recite(
+    point: dict[str, Any], document_id: str, version: int, found: dict[str, tuple[str, str] | None]
+) -> dict[str, Any]:
+    citation = point.get("citation")
+    if not citation or citation.get("document_id") != document_id:
+        return point
+    wanted = content_words(point["text"])
+    places = [where for where in found.values() if where is not None]
+    chunk_id, _ = max(places, key=lambda where: len(wanted & content_words(where[1])))
+    return {**point, "citation": {**citation, "version": version, "chunk_id": chunk_id}}
 
 
 def _clip(text: str, words: int = 12) -> str:

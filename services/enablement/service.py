@@ -297,7 +297,9 @@ class QuizService:
                 }
                 wanted = content_words(text)
                 sentences = split_sentences(str(p.get("text", ""))) or [""]
-                found.append((citation, max(sentences, key=lambda x: len(content_words(x) & wanted))))
+                fact = max(sentences, key=lambda x: len(content_words(x) & wanted))
+                # No sentence sharing two words with the item is no fact: then any change retires the item.
+                found.append((citation, fact if len(content_words(fact) & wanted) >= 2 else ""))
             else:
                 found.append(None)
         return found

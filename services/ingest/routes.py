@@ -16,7 +16,14 @@ from pydantic import ValidationError
 
 from services.core.auth import Principal, Role, requires
 from services.core.celery_app import INGEST_QUEUE
-from services.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType, error_responses
+from services.core.errors import (
+    AppError,
+    BadRequest,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+    error_responses,
+)
 from services.core.http import app_context
 from services.ingest.models import DocumentKind
 from services.ingest.schemas import (
@@ -120,13 +127,19 @@ class IngestController(Controller):
             batch = BatchIn.model_validate(raw)
         except ValidationError as exc:
             raise Unprocessable("the batch is invalid: see details", details=validation_details(exc)) from exc
-        # HTML members are parsed in the sandbox, PITCHCRAFT_PARSE_CONCURRENCY at a time; the first refusal wins.
-        submissions = await asyncio.gather(
-            *(
-                service.prepare(d.model_dump(exclude={"content"}, exclude_unset=True), d.content, filename=None)
-                for d in batch.documents
-            )
-        )
+        # HTML members are parsed in the sandbox, PITCHCRAFT_PARSE_CONCURRENCY at a time; the first refusal wins
+        # and cancels the rest (a TaskGroup: no parse keeps running after the 422).
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(
+                        service.prepare(d.model_dump(exclude={"content"}, exclude_unset=True), d.content, filename=None)
+                    )
+                    for d in batch.documents
+                ]
+        except* AppError as refused:
+            raise refused.exceptions[0] from None
+        submissions = [t.result() for t in tasks]
         job_id, results = await service.submit(request.user, submissions)
         return Response(
             BatchAccepted(job_id=job_id, documents=results),

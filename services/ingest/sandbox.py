@@ -36,8 +36,12 @@ def _command() -> list[str]:
     return [sys.executable, "-m", "services.ingest.sandbox"]
 
 
+# What the parser child inherits: enough to run Python, never the server's secrets (JWT secret, database URL).
+_KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
+
+
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
     # One thread: nothing here uses more, and each extra thread reserves address space under RLIMIT_AS.
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MALLOC_ARENA_MAX="2")

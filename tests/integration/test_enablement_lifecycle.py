@@ -153,6 +153,7 @@ async def test_a_changed_or_deleted_source_retires_its_items_and_flags_certifica
     still = (await eventually(kept, "the worker to keep the vault item"))["questions"][1]
     assert still["status"] == "active" and "version 3" in still["status_reason"]
     assert {s["version"] for s in still["sources"]} == {3}
+    assert {k["citation"]["version"] for k in still["key_points"] if k["citation"]} == {3}  # citations follow
     certs = (await client.get("/enablement/v1/certifications", headers=MANAGER)).json()
     assert [(c["user"], c["needs_renewal"]) for c in certs] == [("ben", False)]
 

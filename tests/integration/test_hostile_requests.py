@@ -54,6 +54,13 @@ async def test_bodies_nested_too_deep_or_with_huge_numbers_are_400_on_every_json
             response = await client.post(path, content=body, headers={**headers, "content-type": "application/json"})
             assert response.status_code == 400, (path, body[:20], response.text)
             assert said in error_of(response)["message"]
+    for path, headers in JSON_ROUTES[:3]:  # any content type: routes decode a JSON-shaped body whatever it says
+        for media in ("text/plain", "application/octet-stream"):
+            response = await client.post(path, content=too_deep, headers={**headers, "content-type": media})
+            assert response.status_code == 400, (path, media, response.text)
+        just_big = '{"title": ' + "9" * 25 + "}"  # within msgspec's range, outside 64 bits
+        response = await client.post(path, content=just_big, headers={**headers, "content-type": "application/json"})
+        assert response.status_code == 400 and "64 bits" in error_of(response)["message"], response.text
     assert await documents(client) == before  # nothing stored changed
 
 

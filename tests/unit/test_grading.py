@@ -123,3 +123,13 @@ def test_a_figure_in_other_words_credits_its_key_point() -> None:
 def test_an_empty_answer_earns_nothing() -> None:
     grade = grade_short_answer("   ", "Keys rotate every 90 days.", ["90 days", "decrypts logged"], hash_embed)
     assert grade.credit == 0 and grade.covered == (False, False) and not grade.correct
+
+
+def test_a_key_points_words_said_the_other_way_round_earn_nothing_by_words() -> None:
+    words_only = ShortAnswerPolicy(point_floor=2.0, point_ceiling=3.0)  # cosine never credits: words decide
+    reference = "Data is encrypted at rest with the customer's keys."
+    points = ["data encrypted at rest"]
+    said = grade_short_answer("Data is encrypted at rest.", reference, points, hash_embed, words_only)
+    negated = grade_short_answer("Data is not encrypted at rest.", reference, points, hash_embed, words_only)
+    assert said.point_credit == (1.0,) and said.correct
+    assert negated.point_credit == (0.0,) and not negated.correct
