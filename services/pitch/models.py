@@ -1,4 +1,5 @@
-"""Tables owned by the pitch service: custom personas and a log of talk-track requests."""
+"""Tables owned by the pitch service: custom personas and a log of talk-track requests (per deal, what each
+track showed)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class TalkTrackRequest(Base):
     competitor: Mapped[str | None] = mapped_column(String(120))
     segment: Mapped[str | None] = mapped_column(String(32))
     context: Mapped[str | None] = mapped_column(Text)
+    # The deal the track was for: its features are marked "already presented" in the deal's later tracks.
+    deal_id: Mapped[str | None] = mapped_column(String(36), index=True)
     features: Mapped[list[str]] = mapped_column(JSON, default=list)
     abstained: Mapped[bool] = mapped_column(Boolean, default=False)
     latency_ms: Mapped[float] = mapped_column(Float)

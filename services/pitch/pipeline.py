@@ -3,6 +3,11 @@
 buyer can hear (points), limits to be ready for, one proof from a case study -> competitor handling from notes
 of any shape (competitor.py) -> discovery questions and a next step for this persona and segment.
 
+For a deal (`DealInput`, read by the service under the deal's access rules): its notes' pains and goals join the
+context, its systems and competitors are needs of their own, each objection its notes record is answered by the
+closest library passage (or listed unanswered), features shown in its earlier tracks are marked, and the next
+step is the one its sales process proposes.
+
 Everything said comes from the source text; every point carries its citation and is an exact substring of the
 cited chunk.
 """
@@ -24,7 +29,7 @@ from services.core.retrieval import current_versions, review_due
 from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
 from services.pitch.competitor import NoteChunk, NoteItem, display_name, order_notes, read_notes
 from services.pitch.library import Kept, Library, LibraryCache, expiry_micros, micros
-from services.pitch.points import Span, is_limitation, sentence_spans, with_antecedent
+from services.pitch.points import Span, is_limitation, sentence_spans, window, with_antecedent
 from services.pitch.ranking import (
     Need,
     Ranked,
@@ -37,7 +42,10 @@ from services.pitch.ranking import (
 from services.pitch.schemas import (
     Citation,
     CompetitorSection,
+    DealObjection,
+    DealSection,
     Feature,
+    NoteCitation,
     Objection,
     PersonaOut,
     Point,
@@ -70,6 +78,26 @@ ANALYSIS_CACHE = 20_000
 NOTES_CACHE = 128
 # Organisations whose documents' review dates are kept (a few dozen bytes per cited document).
 DUE_CACHE = 256
+# A deal's objection is answered only from a document with a chunk at least this close (cosine) to it. Measured on
+# ten objections against the demo library (README, "Deals"): the seven it has material for had a best chunk of
+# 0.341-0.656, the three it has none for (time zones, a liability cap, a rebrand) 0.266-0.332. A narrow, fitted
+# margin: a wrong answer is worse than none, so the bar sits just above the unanswerable ones.
+RESPONSE_MIN_SIMILARITY = 0.34
+# Chunks (best first, across feature, objection and competitor material) whose sentences may answer an objection.
+RESPONSE_CHUNKS = 4
+# Objections answered per track (newest notes first): more would drown the features.
+MAX_DEAL_OBJECTIONS = 5
+# Material read for answers to a deal's objections.
+RESPONSE_KINDS = ("feature", "objection", "competitor")
+# Sections that restate or explain an objection, or list what not to say: never the answer to it.
+_NOT_AN_ANSWER = re.compile(
+    r"(?i)\b(what (we|you) hear|behind|why (they|it)|what not|not to (do|say)|don'?t|avoid|pitfalls?|limits?)\b"
+)
+# Sections (below the title) that hold answers: they stand in for their document's closest chunk, and their
+# sentences get a bonus over a passage that merely mentions the same names.
+_ANSWER_SECTION = re.compile(r"(?i)\b(respon\w*|answer\w*|handl\w*|reply|rebuttal|objections|where we win)\b")
+ANSWER_SECTION_BONUS = 0.1
+_QUOTE_OPENERS = ('"', "\u201c", "'", "\u2018")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +106,22 @@ class RetrievalOptions:
 
     ranking: str = "full"  # "full", "bm25" (whole documents), "dense" (best chunk), "rrf" (naive fusion of both)
     diversify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DealInput:
+    """What a deal adds to a track, read under the deal's access rules (`PitchService`); only this deal's notes."""
+
+    deal_id: str
+    account: str
+    stage: str
+    context: list[NoteCitation]  # the pains and goals joined to the request's context
+    systems: list[str]
+    competitors: list[str]
+    objections: list[NoteCitation]
+    presented: frozenset[str]  # external ids shown in earlier tracks for this deal
+    next_step: str | None  # the process's proposed next step; None for a closed deal
+    next_step_agreed: NoteCitation | None  # a dated next step the latest note records
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +197,14 @@ class TalkTrackPipeline:
         self._due: dict[str, tuple[tuple[Any, ...], dict[str, tuple[str, datetime] | None]]] = {}
 
     async def compose(
-        self, org_id: str, request: TalkTrackIn, persona: PersonaOut, options: RetrievalOptions | None = None
+        self,
+        org_id: str,
+        request: TalkTrackIn,
+        persona: PersonaOut,
+        options: RetrievalOptions | None = None,
+        deal: DealInput | None = None,
     ) -> TalkTrack:
+        """`request` already carries the deal's context, segment and competitor (the service joins them)."""
         options = options or RetrievalOptions()
         now = utcnow()
         profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
@@ -162,14 +212,27 @@ class TalkTrackPipeline:
         # The I/O of the request (SQL checks of both snapshots, the competitor's notes) overlaps the model call;
         # then all CPU work runs in one worker thread, so the event loop only ever waits.
         fingerprints = await self.library.fingerprints(org_id)
-        (library, needs, need_vectors), stories, notes = await asyncio.gather(
-            self._needs(org_id, request, persona, fingerprints),
+        systems = [*deal.systems, *deal.competitors] if deal else []
+        (library, needs, need_vectors), stories, notes, answers = await asyncio.gather(
+            self._needs(org_id, request, persona, fingerprints, systems),
             self.library.get(org_id, "case_study", fingerprints),
             self._notes(org_id, request.competitor, now, fingerprints) if request.competitor else _no_notes(),
+            self._answer_material(org_id, deal, fingerprints),
         )
         features, competitor = await asyncio.to_thread(
             self._compose, library, stories, notes, needs, need_vectors, request, persona, profile, options, now
         )
+        section = None
+        if deal is not None:
+            section = await asyncio.to_thread(self._deal_section, deal, features, answers, profile, now)
+            if any(o.response is None for o in section.objections):
+                warnings.append(
+                    "No passage in your library is close enough to answer: "
+                    + "; ".join(_short(o.objection.text) for o in section.objections if o.response is None)
+                    + ". Add material that handles it (kind objection, competitor or feature)."
+                )
+            if section.next_step is None:
+                warnings.append(f"The deal is {deal.stage}: its process proposes no next step.")
 
         landmines: list[str] = []
         if request.competitor:
@@ -218,9 +281,10 @@ class TalkTrackPipeline:
             features=features,
             competitor=competitor,
             discovery_questions=questions,
-            next_step=next_step(persona, request.segment),
+            next_step=section.next_step if section and section.next_step else next_step(persona, request.segment),
             abstained=abstained,
             warnings=warnings,
+            deal=section,
         )
 
     async def rank_only(
@@ -238,9 +302,12 @@ class TalkTrackPipeline:
         request: TalkTrackIn,
         persona: PersonaOut,
         fingerprints: dict[str, tuple[Any, ...]] | None = None,
+        systems: list[str] | None = None,
     ) -> tuple[Library, list[Need], np.ndarray]:
         """The feature snapshot, the needs this request states and their vectors (zeros for named systems)."""
-        needs = deal_needs(request.persona_brief, request.context, request.competitor, persona.priorities)
+        needs = deal_needs(
+            request.persona_brief, request.context, request.competitor, persona.priorities, systems or ()
+        )
         embedded = [n.text for n in needs if n.kind != "system"]
         library, vectors = await asyncio.gather(
             self.library.get(org_id, "feature", fingerprints), self._batcher.embed(embedded)
@@ -275,6 +342,114 @@ class TalkTrackPipeline:
         if request.competitor and notes:
             competitor = self._competitor(request.competitor, notes, profile, deal_vectors)
         return features, competitor
+
+    async def _answer_material(
+        self, org_id: str, deal: DealInput | None, fingerprints: dict[str, tuple[Any, ...]]
+    ) -> tuple[list[Library], np.ndarray] | None:
+        """The snapshots a deal's objections are answered from, and the objections' vectors."""
+        if deal is None or not deal.objections:
+            return None
+        wanted = deal.objections[:MAX_DEAL_OBJECTIONS]
+        libraries, vectors = await asyncio.gather(
+            asyncio.gather(*(self.library.get(org_id, kind, fingerprints) for kind in RESPONSE_KINDS)),
+            self._batcher.embed([o.text for o in wanted]),
+        )
+        return list(libraries), vectors
+
+    def _deal_section(
+        self,
+        deal: DealInput,
+        features: list[Feature],
+        answers: tuple[list[Library], np.ndarray] | None,
+        profile: ToneProfile,
+        now: datetime,
+    ) -> DealSection:
+        for feature in features:
+            feature.already_presented = feature.external_id in deal.presented
+        objections: list[DealObjection] = []
+        if answers is not None:
+            libraries, vectors = answers
+            for objection, vector in zip(deal.objections, vectors, strict=False):
+                response, similarity = self._answer(vector, libraries, profile, now)
+                objections.append(DealObjection(objection=objection, response=response, similarity=similarity))
+        objections += [DealObjection(objection=o) for o in deal.objections[MAX_DEAL_OBJECTIONS:]]
+        return DealSection(
+            deal_id=deal.deal_id,
+            account=deal.account,
+            stage=deal.stage,
+            context=deal.context,
+            systems=deal.systems,
+            competitors=deal.competitors,
+            objections=objections,
+            already_presented=sorted(deal.presented),
+            next_step=deal.next_step,
+            next_step_agreed=deal.next_step_agreed,
+        )
+
+    def _answer(
+        self, objection: np.ndarray, libraries: list[Library], profile: ToneProfile, now: datetime
+    ) -> tuple[Point | None, float | None]:
+        """The passage that best answers an objection: among the sentences of the chunks closest to it (at least
+        RESPONSE_MIN_SIMILARITY), the one closest to the objection that argues rather than restates it (no quote,
+        no "what we hear" or "what not to do" section, no limitation, speakable to this buyer), with the sentence
+        after it when they form one paragraph. The similarity returned is the chunk's cosine (None: no chunk)."""
+        chunks: list[tuple[float, Library, int]] = []
+        for library in libraries:
+            if not library.size:
+                continue
+            live = library.live(now)[library.chunk_doc]
+            cos = np.where(live, library.vectors @ objection, -1.0)
+            chunks += [(float(cos[r]), library, int(r)) for r in np.argsort(-cos)[:RESPONSE_CHUNKS]]
+        chunks.sort(key=lambda c: -c[0])
+        chunks = [c for c in chunks[:RESPONSE_CHUNKS] if c[0] >= RESPONSE_MIN_SIMILARITY] or chunks[:1]
+        if not chunks:
+            return None, None
+        top = chunks[0][0]
+        if top < RESPONSE_MIN_SIMILARITY:
+            return None, round(top, 4)
+        # A document close to the objection (an objection page's "what we hear") answers it in its answer sections.
+        seen = {(id(lib), r) for _, lib, r in chunks}
+        for similarity, library, row in list(chunks):
+            doc = library.docs[int(library.chunk_doc[row])]
+            for r in range(doc.start, doc.end):
+                if (id(library), r) not in seen and _answers(str(library.payloads[r].get("section", ""))):
+                    seen.add((id(library), r))
+                    chunks.append((similarity, library, r))
+        best: tuple[float, Span, str, dict[str, Any], float] | None = None
+        for similarity, library, row in chunks:
+            chunk_id, payload = library.chunk_ids[row], library.payloads[row]
+            section = str(payload.get("section", ""))
+            if _NOT_AN_ANSWER.search(section.rsplit(">", 1)[-1]):
+                continue
+            text = str(payload.get("text", ""))
+            spans = sentence_spans(text)
+            analysed = self._analysed(chunk_id, payload, profile)
+            eligible = [
+                i
+                for i, s in enumerate(analysed)
+                if s.base is not None
+                and s.standalone is not None
+                and not s.limitation
+                and not s.standalone.text.startswith(_QUOTE_OPENERS)
+            ]
+            if not eligible:
+                continue
+            texts = [analysed[i].standalone.text for i in eligible]  # type: ignore[union-attr]
+            closeness = self._queries.embed(texts) @ objection
+            bonus = ANSWER_SECTION_BONUS if _answers(section) else 0.0
+            k = int(np.argmax(closeness))
+            score = similarity + float(closeness[k]) + bonus
+            if best is None or score > best[0]:
+                i = eligible[k]
+                span = analysed[i].standalone
+                assert span is not None
+                if i + 1 in eligible and span == spans[i] and (pair := window(text, spans, i, 2)) is not None:
+                    span = pair
+                best = (score, span, chunk_id, payload, similarity)
+        if best is None:
+            return None, round(top, 4)
+        _, span, chunk_id, payload, similarity = best
+        return Point(text=span.text, citation=_citation(chunk_id, payload)), round(similarity, 4)
 
     def _rank(
         self,
@@ -572,6 +747,11 @@ class _NotePoints:
     state: tuple[Any, ...]  # the organisation's fingerprints when read
     exact: list[tuple[StoredPoint, int]]  # notes whose competitor field is the name, with their expiry
     fallback: list[tuple[StoredPoint, int]] | None = None  # name in a note's competitor field or title (lazily)
+
+
+def _answers(section: str) -> bool:
+    """A section below the document's title that holds answers ("How to respond", "Likely objections")."""
+    return any(_ANSWER_SECTION.search(part) for part in section.split(" > ")[1:])
 
 
 async def _no_notes() -> None:

@@ -81,7 +81,15 @@ def named_systems(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def deal_needs(brief: str | None, context: str | None, competitor: str | None, priorities: Sequence[str]) -> list[Need]:
+def deal_needs(
+    brief: str | None,
+    context: str | None,
+    competitor: str | None,
+    priorities: Sequence[str],
+    systems: Sequence[str] = (),
+) -> list[Need]:
+    """`systems`: names known to be systems or competitors (a deal's notes name them), needs of their own beside
+    the ones found in the text."""
     needs: list[Need] = []
     deal = " ".join(t for t in (brief, context) if t)
     sentences = split_sentences(context or "")
@@ -96,10 +104,11 @@ def deal_needs(brief: str | None, context: str | None, competitor: str | None, p
     if priorities:
         weight = PRIOR_WEIGHT / len(priorities) if deal else 1.0
         needs += [Need(p, weight, p, "prior") for p in priorities]
-    systems = named_systems(" ".join(t for t in (brief, context) if t))
+    named = named_systems(" ".join(t for t in (brief, context) if t))
     if competitor:
-        systems.append(competitor)
-    needs += [Need(s, SYSTEM_WEIGHT, s, "system") for s in dict.fromkeys(systems)]
+        named.append(competitor)
+    named += systems
+    needs += [Need(s, SYSTEM_WEIGHT, s, "system") for s in dict.fromkeys(named)]
     return needs
 
 

@@ -6,21 +6,30 @@ rep would have to skip over (no ids, no chunk references).
 
 from __future__ import annotations
 
-from services.pitch.schemas import Citation, Point, TalkTrack
+from services.pitch.schemas import Citation, DealSection, NoteCitation, Point, TalkTrack
 
 
 class _Footnotes:
     def __init__(self) -> None:
-        self._numbers: dict[tuple[str, int, str], int] = {}
+        self._numbers: dict[tuple[str, int | str, str], int] = {}
         self._lines: list[str] = []
+
+    def _number(self, key: tuple[str, int | str, str], source: str) -> str:
+        if key not in self._numbers:
+            self._numbers[key] = len(self._numbers) + 1
+            self._lines.append(f"[^{self._numbers[key]}]: {source}")
+        return f"[^{self._numbers[key]}]"
 
     def cite(self, point: Point) -> str:
         c = point.citation
-        key = (c.document_id, c.version, c.chunk_id)
-        if key not in self._numbers:
-            self._numbers[key] = len(self._numbers) + 1
-            self._lines.append(f"[^{self._numbers[key]}]: {_source(c)}")
-        return f"[^{self._numbers[key]}]"
+        return self._number((c.document_id, c.version, c.chunk_id), _source(c))
+
+    def cite_note(self, c: NoteCitation) -> str:
+        """A sentence of a meeting note: the meeting's date and which sentence."""
+        return self._number(
+            ("note", c.note_id, str(c.sentence)),
+            f"*Meeting note of {c.meeting_date.isoformat()}*, sentence {c.sentence + 1}.",
+        )
 
     def line(self, point: Point) -> str:
         return f"- {point.text}{self.cite(point)}"
@@ -47,7 +56,8 @@ def render_markdown(track: TalkTrack, persona_name: str) -> str:
     if track.warnings:
         lines.append("")
     for n, feature in enumerate(track.features, start=1):
-        lines += [f"## {n}. {feature.title}", "", f"*Why:* {feature.why}", ""]
+        shown = " (already presented)" if feature.already_presented else ""
+        lines += [f"## {n}. {feature.title}{shown}", "", f"*Why:* {feature.why}", ""]
         lines += [notes.line(p) for p in feature.points]
         if feature.proof:
             lines += ["", f"**Proof:** {feature.proof.text}{notes.cite(feature.proof)}"]
@@ -67,9 +77,29 @@ def render_markdown(track: TalkTrack, persona_name: str) -> str:
             lines += [notes.line(p) for p in c.where_they_are_stronger] + [""]
         if c.landmine_questions:
             lines += ["**Landmine questions**", ""] + [f"- {q}" for q in c.landmine_questions] + [""]
+    if track.deal:
+        lines += _deal_lines(track.deal, notes)
     if track.discovery_questions:
         lines += ["## Discovery questions", ""] + [f"- {q}" for q in track.discovery_questions] + [""]
     lines += ["## Next step", "", track.next_step, ""]
+    if track.deal and track.deal.next_step_agreed:
+        agreed = track.deal.next_step_agreed
+        lines += [f'Already agreed: "{agreed.text}"{notes.cite_note(agreed)}', ""]
     if notes.lines:
         lines += ["---", "", *notes.lines, ""]
     return "\n".join(lines)
+
+
+def _deal_lines(deal: DealSection, notes: _Footnotes) -> list[str]:
+    lines = [f"## This deal: {deal.account} ({deal.stage.replace('_', ' ')})", ""]
+    if deal.context:
+        lines += ["**What they told us**", ""] + [f"- {c.text}{notes.cite_note(c)}" for c in deal.context] + [""]
+    for o in deal.objections:
+        lines += [f'**They raised:** "{o.objection.text}"{notes.cite_note(o.objection)}', ""]
+        if o.response:
+            lines += [f"{o.response.text}{notes.cite(o.response)}", ""]
+        else:
+            lines += ["*Nothing in the library answers this closely enough yet.*", ""]
+    if deal.already_presented:
+        lines += [f"*Features marked (already presented) were shown in an earlier track for {deal.account}.*", ""]
+    return lines

@@ -15,6 +15,8 @@ from services.core.auth import Principal, Role, requires
 from services.core.embeddings import EmbeddingCache, get_embedder
 from services.core.errors import error_responses
 from services.core.http import app_context
+from services.pitch.deals.notes import NoteAnalyser
+from services.pitch.deals.service import DealService
 from services.pitch.pipeline import TalkTrackPipeline
 from services.pitch.render import render_markdown
 from services.pitch.schemas import PersonaIn, PersonaOut, TalkTrackIn
@@ -29,8 +31,16 @@ def build_service(state: State) -> PitchService:
     if service is None:
         pipeline = TalkTrackPipeline(ctx.store, ctx.sessions, EmbeddingCache(get_embedder))
         service = PitchService(ctx.sessions, pipeline)
+        # The deal service reads personas from the pitch service; talk tracks read deals through it.
+        service.use_deals(DealService(ctx.sessions, NoteAnalyser(EmbeddingCache(get_embedder).embed), service))
         ctx.extras["pitch_service"] = service
     return service
+
+
+def build_deal_service(state: State) -> DealService:
+    deals = build_service(state).deals
+    assert deals is not None  # build_service attaches it
+    return deals
 
 
 class PitchController(Controller):
@@ -38,13 +48,18 @@ class PitchController(Controller):
     tags = ["pitch"]
     dependencies = {"service": Provide(build_service, sync_to_thread=False)}
 
-    @post("/talk-tracks", status_code=HTTP_200_OK)
+    @post("/talk-tracks", status_code=HTTP_200_OK, responses=error_responses(404))
     async def talk_track(
         self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], data: JSONBody[TalkTrackIn]
     ) -> Response[Any]:
         """A talk track for this buyer and deal: the features that matter to them, in their tone, every point
         cited to the source; competitor handling, discovery questions and a next step. `Accept: text/markdown`
-        returns the same track for reading. Abstains (200, `abstained: true`) when the library cannot support it."""
+        returns the same track for reading. Abstains (200, `abstained: true`) when the library cannot support it.
+
+        With `deal_id` (a deal you can read; 404 otherwise): the deal's notes give the context, its objections get
+        cited answers from the library, features shown in its earlier tracks are marked, and the next step comes
+        from its sales process (`deal` in the answer). `stakeholder` picks the persona from the deal's
+        stakeholders when `persona` is absent."""
         track, persona = await service.talk_track(request.user, data)
         if "text/markdown" in request.headers.get("accept", ""):
             return Response(render_markdown(track, persona.name), media_type="text/markdown; charset=utf-8")

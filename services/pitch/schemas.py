@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Tone(StrEnum):
@@ -27,7 +27,9 @@ Phrase = Annotated[str, Field(min_length=1, max_length=300)]
 class TalkTrackIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    persona: PersonaId
+    persona: PersonaId | None = Field(
+        default=None, description="required unless `deal_id` and `stakeholder` name a stakeholder with a persona"
+    )
     persona_brief: str | None = Field(default=None, max_length=1000, description="shifts the persona's priorities")
     context: str | None = Field(default=None, max_length=2000, description="the deal: situation, pains, goals")
     segment: Segment | None = None
@@ -39,6 +41,28 @@ class TalkTrackIn(BaseModel):
         description="the competitor's name as your notes name it (must contain a letter or digit)",
     )
     max_features: int = Field(default=4, ge=1, le=8)
+    deal_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="a deal you can read: its notes' pains, systems, competitors and objections shape the track",
+    )
+    stakeholder: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="a stakeholder of the deal, by name: their persona is used when `persona` is not given",
+    )
+
+    @model_validator(mode="after")
+    def _who(self) -> TalkTrackIn:
+        if self.stakeholder is not None and self.deal_id is None:
+            raise ValueError("`stakeholder` names a person on a deal: send `deal_id` too")
+        if self.persona is None and self.stakeholder is None:
+            raise ValueError(
+                "give `persona`, or `deal_id` with `stakeholder` (the name of a stakeholder of the deal with a persona)"
+            )
+        return self
 
 
 class Citation(BaseModel):
@@ -67,6 +91,9 @@ class Feature(BaseModel):
         default_factory=list, description="limits, prerequisites and plan restrictions the buyer may raise (cited)"
     )
     proof: Point | None = Field(default=None, description="one cited result from a case study in the library")
+    already_presented: bool = Field(
+        default=False, description="shown in an earlier talk track for the same deal (false without `deal_id`)"
+    )
 
 
 class Objection(BaseModel):
@@ -82,6 +109,44 @@ class CompetitorSection(BaseModel):
     landmine_questions: list[str] = Field(default_factory=list)
 
 
+class NoteCitation(BaseModel):
+    """A sentence of a deal's meeting note (deals cite their notes with this)."""
+
+    note_id: str
+    sentence: int = Field(description="index into the note's `sentences`")
+    text: str = Field(description="the sentence as written in the note")
+    meeting_date: date
+
+
+class DealObjection(BaseModel):
+    objection: NoteCitation = Field(description="the objection as the note records it")
+    response: Point | None = Field(
+        default=None, description="the library passage that answers it, cited; null when none is close enough"
+    )
+    similarity: float | None = Field(default=None, description="cosine of the objection and the passage's chunk")
+
+
+class DealSection(BaseModel):
+    """What the deal added to the track; everything from notes cites its note."""
+
+    deal_id: str
+    account: str
+    stage: str
+    context: list[NoteCitation] = Field(
+        default_factory=list, description="the pains and goals from the notes that joined the context"
+    )
+    systems: list[str] = Field(default_factory=list, description="systems named in the notes, used as needs")
+    competitors: list[str] = Field(default_factory=list, description="the deal's competitors and those in its notes")
+    objections: list[DealObjection] = Field(default_factory=list)
+    already_presented: list[str] = Field(
+        default_factory=list, description="external ids of features shown in earlier tracks for this deal"
+    )
+    next_step: str | None = Field(description="the deal's proposed next step (its process); null for a closed deal")
+    next_step_agreed: NoteCitation | None = Field(
+        default=None, description="the dated next step the latest note already records, if any"
+    )
+
+
 class TalkTrack(BaseModel):
     persona: str
     tone: Tone
@@ -91,6 +156,7 @@ class TalkTrack(BaseModel):
     next_step: str
     abstained: bool
     warnings: list[str]
+    deal: DealSection | None = Field(default=None, description="present when the request named a deal")
 
 
 class PersonaIn(BaseModel):

@@ -12,10 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.auth import Principal
 from services.core.db import transaction, utcnow
 from services.core.errors import Conflict, NotFound, Unprocessable
+from services.pitch.deals.schemas import DealContext, ProposedNextStep
+from services.pitch.deals.service import DealService
 from services.pitch.models import CustomPersona, TalkTrackRequest
 from services.pitch.personas import built_in, from_custom
-from services.pitch.pipeline import RetrievalOptions, TalkTrackPipeline
+from services.pitch.pipeline import DealInput, RetrievalOptions, TalkTrackPipeline
 from services.pitch.schemas import PersonaIn, PersonaOut, TalkTrack, TalkTrackIn
+
+# Pains and goals from a deal's notes joined to the context (newest notes first): each is a need of its own, and
+# a need weighs 1/sqrt(n), so many more would flatten the deal into its average.
+MAX_DEAL_PAINS = 8
 
 log = structlog.get_logger(__name__)
 
@@ -28,10 +34,24 @@ class PersonaNotFound(NotFound):
     code = "persona_not_found"
 
 
+class UnknownStakeholder(Unprocessable):
+    code = "unknown_stakeholder"
+
+
 class PitchService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], pipeline: TalkTrackPipeline) -> None:
         self._sessions = sessions
         self._pipeline = pipeline
+        self._deals: DealService | None = None
+
+    @property
+    def deals(self) -> DealService | None:
+        return self._deals
+
+    def use_deals(self, deals: DealService) -> None:
+        """Deals read for talk tracks with a `deal_id` (the deal service reads personas from this service, so
+        it is attached after both exist)."""
+        self._deals = deals
 
     async def personas(self, org_id: str) -> list[PersonaOut]:
         async with self._sessions() as session:
@@ -105,8 +125,12 @@ class PitchService:
         self, principal: Principal, request: TalkTrackIn, options: RetrievalOptions | None = None
     ) -> tuple[TalkTrack, PersonaOut]:
         started = time.perf_counter()
+        deal = None
+        if request.deal_id is not None:
+            request, deal = await self._with_deal(principal, request)
+        assert request.persona is not None  # the schema requires it unless a stakeholder gave it
         persona = await self.persona(principal.org, request.persona)
-        track = await self._pipeline.compose(principal.org, request, persona, options)
+        track = await self._pipeline.compose(principal.org, request, persona, options, deal)
         latency = (time.perf_counter() - started) * 1000
         async with transaction(self._sessions) as session:
             session.add(
@@ -117,6 +141,7 @@ class PitchService:
                     competitor=request.competitor,
                     segment=request.segment.value if request.segment else None,
                     context=request.context,
+                    deal_id=request.deal_id,
                     features=[f.external_id for f in track.features],
                     abstained=track.abstained,
                     latency_ms=round(latency, 2),
@@ -127,6 +152,75 @@ class PitchService:
             persona=request.persona,
             features=len(track.features),
             abstained=track.abstained,
+            deal_id=request.deal_id,
             ms=round(latency, 1),
         )
         return track, persona
+
+    async def _with_deal(self, principal: Principal, request: TalkTrackIn) -> tuple[TalkTrackIn, DealInput]:
+        """The request with the deal's context, segment, competitor and persona filled in, and what else the
+        deal gives the track. A deal the caller may not read is 404 (`deal_context` applies the rules)."""
+        if self._deals is None or request.deal_id is None:
+            raise RuntimeError("talk tracks for deals need the deal service")  # wiring bug, never the client's
+        context = await self._deals.deal_context(principal, request.deal_id)
+        deal = context.deal
+        persona = request.persona or self._stakeholder_persona(context, request.stakeholder or "")
+        step = await self._deals.next_step(principal, deal.id, persona)
+        pains = list({p.text: p for p in context.pains}.values())[:MAX_DEAL_PAINS]
+        joined = "\n\n".join([*([request.context] if request.context else []), *(p.text for p in pains)])
+        competitor = request.competitor or next(iter([*deal.competitors, *context.competitors]), None)
+        filled = request.model_copy(
+            update={
+                "persona": persona,
+                "context": joined or None,
+                "segment": request.segment or deal.segment,
+                "competitor": competitor,
+            }
+        )
+        objections = list({o.text: o.citation for o in context.objections}.values())
+        return filled, DealInput(
+            deal_id=deal.id,
+            account=deal.account_name,
+            stage=deal.stage,
+            context=[p.citation for p in pains],
+            systems=context.systems,
+            competitors=context.competitors,
+            objections=objections,
+            presented=await self._presented(principal.org, deal.id),
+            next_step=_step_text(step) if step else None,
+            next_step_agreed=step.scheduled.citation if step and step.scheduled else None,
+        )
+
+    @staticmethod
+    def _stakeholder_persona(context: DealContext, name: str) -> str:
+        wanted = " ".join(name.split()).casefold()
+        people = context.deal.stakeholders
+        match = next((s for s in people if " ".join(s.name.split()).casefold() == wanted), None)
+        if match is None or match.persona is None:
+            usable = [s.name for s in people if s.persona]
+            problem = f"no stakeholder '{name[:80]}' on this deal" if match is None else f"{match.name} has no persona"
+            raise UnknownStakeholder(
+                f"{problem}; name one of {', '.join(usable) or '(none with a persona)'} or send `persona`",
+                details={"stakeholders": usable},
+            )
+        return match.persona
+
+    async def _presented(self, org_id: str, deal_id: str) -> frozenset[str]:
+        """External ids of the features earlier talk tracks for this deal showed (the request log)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(TalkTrackRequest.features).where(
+                    TalkTrackRequest.org_id == org_id, TalkTrackRequest.deal_id == deal_id
+                )
+            )
+            return frozenset(f for (features,) in rows for f in features or [])
+
+
+def _step_text(step: ProposedNextStep) -> str:
+    """The proposed next step as one instruction to read: what, when, who on each side."""
+    text = f"{step.action.rstrip('.')} ({step.timeframe}, by {step.by_date.isoformat()})."
+    if step.customer_attendees:
+        text += f" Invite {', '.join(step.customer_attendees)}."
+    if step.our_attendees:
+        text += f" Bring {', '.join(step.our_attendees)}."
+    return text

@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.core.auth import Principal, Role, requires
-from services.core.embeddings import EmbeddingCache, get_embedder
 from services.core.errors import error_responses
-from services.core.http import app_context
-from services.pitch.deals.notes import NoteAnalyser
 from services.pitch.deals.schemas import (
     DealIn,
     DealOut,
@@ -27,7 +23,7 @@ from services.pitch.deals.schemas import (
     SalesProcessOut,
 )
 from services.pitch.deals.service import DealService, parse_segment
-from services.pitch.routes import build_service as build_pitch_service
+from services.pitch.routes import build_deal_service
 
 MANAGERS = requires(Role.MANAGER)
 # Reps asking for another rep's deals, managers writing a rep's deal.
@@ -35,16 +31,6 @@ FORBIDDEN = error_responses(403)
 PersonaQuery = Annotated[
     str | None, QueryParameter(max_length=64, description="frame the step for this persona (default: from the deal)")
 ]
-
-
-def build_deal_service(state: State) -> DealService:
-    ctx = app_context(state)
-    service: DealService | None = ctx.extras.get("deal_service")
-    if service is None:
-        analyser = NoteAnalyser(EmbeddingCache(get_embedder).embed)
-        service = DealService(ctx.sessions, analyser, build_pitch_service(state))
-        ctx.extras["deal_service"] = service
-    return service
 
 
 class DealController(Controller):

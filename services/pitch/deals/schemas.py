@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from services.pitch.schemas import NoteCitation as Citation
 from services.pitch.schemas import PersonaId, Segment
 
 
@@ -60,13 +61,6 @@ class DealIn(BaseModel):
 
 class Stakeholder(StakeholderIn):
     pass
-
-
-class Citation(BaseModel):
-    note_id: str
-    sentence: int = Field(description="index into the note's `sentences`")
-    text: str = Field(description="the sentence as written in the note")
-    meeting_date: date
 
 
 class Extracted(BaseModel):
