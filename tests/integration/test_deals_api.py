@@ -138,6 +138,10 @@ async def test_a_note_is_analysed_on_save_with_every_item_cited(sqlite_deals: As
     assert not {"Jo", "Jo Brennan", "Sam", "Sam Ortiz", "CFO", "SSO"} & {s["text"] for s in a["systems"]}
     assert any("security pack" in c["text"] for c in a["commitments"])
     assert note["next_step_missing"] is False and a["next_step_date"] == when
+    viewed = await client.get(f"/pitch/v1/deals/{deal['id']}", headers=ADA)
+    assert viewed.status_code == 200, viewed.text
+    logged = viewed.json()
+    assert logged["deal"]["updated_at"] > deal["updated_at"]  # a new note moves the deal's clock
 
     undated = {"meeting_date": TODAY.isoformat(), "text": "Good call. Jo will get back to us about a follow-up."}
     flagged = (await client.post(f"/pitch/v1/deals/{deal['id']}/notes", json=undated, headers=ADA)).json()

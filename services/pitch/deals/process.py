@@ -12,7 +12,14 @@ from typing import Any
 
 import yaml
 
-from services.pitch.deals.schemas import ExitCriterion, ProposedNextStep, SalesProcessIn, Stage, StakeholderIn
+from services.pitch.deals.schemas import (
+    ExitCriterion,
+    Extracted,
+    ProposedNextStep,
+    SalesProcessIn,
+    Stage,
+    StakeholderIn,
+)
 from services.pitch.schemas import PersonaOut, Segment
 
 CLOSED = ("closed_won", "closed_lost")
@@ -38,6 +45,7 @@ class NoteEvidence:
     text: str
     analysis: dict[str, Any]
     next_step_missing: bool
+    note_id: str = ""
 
 
 def _attended(stakeholder: StakeholderIn, notes: Sequence[NoteEvidence]) -> bool:
@@ -119,10 +127,12 @@ def propose_next_step(
     ours = list(dict.fromkeys([*target_stage.our_people, *target_stage.activate]))
     chosen = _persona_in_front(persona, stakeholders, notes, wanted)
     profile = personas.get(chosen) if chosen else None
-    scheduled = None
+    scheduled: Extracted | None = None
     if notes and not notes[0].next_step_missing:
         dated = [s for s in notes[0].analysis.get("next_steps", []) if s.get("date")]
-        scheduled = dated[0] if dated else None
+        if dated:  # stored citations hold the sentence; the note they belong to is added here
+            cited = {**dated[0]["citation"], "note_id": notes[0].note_id, "meeting_date": notes[0].meeting_date}
+            scheduled = Extracted.model_validate({**dated[0], "citation": cited})
     return ProposedNextStep(
         stage=target_stage.id,
         stage_name=target_stage.name,

@@ -229,7 +229,9 @@ class DealService:
             process=process,
             stakeholders=[StakeholderIn.model_validate(s) for s in deal.stakeholders],
             competitors=deal.competitors,
-            notes=[NoteEvidence(n.meeting_date, n.attendees, n.text, n.analysis, n.next_step_missing) for n in notes],
+            notes=[
+                NoteEvidence(n.meeting_date, n.attendees, n.text, n.analysis, n.next_step_missing, n.id) for n in notes
+            ],
             personas=profiles,
             today=today(),
             persona=persona,
@@ -243,7 +245,7 @@ class DealService:
         # The model and the rules run off the event loop (about 20-60 ms for a note of a dozen sentences).
         sentences, analysis = await asyncio.to_thread(self._analyser.analyse, data.text, facts)
         async with transaction(self._sessions) as session:
-            await self._writable(session, principal, deal_id)  # still there, still theirs
+            current = await self._writable(session, principal, deal_id)  # still there, still theirs
             row = DealNote(
                 deal_id=deal_id,
                 org_id=principal.org,
@@ -258,7 +260,7 @@ class DealService:
                 analyser_version=ANALYSER_VERSION,
             )
             session.add(row)
-            deal.updated_at = utcnow()
+            current.updated_at = utcnow()  # the row of this session: `deal` was read in one now closed
         log.info(
             "deals.note.analysed",
             deal_id=deal_id,
