@@ -64,9 +64,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("sets", nargs="+", type=Path, help="evaluation sets (a corpus/ folder and cases.jsonl)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per encoder and set (median shown)")
+    parser.add_argument("--encoders", default="fp32,onnx-fp32,int8", help="fp32 first: the reference")
     args = parser.parse_args()
     batch = Settings().ingest.embed_batch_size
-    encoders = {name: create_embedder(name) for name in ("fp32", "int8")}
+    encoders = {name: create_embedder(name) for name in args.encoders.split(",")}
     for embedder in encoders.values():
         embedder.embed(["warm up"] * 8)  # sessions and thread pools outside the timings
     report: dict[str, Any] = {"load_1min": os.getloadavg()[0], "sets": {}}
@@ -78,31 +79,35 @@ def main() -> None:
             for name, embedder in encoders.items():
                 seconds, vectors[name] = timed(embedder, texts, batch)
                 times[name].append(seconds)
-        cosine = (vectors["fp32"] * vectors["int8"]).sum(axis=1)
-        overlap = []
-        fp32_q, int8_q = encoders["fp32"].embed(asked), encoders["int8"].embed(asked)
-        for qa, qb in zip(fp32_q, int8_q, strict=True):
-            top_a = set(np.argsort(-(vectors["fp32"] @ qa))[:K].tolist())
-            top_b = set(np.argsort(-(vectors["int8"] @ qb))[:K].tolist())
-            overlap.append(len(top_a & top_b) / K)
-        median = {name: statistics.median(t) for name, t in times.items()}
         tokens = sum(token_counter().count_many(texts))
-        report["sets"][str(eval_set)] = {
-            "chunks": len(texts),
-            "mean_tokens": round(tokens / len(texts), 1),
-            "queries": len(asked),
-            "fp32_chunks_per_s": round(len(texts) / median["fp32"], 1),
-            "int8_chunks_per_s": round(len(texts) / median["int8"], 1),
-            "speedup": round(median["fp32"] / median["int8"], 2),
-            "runs_s": {name: [round(t, 2) for t in ts] for name, ts in times.items()},
-            "chunk_cosine_min_p5_mean": [
-                round(float(cosine.min()), 4),
-                round(float(np.percentile(cosine, 5)), 4),
-                round(float(cosine.mean()), 4),
-            ],
-            "query_cosine_mean": round(float((fp32_q * int8_q).sum(axis=1).mean()), 4),
-            f"top{K}_overlap_mean_min": [round(float(np.mean(overlap)), 3), round(float(np.min(overlap)), 2)],
-        }
+        median = {name: statistics.median(t) for name, t in times.items()}
+        queried = {name: embedder.embed(asked) for name, embedder in encoders.items()}
+        result: dict[str, Any] = {"chunks": len(texts), "mean_tokens": round(tokens / len(texts), 1)}
+        result["queries"] = len(asked)
+        for name in encoders:
+            result[name] = {
+                "chunks_per_s": round(len(texts) / median[name], 1),
+                "speedup_vs_fp32": round(median["fp32"] / median[name], 2),
+                "runs_s": [round(t, 2) for t in times[name]],
+            }
+            if name == "fp32":
+                continue
+            cosine = (vectors["fp32"] * vectors[name]).sum(axis=1)
+            overlap = []
+            for qa, qb in zip(queried["fp32"], queried[name], strict=True):
+                top_a = set(np.argsort(-(vectors["fp32"] @ qa))[:K].tolist())
+                top_b = set(np.argsort(-(vectors[name] @ qb))[:K].tolist())
+                overlap.append(len(top_a & top_b) / K)
+            result[name] |= {
+                "chunk_cosine_min_p5_mean": [
+                    round(float(cosine.min()), 4),
+                    round(float(np.percentile(cosine, 5)), 4),
+                    round(float(cosine.mean()), 4),
+                ],
+                "query_cosine_mean": round(float((queried["fp32"] * queried[name]).sum(axis=1).mean()), 4),
+                f"top{K}_overlap_mean_min": [round(float(np.mean(overlap)), 3), round(float(np.min(overlap)), 2)],
+            }
+        report["sets"][str(eval_set)] = result
     report["load_1min_end"] = os.getloadavg()[0]
     print(json.dumps(report, indent=2))
 

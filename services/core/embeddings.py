@@ -127,9 +127,9 @@ def _model_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def export_int8(target: Path) -> None:
+def export_onnx(target: Path, *, quantize: bool) -> None:
     """Export all-MiniLM-L6-v2 with its pooling (mean over real tokens, then L2 normalisation, as
-    sentence-transformers' Pooling and Normalize modules) to ONNX, then quantize its weights to int8 per output
+    sentence-transformers' Pooling and Normalize modules) to ONNX; with `quantize`, its weights to int8 per output
     channel (dynamic quantization: activations quantized per call, over the whole batch, so a vector moves
     slightly with its batch neighbours). Per-tensor int8 lost too much on this model (cosine 0.92 to fp32); per
     channel keeps 0.99. Needs torch, transformers and onnx; written atomically, so
@@ -160,7 +160,7 @@ def export_int8(target: Path) -> None:
     mask[1, 5:] = 0
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
+        fp32 = Path(tmp) / "fp32.onnx"  # weights in the file: 90 MB, under protobuf's 2 GB limit
         int8 = Path(tmp) / "int8.onnx"
         axes = {0: "batch", 1: "tokens"}
         with torch.no_grad():
@@ -176,35 +176,39 @@ def export_int8(target: Path) -> None:
             )
         # MatMul only: the word-embedding lookup (Gather) saves no arithmetic when quantized, and quantizing it
         # alone moved top-10 neighbours (overlap 0.97 with fp32 at cosine 0.9997).
-        quantize_dynamic(
-            str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"]
-        )
-        os.replace(int8, target)
+        if quantize:
+            quantize_dynamic(
+                str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"]
+            )
+        os.replace(int8 if quantize else fp32, target)
 
 
-def int8_model_file(cache_dir: Path | None = None) -> Path:
-    """The int8 export for this model, made on first use (a few seconds) and reused after."""
-    target = (cache_dir or onnx_cache_dir()) / f"{MODEL_NAME}-int8-{_model_key()}.onnx"
+def onnx_model_file(precision: str = "int8", cache_dir: Path | None = None) -> Path:
+    """The ONNX export for this model ("int8" or "fp32" weights), made on first use (a few seconds) and reused."""
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"ONNX precision must be int8 or fp32, not {precision!r}")
+    target = (cache_dir or onnx_cache_dir()) / f"{MODEL_NAME}-{precision}-{_model_key()}.onnx"
     if not target.exists():
-        log.info("embedder.exporting", model=MODEL_NAME, encoder="int8", path=str(target))
-        export_int8(target)
+        log.info("embedder.exporting", model=MODEL_NAME, precision=precision, path=str(target))
+        export_onnx(target, quantize=precision == "int8")
     return target
 
 
-class OnnxInt8Embedder:
-    """all-MiniLM-L6-v2 with int8 weights on onnxruntime: the same tokenizer, truncation (256 word pieces),
-    mean pooling and normalisation as the fp32 model, faster on this CPU, vectors at cosine 0.99 to fp32 but
-    top-10 neighbours that differ more than the default allows (README, "Ingest speed"). Needs torch only for
-    the one-time export.
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 exported to ONNX and run on onnxruntime, with the fp32 model's tokenizer, truncation (256
+    word pieces), mean pooling and normalisation. "fp32": the same weights, vectors at cosine 1.0000 to the torch
+    model's. "int8": weights quantized per output channel, faster, vectors at cosine 0.99 to fp32 but top-10
+    neighbours that move more than the default allows (README, "Ingest speed"). torch is needed only for the
+    one-time export.
 
     Raises ImportError when onnxruntime is not installed."""
 
-    def __init__(self, cache_dir: Path | None = None) -> None:
+    def __init__(self, precision: str = "int8", cache_dir: Path | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         self._ort = onnxruntime
-        self._file = int8_model_file(cache_dir)
+        self._file = onnx_model_file(precision, cache_dir)
         self._tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
         self._tokenizer.enable_truncation(MODEL_MAX_TOKENS)
         self._tokenizer.no_padding()
@@ -213,7 +217,7 @@ class OnnxInt8Embedder:
         self._sessions: dict[int, Any] = {}
         self.dimension = DIMENSION
         self.name = MODEL_NAME
-        self.encoder = "int8"
+        self.encoder = "int8" if precision == "int8" else "onnx-fp32"
         self._lock = threading.Lock()
 
     def _session(self, threads: int) -> Any:
@@ -251,18 +255,19 @@ class OnnxInt8Embedder:
                 (vectors,) = session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
                 result[rows] = vectors
         if not np.isfinite(result).all():
-            raise RuntimeError("int8 encoder returned non-finite values")
+            raise RuntimeError(f"{self.encoder} encoder returned non-finite values")
         return result
 
 
 _embedder: Embedder | None = None
 _embedder_lock = threading.Lock()
 
-# Which encoder the process runs (PITCHCRAFT_ENCODER): "fp32", sentence-transformers on torch, or "int8", the
-# same model exported to ONNX with int8 weights per output channel, on onnxruntime. fp32 stays the default: see
-# the README ("Ingest speed") for the quality check int8 has to pass before it may replace it.
-ENCODERS = ("fp32", "int8")
-DEFAULT_ENCODER = "fp32"
+# Which encoder the process runs (PITCHCRAFT_ENCODER): "onnx-fp32", the model's fp32 weights exported to ONNX, on
+# onnxruntime (the default: the same vectors as sentence-transformers, cosine 1.0000, at about twice its speed on
+# this CPU); "fp32", sentence-transformers on torch; "int8", the ONNX export with int8 weights per output channel,
+# faster again but not the default: it failed the top-10 neighbour check (README, "Ingest speed").
+ENCODERS = ("onnx-fp32", "fp32", "int8")
+DEFAULT_ENCODER = "onnx-fp32"
 
 
 def encoder_setting() -> str:
@@ -276,15 +281,17 @@ def create_embedder(encoder: str | None = None) -> Embedder:
     """A new model instance of the configured encoder (`PITCHCRAFT_ENCODER` when None)."""
     chosen = encoder or encoder_setting()
     if chosen == "int8":
-        return OnnxInt8Embedder()
+        return OnnxEmbedder("int8")
+    if chosen == "onnx-fp32":
+        return OnnxEmbedder("fp32")
     if chosen == "fp32":
         return SentenceTransformerEmbedder()
     raise ValueError(f"unknown encoder {chosen!r}; expected one of {', '.join(ENCODERS)}")
 
 
 def get_embedder() -> Embedder:
-    """The process-wide model (about 9 s to import and load the first time; the int8 encoder about 1 s once
-    exported, and a few seconds more the first time, to export it)."""
+    """The process-wide model: the ONNX encoders load in about 1 s once exported (the first use on a machine
+    exports, about 10 s with torch's import); sentence-transformers on torch about 9 s."""
     global _embedder
     if _embedder is None:
         with _embedder_lock:

@@ -21,16 +21,16 @@ SENTENCES = [
 ]
 
 
-def test_encoder_setting_defaults_to_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encoder_setting_defaults_to_fp32_weights_on_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PITCHCRAFT_ENCODER", raising=False)
-    assert encoder_setting() == "fp32"
+    assert encoder_setting() == "onnx-fp32"
     monkeypatch.setenv("PITCHCRAFT_ENCODER", " INT8 ")
     assert encoder_setting() == "int8"
 
 
 def test_unknown_encoder_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PITCHCRAFT_ENCODER", "fp16")
-    with pytest.raises(ValueError, match="PITCHCRAFT_ENCODER must be one of fp32, int8"):
+    with pytest.raises(ValueError, match="PITCHCRAFT_ENCODER must be one of onnx-fp32, fp32, int8"):
         encoder_setting()
     with pytest.raises(ValueError, match="unknown encoder"):
         create_embedder("bf16")
@@ -73,3 +73,12 @@ def test_int8_keeps_input_order_across_passes(int8: Any, fp32: Any) -> None:
     # 0.99 between a text embedded alone and in a pass of two); the same call gives the same vectors.
     assert np.diag(similarity).min() >= 0.98
     assert np.array_equal(int8.embed(texts, batch_size=2), together)
+
+
+def test_onnx_fp32_gives_the_torch_vectors(fp32: Any) -> None:
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: the ONNX encoder cannot run")
+    pytest.importorskip("onnx", reason="onnx is not installed: the model cannot be exported")
+    onnx_fp32 = create_embedder("onnx-fp32")
+    a, b = onnx_fp32.embed(SENTENCES), fp32.embed(SENTENCES)
+    assert a.shape == b.shape
+    assert (a * b).sum(axis=1).min() >= 0.9999
