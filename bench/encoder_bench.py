@@ -1,7 +1,7 @@
-"""fp32 (sentence-transformers on torch) against int8 (ONNX, onnxruntime) on real chunks and real queries.
+"""The encoders (fp32 on torch, fp32 on onnxruntime, int8 on onnxruntime) on real chunks and real queries.
 
 For each evaluation set: its corpus chunked as the pipeline chunks it; speed of each encoder on those chunks
-(alternating runs, median); cosine of each int8 chunk vector to its fp32 vector; top-10 neighbour overlap,
+(alternating runs, median); cosine of each chunk vector to its fp32 (torch) vector; top-10 neighbour overlap,
 exact search over the set's chunks, each side with its own encoder for index and queries (the cases'
 contexts, as the talk tracks embed them). Retrieval quality end to end is `pitchcraft eval` run once with each
 encoder (PITCHCRAFT_ENCODER); see the README, "Ingest speed".
