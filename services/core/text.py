@@ -61,3 +61,30 @@ def split_sentences(text: str) -> list[str]:
         if tail:
             pieces.append(tail)
     return [p for p in pieces if p]
+
+
+# A sentence that limits what the product does or who gets it: the rep must be ready for it, never pitch it.
+_PLAN = r"(?:[A-Z][\w-]*(?:,? (?:and|or) [A-Z][\w-]*)*) (?:[Pp]lans?|[Tt]iers?|[Ee]ditions?)"
+_LIMITATION = re.compile(
+    r"\b(?i:not (?:yet )?(?:supported|available|possible|included|recommended)|unsupported|isn't (?:supported|"
+    r"available|possible)|aren't (?:supported|available)|no (?:support for|longer)|does(?: not|n't) "
+    r"(?:support|work|include|apply)|do(?: not|n't) (?:support|work with)|(?:you|it|this|they|we) (?:cannot|can ?not|"
+    r"can't)|cannot be (?:used|changed|combined|undone)|only (?:available|supported|works?|applies)|available only|"
+    r"limited to|limitations?|restricted to|prerequisites?|requires?|required|you (?:must|need to|will need|'ll need)|"
+    r"must (?:be|have|first)|before you can|at most|maximum of|in beta|is beta|(?:public |private )?preview|"
+    r"deprecated|additional (?:cost|charge|fee)s?|extra (?:cost|charge|fee)s?|(?:charged|billed) separately|"
+    r"caveat|known issue|workaround)\b"
+    rf"|\b(?:available|offered|included|supported|provided|enabled|accessible)(?: only)? (?:on|in|for|with|to) "
+    rf"(?:the )?{_PLAN}|{_PLAN} (?:and above|or above|or higher|customers|users|only)|(?:requires?|needs?) (?:a |the )?"
+    rf"{_PLAN}|upgrad\w* to (?:a |the )?{_PLAN}",
+)
+_LIMITATION_SECTION = re.compile(
+    r"limit|restriction|requirement|prerequisite|caveat|known issue|not supported|unsupported|before you begin", re.I
+)
+
+
+def is_limitation(sentence: str, section: str = "") -> bool:
+    """A limit, prerequisite, plan restriction or "not supported" (by the sentence, or by its section's heading):
+    what a rep must be ready for, never pitch. Shared by talk tracks and quizzes."""
+    last = section.split(" > ")[-1] if section else ""
+    return bool(_LIMITATION.search(sentence)) or bool(last and _LIMITATION_SECTION.search(last))

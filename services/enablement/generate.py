@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from services.core.text import is_limitation
 from services.enablement.grading import claims_of
 from services.enablement.material import MaterialChunk, MaterialDoc, content_words, normalise
 from services.enablement.models import QuestionType
@@ -49,6 +50,7 @@ TYPE_OF = {
     GeneratorKind.BUYER_PHRASING: QuestionType.SINGLE,
     GeneratorKind.PERSONA_LEAD: QuestionType.MULTI,
     GeneratorKind.EXPLAIN_FEATURE: QuestionType.SHORT,
+    GeneratorKind.BE_READY_FOR: QuestionType.SINGLE,
 }
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -386,6 +388,52 @@ async def buyer_phrasing(gen: Generation, persona: str) -> ItemDraft:
     )
 
 
+# --- what to be ready for -------------------------------------------------------------------------------------
+
+
+async def be_ready_for(gen: Generation, doc: MaterialDoc) -> ItemDraft:
+    """Single choice: which limitation of this feature a rep must be ready to disclose. The key is a sentence of
+    the feature that states a limit, prerequisite or plan restriction (`is_limitation`, the rule talk tracks use
+    for `be_ready_for`); wrong options are limitations stated by other features, of a similar length, unless
+    one is close to a sentence of this feature (then it may hold here too)."""
+    if doc.kind != "feature":
+        raise Rejected("not_a_feature", doc.external_id)
+    own = [(c, s) for c in doc.chunks for s in c.sentences() if _prose(s) and is_limitation(s, c.section)]
+    if not own:
+        raise Rejected("no_limitation", doc.external_id)
+    chunk, key = own[gen.rng.randrange(len(own))]
+    others = list(
+        dict.fromkeys(
+            s
+            for f in gen.features()
+            if f.document_id != doc.document_id
+            for c in f.chunks
+            for s in c.sentences()
+            if _prose(s) and is_limitation(s, c.section)
+        )
+    )
+    if len(others) < OPTIONS - 1:
+        raise Rejected("not_enough_material", doc.external_id)
+    mine = gen.embed([s for c in doc.chunks for s in c.sentences()])
+    vectors = gen.embed(others)
+    usable = [s for s, v in zip(others, vectors, strict=True) if float((mine @ v).max()) < SAME_CLAIM_COSINE]
+    if len(usable) < OPTIONS - 1:
+        raise Rejected("two_defensible_answers", doc.external_id)
+    wrong = _closest_length(usable, len(key), OPTIONS - 1)
+    options, answers = _shuffled([key, *wrong], {0}, gen.rng)
+    return ItemDraft(
+        type=QuestionType.SINGLE,
+        origin=GeneratorKind.BE_READY_FOR,
+        prompt=f"A buyer is evaluating {doc.title}. Which of these must a rep be ready to disclose about it?",
+        options=options,
+        answers=answers,
+        explanation=f"Stated in {doc.title}; the other options are limits of other features.",
+        topic=doc.title,
+        sources=[chunk],
+        evidence=[key],
+    )
+
+
 # --- explain a feature in your own words (short answer) -------------------------------------------------------
 
 
@@ -452,12 +500,14 @@ APPLIES_TO = {
     GeneratorKind.CLOZE_FACT: ("feature", "competitor", "case_study", "objection"),
     GeneratorKind.WHERE_WE_WIN: ("competitor",),
     GeneratorKind.EXPLAIN_FEATURE: EXPLAINABLE,
+    GeneratorKind.BE_READY_FOR: ("feature",),
 }
 DOC_GENERATORS = {
     GeneratorKind.WHICH_FEATURE: which_feature,
     GeneratorKind.CLOZE_FACT: cloze_fact,
     GeneratorKind.WHERE_WE_WIN: where_we_win,
     GeneratorKind.EXPLAIN_FEATURE: explain_feature,
+    GeneratorKind.BE_READY_FOR: be_ready_for,
 }
 PERSONA_GENERATORS = {GeneratorKind.PERSONA_LEAD: persona_lead, GeneratorKind.BUYER_PHRASING: buyer_phrasing}
 

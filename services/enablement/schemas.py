@@ -31,6 +31,7 @@ class GeneratorKind(StrEnum):
     PERSONA_LEAD = "persona_lead"
     BUYER_PHRASING = "buyer_phrasing"
     EXPLAIN_FEATURE = "explain_feature"
+    BE_READY_FOR = "be_ready_for"
 
 
 class AuthoredQuestion(Strict):

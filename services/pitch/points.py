@@ -11,28 +11,11 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
+from services.core.text import is_limitation as is_limitation  # the rule lives in the core, shared with enablement
 from services.core.text import split_sentences
 
 _BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 
-# A sentence that limits what the product does or who gets it: the rep must be ready for it, never pitch it.
-_PLAN = r"(?:[A-Z][\w-]*(?:,? (?:and|or) [A-Z][\w-]*)*) (?:[Pp]lans?|[Tt]iers?|[Ee]ditions?)"
-_LIMITATION = re.compile(
-    r"\b(?i:not (?:yet )?(?:supported|available|possible|included|recommended)|unsupported|isn't (?:supported|"
-    r"available|possible)|aren't (?:supported|available)|no (?:support for|longer)|does(?: not|n't) "
-    r"(?:support|work|include|apply)|do(?: not|n't) (?:support|work with)|(?:you|it|this|they|we) (?:cannot|can ?not|"
-    r"can't)|cannot be (?:used|changed|combined|undone)|only (?:available|supported|works?|applies)|available only|"
-    r"limited to|limitations?|restricted to|prerequisites?|requires?|required|you (?:must|need to|will need|'ll need)|"
-    r"must (?:be|have|first)|before you can|at most|maximum of|in beta|is beta|(?:public |private )?preview|"
-    r"deprecated|additional (?:cost|charge|fee)s?|extra (?:cost|charge|fee)s?|(?:charged|billed) separately|"
-    r"caveat|known issue|workaround)\b"
-    rf"|\b(?:available|offered|included|supported|provided|enabled|accessible)(?: only)? (?:on|in|for|with|to) "
-    rf"(?:the )?{_PLAN}|{_PLAN} (?:and above|or above|or higher|customers|users|only)|(?:requires?|needs?) (?:a |the )?"
-    rf"{_PLAN}|upgrad\w* to (?:a |the )?{_PLAN}",
-)
-_LIMITATION_SECTION = re.compile(
-    r"limit|restriction|requirement|prerequisite|caveat|known issue|not supported|unsupported|before you begin", re.I
-)
 # Opens with a reference to something said before it: it needs the sentence before it to make sense.
 _DANGLING = re.compile(
     r"^(?:this|that|these|those|it|its|it's|they|their|them|such|since then|also|in addition|additionally|however|"
@@ -69,11 +52,6 @@ def joinable(text: str, first: Span, second: Span) -> bool:
     """Two sentences of one paragraph (nothing but spaces and closing quotes between them)."""
     gap = text[first.end : second.start]
     return first.end <= second.start and "\n" not in gap and gap.strip(" \"'\u201d\u2019)]") == ""
-
-
-def is_limitation(sentence: str, section: str = "") -> bool:
-    last = section.split(" > ")[-1] if section else ""
-    return bool(_LIMITATION.search(sentence)) or bool(last and _LIMITATION_SECTION.search(last))
 
 
 def is_dangling(sentence: str) -> bool:

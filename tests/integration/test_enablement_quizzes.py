@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from services.core.text import is_limitation
 from services.core.vectorstore import PointFilter
 from tests.conftest import token
 from tests.demo_corpus import demo_documents
@@ -43,7 +44,7 @@ async def test_generated_items_carry_provenance_and_pass_the_gate(library: Async
     assert quiz["status"] == "draft" and quiz["version"] == 1
     questions = quiz["questions"]
     assert len(questions) == 12
-    assert {q["origin"] for q in questions} == {"which_feature", "cloze_fact", "explain_feature"}
+    assert {q["origin"] for q in questions} == {"which_feature", "cloze_fact", "explain_feature", "be_ready_for"}
     report = quiz["generation"]
     assert report["accepted"] == 12 and report["rejected"] == sum(report["rejected_by_reason"].values())
     stored = chunks(library)
@@ -64,6 +65,8 @@ async def test_generated_items_carry_provenance_and_pass_the_gate(library: Async
         elif q["origin"] == "cloze_fact":
             stem = re.search(r'"(.+)"', q["prompt"])
             assert stem and stem.group(1).replace("____", key) in text  # the key completes the source sentence
+        elif q["origin"] == "be_ready_for":
+            assert key is not None and " ".join(key.split()) in text  # the limitation stands in its own chunk
         else:
             assert q["type"] == "short_answer" and len(q["key_points"]) >= 2
             assert all(k["text"] in text and k["citation"]["chunk_id"] for k in q["key_points"])
@@ -268,3 +271,26 @@ async def test_customer_stories_yield_no_trivia(library: AsyncTestClient[Any]) -
         key = q["options"][q["answers"][0]]
         figure = re.search(r"\d[\d,.]*", key)
         assert figure and figure.group(0) in titles[q["sources"][0]["external_id"]], (key, q["sources"])
+
+
+async def test_limitation_items_ask_what_a_rep_must_disclose(library: AsyncTestClient[Any]) -> None:
+    """`be_ready_for`: the key is a limitation the feature's own material states (the talk tracks' rule), the
+    wrong options are other features' limitations, and none of them stands in this feature's material."""
+    response = await create(
+        library, {"title": "Be ready for", "generate": {"kind": "feature", "kinds": ["be_ready_for"], "count": 4}}
+    )
+    body = response.json()
+    assert response.status_code == 201, response.text
+    items = [q for q in body["questions"] if q["origin"] == "be_ready_for"]
+    assert items, body["generation"]
+    texts = {d["external_id"]: d["content"] for d in demo_documents()}
+    for q in items:
+        key = q["options"][q["answers"][0]]
+        source = q["sources"][0]["external_id"]
+        text = texts[source]
+        heading = ["", *re.findall(r"^#+ (.+)$", text[: text.find(key[:40])], re.M)][-1]
+        assert is_limitation(key, heading), (key, heading)  # by its words or its section's heading
+        assert " ".join(key.split()) in " ".join(texts[source].split())  # quoted from its own feature
+        for wrong in (o for i, o in enumerate(q["options"]) if i != q["answers"][0]):
+            assert " ".join(wrong.split()) not in " ".join(texts[source].split())
+            assert any(" ".join(wrong.split()) in " ".join(t.split()) for t in texts.values())  # real material
