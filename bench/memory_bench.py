@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PITCHCRAFT_LOG_LEVEL", "WARNING")
 
-from pitch_bench import ORG, _free_port, build_library, load  # noqa: E402 - bench/ is put on the path above
+from pitch_bench import ORG, build_library, load, start_server  # noqa: E402 - bench/ is put on the path above
 
 
 def _status_mb(pid: int) -> dict[str, float]:
@@ -44,29 +44,13 @@ def _status_mb(pid: int) -> dict[str, float]:
 
 
 def serve_and_measure(data_dir: Path, cases: list[dict[str, Any]]) -> dict[str, float]:
-    import httpx
-
     from services.core.auth import issue_token
     from services.core.settings import Settings
 
     os.environ["PITCHCRAFT_DATA_DIR"] = str(data_dir)
     settings = Settings()
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = start_server()
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/pitch/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
         ready = _status_mb(server.pid)
         token = issue_token(settings.jwt_secret(), sub="bench", org=ORG, roles=["rep"])
         asyncio.run(load(base, token, cases, 100, 1, "single"))

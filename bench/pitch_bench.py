@@ -110,6 +110,28 @@ def build_library(settings: Any, target_chunks: int) -> int:
     return total
 
 
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    """`pitchcraft serve` on a free port over $PITCHCRAFT_DATA_DIR, once its pitch service answers ready."""
+    import httpx
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/pitch/ready", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    return server, base
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -259,24 +281,8 @@ def main() -> None:
             chunks = build_library(settings, args.chunks)
             built.write_text(json.dumps({"target": args.chunks, "chunks": chunks}))
         close_stores()
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
-            env=os.environ.copy(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server, base = start_server()
         try:
-            import httpx
-
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/pitch/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.3)
             token = issue_token(settings.jwt_secret(), sub="bench", org=ORG, roles=["rep"])
             asyncio.run(load(base, token, cases, 20, 1, "warm-up"))  # model load, persona caches
             single, _ = _run_profiled(
