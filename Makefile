@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint bench eval compose-config clean services
+.PHONY: help install run test test-fast lint bench eval compose-config clean services browser vendor
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -33,7 +33,20 @@ services: ## start local Redis and PostgreSQL if they are installed but stopped
 run: install ## install what is missing, load the demo material and serve every API on http://127.0.0.1:8000
 	$(PY) -m services.cli demo --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-test: install services ## install what is missing and run the whole suite (unit, integration, e2e)
+# Debian's Chromium for the browser tests (Playwright drives it; its own browser download is never used).
+browser: ## install Debian's chromium package when /usr/bin/chromium is missing (needs root or passwordless sudo)
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
+		$$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
+	@/usr/bin/chromium --version
+
+# The vendored front-end files (services/web/static/vendor), fetched from the npm registry and checked against
+# the sha256 sums in VENDOR.md; `make vendor` refreshes them at the pinned versions.
+vendor: ## fetch htmx, Chart.js and Pico CSS from the npm registry at the pinned versions and check their sums
+	bash services/web/static/vendor/fetch.sh
+
+test: install services browser ## install what is missing and run the whole suite (unit, integration, e2e, browser)
 	$(PY) -m pytest
 
 test-fast: install ## unit tests only

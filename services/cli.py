@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -14,6 +15,13 @@ from services.core.settings import ConfigurationError, Mode, Settings
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_ORG = "demo"
+# The demo's people: API id (sub), role, display name. The demo quiz is assigned to ada.
+DEMO_PEOPLE = (
+    ("ada", "rep", "Ada Rep"),
+    ("sam", "engineer", "Sam Engineer"),
+    ("mia", "manager", "Mia Manager"),
+    ("root", "admin", "Root Admin"),
+)
 DEMO_QUIZ = "Lumora feature basics"
 INGESTIBLE = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx"}
 
@@ -171,9 +179,12 @@ def demo_quiz(settings: Settings) -> str:
 def _print_demo_tokens(settings: Settings) -> None:
     from services.core.auth import issue_token
 
+    print("\nSign in to the web app (http://HOST:PORT/) as any demo role:")
+    for role, email, password in demo_users(settings):
+        print(f"  {role:<9} {email:<32} password {password}")
     secret = settings.jwt_secret()
     print(f"\nDemo organisation '{DEMO_ORG}'. Tokens (valid {settings.auth.token_ttl_seconds // 3600} h):")
-    for sub, role in (("ada", "rep"), ("sam", "engineer"), ("mia", "manager"), ("root", "admin")):
+    for sub, role, _ in DEMO_PEOPLE:
         token = issue_token(secret, sub=sub, org=DEMO_ORG, roles=[role], ttl_seconds=settings.auth.token_ttl_seconds)
         print(f"  {role:<9} {token}")
     print()
@@ -216,6 +227,71 @@ def cmd_token(args: argparse.Namespace) -> int:
         raise SystemExit(f"cannot issue a token: {exc}") from exc
     print(token)
     return 0
+
+
+def _accounts(settings: Settings) -> tuple[Any, Any]:
+    from services.core.migrate import upgrade
+    from services.core.runtime import task_runtime
+    from services.web.accounts import Accounts
+
+    upgrade(settings.database_url)
+    runtime = task_runtime(settings)
+    return runtime, Accounts(runtime.sessions, settings.web)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import getpass
+    import secrets
+
+    from services.core.errors import AppError
+
+    settings = _settings()
+    password = os.environ.get("PITCHCRAFT_USER_PASSWORD", "")
+    generated = False
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif not password and sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.email} (empty: generate one): ")
+    if not password:
+        password, generated = secrets.token_urlsafe(12), True
+    runtime, accounts = _accounts(settings)
+    roles = [r.strip() for raw in args.role for r in raw.split(",") if r.strip()]
+    try:
+        account = runtime.run(
+            accounts.add_user(
+                org=args.org, email=args.email, roles=roles, password=password, name=args.name, sub=args.sub
+            )
+        )
+    except AppError as exc:
+        raise SystemExit(f"cannot add the user: {exc.message}") from exc
+    print(f"user {account.email} (id {account.sub}) in org {account.org} with roles {', '.join(account.roles)}")
+    if generated:
+        print(f"password: {password}")
+    return 0
+
+
+def demo_users(settings: Settings) -> list[tuple[str, str, str]]:
+    """One sign-in per demo role, with a password generated once per data dir (kept beside the JWT secret)."""
+    import contextlib
+    import secrets
+
+    from services.core.errors import Conflict
+
+    path = settings.data_dir / ".demo-passwords.json"
+    saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    runtime, accounts = _accounts(settings)
+    out = []
+    for sub, role, name in DEMO_PEOPLE:
+        email = f"{sub}@{DEMO_ORG}.pitchcraft.test"
+        password = saved.setdefault(email, secrets.token_urlsafe(9))
+        with contextlib.suppress(Conflict):  # loaded on an earlier run, with the password kept in the file
+            runtime.run(
+                accounts.add_user(org=DEMO_ORG, email=email, roles=[role], password=password, name=name, sub=sub)
+            )
+        out.append((role, email, password))
+    path.write_text(json.dumps(saved, indent=2))
+    path.chmod(0o600)
+    return out
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -279,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--service",
         action="append",
-        choices=["ingest", "pitch", "enablement"],
+        choices=["ingest", "pitch", "enablement", "web"],
         help="distributed mode: serve only this service (repeatable)",
     )
     serve.set_defaults(func=cmd_serve)
@@ -303,6 +379,20 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", action="append", required=True, help="rep, engineer, manager or admin (repeatable)")
     token.add_argument("--ttl", type=int, help="seconds (default PITCHCRAFT_TOKEN_TTL_SECONDS)")
     token.set_defaults(func=cmd_token)
+
+    user = sub.add_parser("user", help="web app users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser(
+        "add",
+        help="create a user who signs in to the web app; password from PITCHCRAFT_USER_PASSWORD, --password-stdin, "
+        "a prompt, or generated and printed",
+    )
+    add.add_argument("email")
+    add.add_argument("--org", required=True)
+    add.add_argument("--role", action="append", required=True, help="rep, engineer, manager or admin (repeatable)")
+    add.add_argument("--name", help="display name (default: the part of the email before @)")
+    add.add_argument("--sub", help="the API user id assignments and deals use (default: the email)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.set_defaults(func=cmd_user_add)
 
     worker = sub.add_parser("worker", help="a Celery worker (distributed mode)")
     worker.add_argument("--queues", help="comma-separated (default: ingest,enablement)")

@@ -32,10 +32,11 @@ from services.core.vectorstore import close_stores, open_store
 from services.enablement import app as enablement_app
 from services.ingest import app as ingest_app
 from services.pitch import app as pitch_app
+from services.web import app as web_app
 
 log = structlog.get_logger(__name__)
 
-SERVICES = {m.NAME: m for m in (ingest_app, pitch_app, enablement_app)}
+SERVICES = {m.NAME: m for m in (ingest_app, pitch_app, enablement_app, web_app)}
 
 
 def create_app(
@@ -103,6 +104,8 @@ def create_app(
         request_max_body_size=body_limit,
         cors_config=None if not settings.debug else CORSConfig(allow_origins=["http://localhost"]),
         openapi_config=OpenAPIConfig(title="Pitchcraft", version="1.0.0", path="/schema"),
+        template_config=web_app.template_config() if "web" in services else None,
+        csrf_config=web_app.csrf_config(settings, secret) if "web" in services else None,
     )
     document_errors(app)
     return app

@@ -21,12 +21,18 @@ from services.core.errors import Forbidden, Unauthenticated
 ALGORITHM = "HS256"
 ISSUER = "pitchcraft"
 # Matched with fullmatch: "$" alone would let "demo\n" through as a new tenant.
-_ORG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ORG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # A token we issue is a few hundred bytes; a longer header is refused before it is decoded.
 MAX_AUTHORIZATION_BYTES = 8192
 
+# The API prefixes: bearer tokens here; everything else is the web app, whose pages check a session cookie.
+API_PATHS = ("/ingest/", "/pitch/", "/enablement/")
 # Anchored: an unanchored "/health" would also open "/ingest/healthy-secrets".
-PUBLIC_PATHS = (r"^/(ingest|pitch|enablement)/(health|ready)$", r"^/schema(/.*)?$")
+PUBLIC_PATHS = (
+    r"^/(ingest|pitch|enablement)/(health|ready)$",
+    r"^/schema(/.*)?$",
+    r"^/(?!(ingest|pitch|enablement)(/|$))",  # the web app's paths: its own sign-in guards them
+)
 
 
 class Role(StrEnum):
@@ -50,7 +56,7 @@ def issue_token(secret: str, *, sub: str, org: str, roles: Iterable[str], ttl_se
     parsed = sorted({Role(r).value for r in roles})
     if not 0 < len(sub) <= 200:
         raise ValueError("a token needs a subject (--sub) of 1-200 characters")
-    if not _ORG_RE.fullmatch(org):
+    if not ORG_RE.fullmatch(org):
         raise ValueError("org must be 1-64 letters, digits, '.', '_' or '-'")
     now = datetime.now(UTC)
     claims = {
@@ -75,7 +81,7 @@ def decode_token(secret: str, token: str) -> Principal:
         raise Unauthenticated(f"invalid token: {exc}") from exc
     org = claims.get("org")
     roles = claims.get("roles")
-    if not isinstance(org, str) or not _ORG_RE.fullmatch(org):
+    if not isinstance(org, str) or not ORG_RE.fullmatch(org):
         raise Unauthenticated("token has no valid 'org' claim")
     if not isinstance(roles, list) or not roles:
         raise Unauthenticated("token has no 'roles' claim")

@@ -124,6 +124,22 @@ class EnablementSettings(BaseSettings):
     max_questions: int = Field(default=50, ge=1, le=200)
 
 
+class WebSettings(BaseSettings):
+    """The web app's sign-in: sessions, rate limit, and where it reaches the APIs in distributed mode."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_prefix="PITCHCRAFT_WEB_")
+
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Wrong passwords for one email within the window before sign-in is refused (429) until the window passes.
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    failed_login_window_seconds: int = Field(default=15 * 60, ge=10)
+    # Distributed mode: the router (or any URL serving /ingest, /pitch, /enablement). Embedded mode calls the
+    # app's own routes in process.
+    api_url: str | None = None
+    # Short-lived bearer tokens the pages mint for their own API calls.
+    api_token_seconds: int = Field(default=300, ge=30, le=3600)
+
+
 class Settings(BaseSettings):
     """All configuration. Build once per process (`Settings()`), pass it into `create_app`."""
 
@@ -141,6 +157,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     enablement: EnablementSettings = Field(default_factory=EnablementSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -13,6 +13,7 @@ from services.enablement import models as _enablement_models  # noqa: F401  (reg
 from services.ingest import models as _ingest_models  # noqa: F401
 from services.pitch import models as _pitch_models  # noqa: F401
 from services.pitch.deals import models as _deal_models  # noqa: F401
+from services.web import models as _web_models  # noqa: F401
 
 target_metadata = Base.metadata
 

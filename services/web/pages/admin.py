@@ -1,0 +1,5 @@
+"""Pages: admin."""
+
+from __future__ import annotations
+
+ROUTES: list[object] = []

@@ -1,0 +1,5 @@
+"""Pages: deals."""
+
+from __future__ import annotations
+
+ROUTES: list[object] = []

@@ -1,0 +1,5 @@
+"""Pages: library."""
+
+from __future__ import annotations
+
+ROUTES: list[object] = []

@@ -1,0 +1,5 @@
+"""Pages: manager."""
+
+from __future__ import annotations
+
+ROUTES: list[object] = []

@@ -1,0 +1,5 @@
+"""Pages: tracks."""
+
+from __future__ import annotations
+
+ROUTES: list[object] = []

@@ -1,0 +1,5 @@
+"""Pages: training."""
+
+from __future__ import annotations
+
+ROUTES: list[object] = []
