@@ -36,6 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 OTHER_ORG_ENGINEER = ("eve@acme.test", "acme-engineer-password")
+# Only the rate-limit test signs in as this one: it ends locked out for the failure window.
+LOCKOUT_USER = ("lockout@acme.test", "acme-lockout-password")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.conftest import OTHER_ORG_ENGINEER, WebApp, sign_in
+from tests.browser.conftest import LOCKOUT_USER, WebApp, sign_in
 
 HOMES = {"rep": "/tracks", "engineer": "/library", "manager": "/manager", "admin": "/admin"}
 
@@ -36,7 +36,7 @@ def test_each_role_signs_in_lands_on_its_page_and_signs_out(
 def test_wrong_password_is_refused_and_the_sixth_try_is_rate_limited(
     browser: object, web_app: WebApp, shot: Callable[[object, str], Path]
 ) -> None:
-    email, password = OTHER_ORG_ENGINEER
+    email, password = LOCKOUT_USER
     context = browser.new_context()  # type: ignore[attr-defined]
     page = context.new_page()
     for attempt in range(5):
