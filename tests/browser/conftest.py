@@ -102,28 +102,17 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
         capture_output=True,
         timeout=600,
     )
-    email, password = OTHER_ORG_ENGINEER
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "user",
-            "add",
-            email,
-            "--org",
-            "acme",
-            "--role",
-            "engineer",
-            "--password-stdin",
-        ],
-        env=env,
-        input=password + "\n",
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    for email, password in (OTHER_ORG_ENGINEER, LOCKOUT_USER):
+        add = ["user", "add", email, "--org", "acme", "--role", "engineer", "--password-stdin"]
+        subprocess.run(
+            [sys.executable, "-m", "services.cli", *add],
+            env=env,
+            input=password + "\n",
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     port = _free_port()
     log = (data / "server.log").open("wb")
     proc = subprocess.Popen(
