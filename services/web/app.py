@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from services.core.auth import API_PATHS
+from services.core.http import health_router
 from services.core.settings import Environment, Settings
 from services.web.routes import web_router
 
@@ -25,6 +26,7 @@ STATIC = HERE / "static"
 
 def route_handlers() -> list[object]:
     return [
+        health_router(NAME),
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False, cache_control=None),
         web_router(),
     ]

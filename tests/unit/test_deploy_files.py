@@ -30,7 +30,7 @@ def test_every_store_and_api_has_a_health_check_and_apis_wait_for_stores() -> No
     services = _compose()["services"]
     for store in ("qdrant", "redis", "postgres"):
         assert services[store]["healthcheck"]["test"]
-    for api in ("ingest", "pitch", "enablement"):
+    for api in ("ingest", "pitch", "enablement", "web"):
         assert services[api]["command"][:4] == ["pitchcraft", "serve", "--service", api]
         assert services[api]["depends_on"]["redis"]["condition"] == "service_healthy"
         assert services[api]["environment"]["PITCHCRAFT_MODE"] == "distributed"
@@ -47,6 +47,9 @@ def test_router_sends_each_prefix_to_its_service() -> None:
     conf = (ROOT / "deploy" / "router.conf").read_text()
     for api in ("ingest", "pitch", "enablement"):
         assert f"location /{api}/" in conf and f"proxy_pass http://{api};" in conf
+    # The web app takes every other path, and reaches the APIs back through the router.
+    assert "location /            { proxy_pass http://web;" in conf
+    assert _compose()["services"]["web"]["environment"]["PITCHCRAFT_WEB_API_URL"] == "http://router:8080"
 
 
 def test_kubernetes_manifests_parse() -> None:
@@ -55,3 +58,4 @@ def test_kubernetes_manifests_parse() -> None:
     ]
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs if d}
     assert ("Deployment", "pitchcraft-ingest") in kinds and ("Deployment", "pitchcraft-worker-ingest") in kinds
+    assert ("Deployment", "pitchcraft-web") in kinds and ("Service", "pitchcraft-web") in kinds
