@@ -163,6 +163,18 @@ def test_set_payload_merges_into_matching_points(store: VectorStore, embedder: A
     assert all(p.payload["text"] for p in store.scroll(PointFilter(org_id="acme")))
 
 
+def test_points_are_read_back_by_id_within_their_org_only(store: VectorStore, embedder: Any) -> None:
+    store.upsert(_points(embedder, "acme"))
+    store.upsert(_points(embedder, "globex"))
+    sso, audit = point_id("acme-sso", 1, 0), point_id("acme-audit", 1, 0)
+    found = store.scroll(PointFilter(org_id="acme", ids=[sso]))
+    assert [(p.id, p.payload["document_id"]) for p in found] == [(sso, "acme-sso")]
+    assert {p.id for p in store.scroll(PointFilter(org_id="acme", ids=[sso, audit]))} == {sso, audit}
+    assert store.scroll(PointFilter(org_id="globex", ids=[sso])) == []  # another org's id: nothing
+    assert store.scroll(PointFilter(org_id="acme", ids=[point_id("acme-sso", 9, 0)])) == []  # never stored
+    assert store.count(PointFilter(org_id="acme", ids=[sso], version=2)) == 0  # ANDed with the other conditions
+
+
 def test_a_stop_word_query_in_sparse_mode_returns_nothing(store: VectorStore, embedder: Any) -> None:
     store.upsert(_points(embedder, "acme"))
     request = SearchRequest(

@@ -39,6 +39,8 @@ def _config() -> qe.EdgeConfig:
 
 def to_edge_filter(flt: PointFilter) -> qe.Filter:
     must: list[Any] = [qe.FieldCondition(key="org_id", match=qe.MatchValue(flt.org_id))]
+    if flt.ids is not None:
+        must.append(qe.HasIdCondition(set(flt.ids)))
     if flt.document_id is not None:
         must.append(qe.FieldCondition(key="document_id", match=qe.MatchValue(flt.document_id)))
     if flt.document_ids is not None:

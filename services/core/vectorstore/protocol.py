@@ -71,6 +71,8 @@ class PointFilter:
     """Conditions ANDed together; `org_id` is mandatory so no query can cross tenants."""
 
     org_id: str
+    # Point ids (deterministic uuids, see `point_id`): a cited chunk read back by its id, still within the org.
+    ids: Sequence[str] | None = None
     document_id: str | None = None
     document_ids: Sequence[str] | None = None
     version: int | None = None

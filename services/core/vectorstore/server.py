@@ -31,6 +31,8 @@ from services.core.vectorstore.protocol import (
 
 def to_client_filter(flt: PointFilter) -> models.Filter:
     must: list[Any] = [models.FieldCondition(key="org_id", match=models.MatchValue(value=flt.org_id))]
+    if flt.ids is not None:
+        must.append(models.HasIdCondition(has_id=list(flt.ids)))
     if flt.document_id is not None:
         must.append(models.FieldCondition(key="document_id", match=models.MatchValue(value=flt.document_id)))
     if flt.document_ids is not None:
