@@ -28,11 +28,9 @@ MAX_AUTHORIZATION_BYTES = 8192
 # The API prefixes: bearer tokens here; everything else is the web app, whose pages check a session cookie.
 API_PATHS = ("/ingest/", "/pitch/", "/enablement/")
 # Anchored: an unanchored "/health" would also open "/ingest/healthy-secrets".
-PUBLIC_PATHS = (
-    r"^/(ingest|pitch|enablement)/(health|ready)$",
-    r"^/schema(/.*)?$",
-    r"^/(?!(ingest|pitch|enablement)(/|$))",  # the web app's paths: its own sign-in guards them
-)
+PUBLIC_PATHS = (r"^/(ingest|pitch|enablement|web)/(health|ready)$", r"^/schema(/.*)?$")
+# Route layers marked with this opt skip bearer auth: the web app's pages, which check a session cookie instead.
+NO_BEARER_AUTH = "exclude_from_auth"
 
 
 class Role(StrEnum):
@@ -97,7 +95,7 @@ def decode_token(secret: str, token: str) -> Principal:
 
 class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
     def __init__(self, app: ASGIApp, *, secret: str, **kwargs: Any) -> None:
-        super().__init__(app, exclude=list(PUBLIC_PATHS), **kwargs)
+        super().__init__(app, exclude=list(PUBLIC_PATHS), exclude_from_auth_key=NO_BEARER_AUTH, **kwargs)
         self._secret = secret
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:

@@ -10,11 +10,11 @@ import hashlib
 from pathlib import Path
 
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from services.core.auth import API_PATHS
+from services.core.auth import API_PATHS, NO_BEARER_AUTH
 from services.core.http import health_router
 from services.core.settings import Environment, Settings
 from services.web.routes import web_router
@@ -27,7 +27,9 @@ STATIC = HERE / "static"
 def route_handlers() -> list[object]:
     return [
         health_router(NAME),
-        create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False, cache_control=None),
+        create_static_files_router(
+            path="/static", directories=[STATIC], include_in_schema=False, opt={NO_BEARER_AUTH: True}
+        ),
         web_router(),
     ]
 

@@ -7,13 +7,14 @@ from urllib.parse import quote
 
 import structlog
 from litestar import Request, Response, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 
+from services.core.auth import NO_BEARER_AUTH
 from services.core.errors import AppError
 from services.web.accounts import Account, SignInRefused, TooManyAttempts
 from services.web.api import ApiError
@@ -50,7 +51,7 @@ def _safe_next(target: str) -> str:
 
 
 @get("/login", name="login", sync_to_thread=False)
-def login_page(next: str = "") -> Template:  # noqa: A002  (the query parameter's name)
+def login_page(next: FromQuery[str] = "") -> Template:  # noqa: A002  (the query parameter's name)
     return page("login.html", None, title="Sign in", next=_safe_next(next), email="", error=None)
 
 
@@ -91,7 +92,7 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/", name="home")
-async def home(user: Account) -> Redirect:
+async def home(user: NamedDependency[Account]) -> Redirect:
     return Redirect(home_for(user.principal), status_code=303)
 
 
@@ -157,4 +158,5 @@ def web_router() -> Router:
         },
         after_request=_security_headers,
         include_in_schema=False,
+        opt={NO_BEARER_AUTH: True},  # pages check the session cookie (`user` dependency), not a bearer token
     )
