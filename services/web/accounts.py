@@ -20,13 +20,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.core.auth import ORG_RE, Principal, Role
+from services.core.auth import ORG_RE, Principal, Role, issue_token
 from services.core.db import transaction, utcnow
 from services.core.errors import AppError, BadRequest, Conflict, NotFound
 from services.core.settings import WebSettings
-from services.web.models import LoginFailure, User, WebSession
+from services.web.models import ApiToken, LoginFailure, User, WebSession
 
 MIN_PASSWORD_CHARS = 10
+MAX_TOKEN_DAYS = 365
 MAX_PASSWORD_CHARS = 256
 _EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}")
 _HASHER = PasswordHasher()
@@ -76,6 +77,33 @@ class Account:
             disabled=user.disabled,
             created_at=user.created_at,
             last_login_at=user.last_login_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MintedToken:
+    """A token minted on the admin page, as recorded: who it speaks for and until when (never the token)."""
+
+    id: str
+    org: str
+    label: str
+    sub: str
+    roles: tuple[Role, ...]
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, row: ApiToken) -> MintedToken:
+        return cls(
+            id=row.id,
+            org=row.org_id,
+            label=row.label,
+            sub=row.sub,
+            roles=tuple(Role(r) for r in row.roles),
+            created_by=row.created_by,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
         )
 
 
@@ -152,8 +180,18 @@ class Accounts:
             return Account.of(await self._user(session, org, user_id))
 
     async def update_user(
-        self, org: str, user_id: str, *, roles: list[str] | None = None, disabled: bool | None = None
+        self,
+        org: str,
+        user_id: str,
+        *,
+        roles: list[str] | None = None,
+        disabled: bool | None = None,
+        acting_user_id: str | None = None,
     ) -> Account:
+        """New roles and/or the disabled flag. `acting_user_id` (the admin making the change) may not disable
+        itself or drop its own admin role: an organisation must not lock out its last way in by a slip."""
+        if acting_user_id == user_id and (disabled or (roles is not None and Role.ADMIN not in parse_roles(roles))):
+            raise BadRequest("you cannot disable yourself or remove your own admin role; ask another admin")
         async with transaction(self._sessions) as session:
             user = await self._user(session, org, user_id)
             if roles is not None:
@@ -170,6 +208,52 @@ class Accounts:
             user = await self._user(session, org, user_id)
             user.password_hash = await asyncio.to_thread(_HASHER.hash, password)
             await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+    # --- API tokens minted by an admin ------------------------------------------------------------------------
+
+    async def mint_token(
+        self, *, secret: str, org: str, label: str, sub: str, roles: list[str], ttl_days: int, created_by: str
+    ) -> tuple[str, MintedToken]:
+        """A signed API token with these claims, and its record. The token itself is returned once and never
+        stored: tokens are stateless JWTs, so they cannot be revoked, only left to expire (or the secret rotated).
+        `BadRequest` for an empty label or sub, unknown roles, or a lifetime outside 1..MAX_TOKEN_DAYS days."""
+        name = label.strip()
+        identity = sub.strip()
+        if not 0 < len(name) <= 200:
+            raise BadRequest("a label needs 1-200 characters, e.g. 'CRM sync'")
+        if not 0 < len(identity) <= 200:
+            raise BadRequest("a user id (sub) needs 1-200 characters")
+        if not 1 <= ttl_days <= MAX_TOKEN_DAYS:
+            raise BadRequest(f"a token lives 1 to {MAX_TOKEN_DAYS} days")
+        if not ORG_RE.fullmatch(org):
+            raise BadRequest("org must be 1-64 letters, digits, '.', '_' or '-'")
+        parsed = parse_roles(roles)
+        now = utcnow()
+        ttl = timedelta(days=ttl_days)
+        token = issue_token(
+            secret, sub=identity, org=org, roles=[r.value for r in parsed], ttl_seconds=int(ttl.total_seconds())
+        )
+        row = ApiToken(
+            org_id=org,
+            label=name,
+            sub=identity,
+            roles=[r.value for r in parsed],
+            created_by=created_by[:200],
+            created_at=now,
+            # Taken before the token was signed: the record never claims a later expiry than the token has.
+            expires_at=now + ttl,
+        )
+        async with transaction(self._sessions) as session:
+            session.add(row)
+        return token, MintedToken.of(row)
+
+    async def list_tokens(self, org: str) -> list[MintedToken]:
+        """The organisation's minted tokens, newest first (expired ones too: the page marks them)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ApiToken).where(ApiToken.org_id == org).order_by(ApiToken.created_at.desc())
+            )
+            return [MintedToken.of(r) for r in rows]
 
     @staticmethod
     async def _user(session: AsyncSession, org: str, user_id: str) -> User:
