@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import ValidationError
@@ -29,12 +29,15 @@ from services.ingest.models import DocumentKind
 from services.ingest.schemas import (
     BatchAccepted,
     BatchIn,
+    ChunkList,
     DocumentAccepted,
     DocumentIn,
     DocumentOut,
     DocumentPage,
     JobOut,
     VerifyIn,
+    VersionDetail,
+    VersionList,
 )
 from services.ingest.service import IngestService, validation_details
 from services.ingest.tasks import PROCESS_JOB, announce
@@ -188,6 +191,39 @@ class IngestController(Controller):
         document_id: FromPath[str],
     ) -> DocumentOut:
         return await service.get_document(request.user, document_id)
+
+    @get("/documents/{document_id:str}/versions", responses=error_responses(404))
+    async def list_versions(
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[IngestService],
+        document_id: FromPath[str],
+    ) -> VersionList:
+        """Every version of the document, newest first: status (`current` marks the one searches return),
+        content hash, chunk count once indexed, who posted it and its job."""
+        return await service.list_versions(request.user, document_id)
+
+    @get("/documents/{document_id:str}/versions/{version:int}", responses=error_responses(404))
+    async def get_version(
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[IngestService],
+        document_id: FromPath[str],
+        version: Annotated[int, Parameter(ge=1, le=2_147_483_647)],
+    ) -> VersionDetail:
+        """One version with the text stored for it (the parsed upload; markdown for markdown)."""
+        return await service.get_version(request.user, document_id, version)
+
+    @get("/documents/{document_id:str}/chunks", responses=error_responses(404))
+    async def list_chunks(
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[IngestService],
+        document_id: FromPath[str],
+    ) -> ChunkList:
+        """The current version's chunks as the vector store holds them (section and text), in document order;
+        empty with `version: null` before the first version is indexed."""
+        return await service.list_chunks(request.user, document_id)
 
     @delete("/documents/{document_id:str}", guards=[WRITERS], status_code=HTTP_204_NO_CONTENT)
     async def delete_document(

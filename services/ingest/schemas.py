@@ -161,3 +161,44 @@ class DocumentPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class VersionOut(BaseModel):
+    version: int
+    status: Literal["pending", "indexed", "failed", "superseded"]
+    current: bool = Field(description="the version searches return (the document's current_version)")
+    title: str | None = Field(description="the title this version was posted with")
+    content_hash: str | None = Field(description="sha256 of the parsed text; equal hashes mean equal text")
+    content_type: str = Field(description="the format the text was parsed from: markdown, text, html, pdf, docx")
+    filename: str | None
+    chunk_count: int | None = Field(description="chunks indexed; null until the version is indexed")
+    reused_embeddings: int | None
+    error: str | None = Field(description="why indexing failed, for a failed version")
+    created_at: datetime
+    created_by: str | None = Field(description="who posted it (the sub of its ingest job); null if unknown")
+    job_id: str | None = Field(description="the ingest job that indexed (or is indexing) this version")
+    indexed_at: datetime | None
+
+
+class VersionDetail(VersionOut):
+    content: str = Field(description="the stored text, as parsed from the upload (markdown for markdown uploads)")
+
+
+class VersionList(BaseModel):
+    document_id: str
+    current_version: int | None
+    items: list[VersionOut] = Field(description="newest first")
+
+
+class ChunkOut(BaseModel):
+    point_id: str
+    ordinal: int
+    section: str | None
+    text: str
+    verified: bool | None = None
+
+
+class ChunkList(BaseModel):
+    document_id: str
+    version: int | None = Field(description="the current version the chunks belong to; null before the first index")
+    items: list[ChunkOut] = Field(description="in document order (ordinal)")

@@ -24,7 +24,19 @@ from services.ingest.extract import ParseLimits
 from services.ingest.models import Document, DocumentKind, DocumentVersion, IngestJob, VersionStatus
 from services.ingest.parsing import ParsedContent, parse_content, parse_content_async
 from services.ingest.pipeline import DocumentChange
-from services.ingest.schemas import META_FIELDS, DocumentAccepted, DocumentMeta, DocumentOut, JobOut, Progress
+from services.ingest.schemas import (
+    META_FIELDS,
+    ChunkList,
+    ChunkOut,
+    DocumentAccepted,
+    DocumentMeta,
+    DocumentOut,
+    JobOut,
+    Progress,
+    VersionDetail,
+    VersionList,
+    VersionOut,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +50,10 @@ class DocumentNotFound(NotFound):
 
 class JobNotFound(NotFound):
     code = "job_not_found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +138,10 @@ def submission_from(
         ) from exc
     return Submission(meta=meta, parsed=parsed, filename=filename)
 
+
+# A version's job is created in the same transaction as the version, after every document of its batch (at most
+# PITCHCRAFT_MAX_BATCH_DOCUMENTS) is written: well within this window of the version's own created_at.
+JOB_WINDOW = timedelta(minutes=10)
 
 # Unique constraints whose violation means "a concurrent request won the race" (409), not a bug (500).
 _RACE_CONSTRAINTS = ("uq_documents_org_id_external_id", "uq_document_versions_document_id_version", "UNIQUE")
@@ -354,6 +374,91 @@ class IngestService:
                 ).scalar_one_or_none()
             return document_out(doc, utcnow(), chunk_count)
 
+    async def list_versions(self, principal: Principal, document_id: str) -> VersionList:
+        """Every version of the document, newest first, with who posted it and through which job."""
+        async with self._sessions() as session:
+            doc = await self._document(session, principal, document_id)
+            versions = list(
+                (
+                    await session.execute(
+                        select(DocumentVersion)
+                        .where(DocumentVersion.document_id == doc.id)
+                        .order_by(DocumentVersion.version.desc())
+                    )
+                ).scalars()
+            )
+            jobs = await self._jobs_of(session, principal.org, doc.id, versions)
+            items = [_version_out(v, doc.current_version, jobs.get(v.version)) for v in versions]
+            return VersionList(document_id=doc.id, current_version=doc.current_version, items=items)
+
+    async def get_version(self, principal: Principal, document_id: str, version: int) -> VersionDetail:
+        """One version with its stored text. Raises DocumentNotFound or VersionNotFound (404)."""
+        async with self._sessions() as session:
+            doc = await self._document(session, principal, document_id)
+            row = (
+                await session.execute(
+                    select(DocumentVersion).where(
+                        DocumentVersion.document_id == doc.id, DocumentVersion.version == version
+                    )
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                raise VersionNotFound(
+                    f"document {document_id} has no version {version}; its latest is {doc.latest_version}"
+                )
+            job = (await self._jobs_of(session, principal.org, doc.id, [row])).get(row.version)
+            out = _version_out(row, doc.current_version, job)
+            return VersionDetail(**out.model_dump(), content=row.content)
+
+    async def _jobs_of(
+        self, session: AsyncSession, org_id: str, document_id: str, versions: Sequence[DocumentVersion]
+    ) -> dict[int, IngestJob]:
+        """The job that carries each version (versions hold no job id; the job's items name them)."""
+        if not versions:
+            return {}
+        windows = [
+            and_(IngestJob.created_at >= v.created_at, IngestJob.created_at <= v.created_at + JOB_WINDOW)
+            for v in versions
+        ]
+        jobs = (
+            await session.execute(
+                select(IngestJob).where(IngestJob.org_id == org_id, or_(*windows)).order_by(IngestJob.created_at)
+            )
+        ).scalars()
+        wanted = {v.version for v in versions}
+        found: dict[int, IngestJob] = {}
+        for job in jobs:
+            for item in job.items or []:
+                number = item.get("version")
+                if item.get("document_id") == document_id and number in wanted:
+                    found.setdefault(number, job)
+        return found
+
+    async def list_chunks(self, principal: Principal, document_id: str) -> ChunkList:
+        """The current version's chunks as the vector store holds them, in document order."""
+        async with self._sessions() as session:
+            doc = await self._document(session, principal, document_id)
+            current = doc.current_version
+        if current is None:
+            return ChunkList(document_id=document_id, version=None, items=[])
+        points = await asyncio.to_thread(
+            self._store.scroll, PointFilter(org_id=principal.org, document_id=document_id, version=current)
+        )
+        items = sorted(
+            (
+                ChunkOut(
+                    point_id=p.id,
+                    ordinal=int(p.payload.get("ordinal", 0)),
+                    section=p.payload.get("section"),
+                    text=str(p.payload.get("text", "")),
+                    verified=p.payload.get("verified"),
+                )
+                for p in points
+            ),
+            key=lambda c: c.ordinal,
+        )
+        return ChunkList(document_id=document_id, version=current, items=items)
+
     async def list_documents(
         self,
         principal: Principal,
@@ -416,3 +521,23 @@ class IngestService:
         log.info("ingest.document.deleted", document_id=document_id, org_id=principal.org)
         if self._announce is not None:
             await asyncio.to_thread(self._announce, DocumentChange(principal.org, document_id, None, "deleted"))
+
+
+def _version_out(version: DocumentVersion, current: int | None, job: IngestJob | None) -> VersionOut:
+    meta = version.meta or {}
+    return VersionOut(
+        version=version.version,
+        status=version.status,  # type: ignore[arg-type]
+        current=version.version == current,
+        title=meta.get("title"),
+        content_hash=meta.get("content_hash"),
+        content_type=version.content_type,
+        filename=version.filename,
+        chunk_count=version.chunk_count,
+        reused_embeddings=version.reused_embeddings,
+        error=version.error,
+        created_at=version.created_at,
+        created_by=job.created_by if job else None,
+        job_id=job.id if job else None,
+        indexed_at=version.indexed_at,
+    )
