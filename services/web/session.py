@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from services.core.auth import Principal, Role
@@ -73,7 +74,7 @@ async def signed_in(request: Request[Any, Any, Any]) -> Account:
     return account
 
 
-async def page_api(request: Request[Any, Any, Any], user: Account) -> AsyncIterator[Api]:
+async def page_api(request: Request[Any, Any, Any], user: NamedDependency[Account]) -> AsyncIterator[Api]:
     """The page dependency `api`: the APIs, called as the signed-in user."""
     api = api_for(request, user.principal)
     try:

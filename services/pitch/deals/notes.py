@@ -496,6 +496,9 @@ class NoteAnalyser:
         self._embed = embed
         self._prototypes: dict[str, np.ndarray] | None = None
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+
     def _prototype_vectors(self) -> dict[str, np.ndarray]:
         if self._prototypes is None:
             texts = [t for kind in PROTOTYPES for t in PROTOTYPES[kind]]

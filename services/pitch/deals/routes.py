@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from services.core.auth import Principal, Role, requires
 from services.core.errors import error_responses
 from services.pitch.deals.schemas import (
+    CustomersSay,
     DealIn,
     DealOut,
     DealView,
@@ -67,6 +68,22 @@ class DealController(Controller):
         """Deals by stage with their last meeting and whether a dated next step is agreed; deals with no next
         step or no meeting in `stale_days`. Managers and admins: any rep (`owner`) or all; reps: their own."""
         return await deals.pipeline(request.user, owner, stale_days)
+
+    @get("/deals/what-customers-say", responses=FORBIDDEN)
+    async def what_customers_say(
+        self,
+        request: Request[Principal, Any, Any],
+        deals: NamedDependency[DealService],
+        segment: Annotated[str | None, QueryParameter(description="smb, mid_market or enterprise")] = None,
+        persona: Annotated[str | None, QueryParameter(max_length=64, description="notes of meetings with it")] = None,
+        owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> CustomersSay:
+        """The most frequent pains, objections, competitors and systems across the meeting notes you may read (a
+        manager or admin: the organisation's; a rep: their own deals), grouped by meaning (pains, objections) or
+        name, by segment and persona, each with the notes behind it."""
+        return await deals.what_customers_say(
+            request.user, parse_segment(segment) if segment else None, persona, owner
+        )
 
     @get("/deals/{deal_id:str}")
     async def deal(

@@ -258,3 +258,36 @@ class SalesProcessOut(SalesProcessIn):
     source: Literal["default", "organisation"]
     updated_at: datetime | None = None
     updated_by: str | None = None
+
+
+# What customers say (GET /pitch/v1/deals/what-customers-say).
+class SaidWhere(BaseModel):
+    """One mention: the note and the sentence it came from."""
+
+    deal_id: str
+    account_name: str
+    note_id: str
+    meeting_date: date
+    text: str
+    citation: Citation
+
+
+class SaidTheme(BaseModel):
+    kind: Literal["pain", "objection", "competitor", "system"]
+    text: str = Field(description="a name, or the most central customer sentence of the theme")
+    mentions: int
+    deals: int = Field(description="distinct deals that raised it")
+    by_segment: dict[str, int]
+    by_persona: dict[str, int] = Field(description="personas of the stakeholders at those meetings")
+    notes: list[SaidWhere] = Field(description="up to 10 notes behind the theme, newest first")
+
+
+class CustomersSay(BaseModel):
+    segment: Segment | None
+    persona: str | None
+    deals: int
+    notes: int
+    pains: list[SaidTheme]
+    objections: list[SaidTheme]
+    competitors: list[SaidTheme]
+    systems: list[SaidTheme]

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.auth import Principal, Role
 from services.core.db import transaction, utcnow
 from services.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from services.pitch.deals.insights import Mention, Theme, group_by_meaning, group_names
 from services.pitch.deals.models import Deal, DealNote, SalesProcessOverride
 from services.pitch.deals.notes import ANALYSER_VERSION, NoteAnalyser, NoteFacts
 from services.pitch.deals.process import (
@@ -32,6 +33,7 @@ from services.pitch.deals.process import (
 )
 from services.pitch.deals.schemas import (
     Citation,
+    CustomersSay,
     DealContext,
     DealIn,
     DealOut,
@@ -43,6 +45,8 @@ from services.pitch.deals.schemas import (
     PipelineDeal,
     PipelineStage,
     ProposedNextStep,
+    SaidTheme,
+    SaidWhere,
     SalesProcessIn,
     SalesProcessOut,
     Stakeholder,
@@ -52,6 +56,9 @@ from services.pitch.schemas import Segment
 
 log = structlog.get_logger(__name__)
 READ_ALL = frozenset({Role.MANAGER, Role.ADMIN})
+# What customers say: the analysis lists it reads, with the theme kind each becomes; themes kept per kind.
+SAID_KINDS = {"pains": "pain", "objections": "objection", "competitors": "competitor", "systems": "system"}
+MAX_THEMES = 20
 # The ingest service's documents table, read for the org's competitor names and product names (SQL is the shared
 # store; the pitch service never imports ingest's models).
 _documents = table(
@@ -361,6 +368,57 @@ class DealService:
             no_recent_meeting=stale, total=len(deals),
         )  # fmt: skip
 
+    # What customers say ---------------------------------------------------------------------------------------
+    async def what_customers_say(
+        self, principal: Principal, segment: Segment | None, persona: str | None, owner: str | None
+    ) -> CustomersSay:
+        """The themes of the notes of the deals the caller may read (a manager: the org's; a rep: their own)."""
+        async with self._sessions() as session:
+            deals = [
+                d for d in await self._visible_deals(session, principal, owner)
+                if segment is None or d.segment == segment.value
+            ]  # fmt: skip
+            notes = await self._notes_of(session, [d.id for d in deals])
+        by_id = {d.id: d for d in deals}
+        mentions: dict[str, list[Mention]] = {key: [] for key in SAID_KINDS}
+        note_count = 0
+        for deal_id, deal_notes in notes.items():
+            deal = by_id[deal_id]
+            for note in deal_notes:
+                personas = _note_personas(deal, note)
+                if persona is not None and persona not in personas:
+                    continue
+                note_count += 1
+                for key, kind in SAID_KINDS.items():
+                    for item in note.analysis.get(key, []):
+                        where = SaidWhere(
+                            deal_id=deal.id,
+                            account_name=deal.account_name,
+                            note_id=note.id,
+                            meeting_date=note.meeting_date,
+                            text=str(item["text"]),
+                            citation=_cited(note, item).citation,
+                        )
+                        mentions[key].append(
+                            Mention(kind, str(item["text"]), deal.id, note.id, deal.segment, personas, {"where": where})
+                        )
+        meaning = [m for key in ("pains", "objections") for m in mentions[key]]
+        vectors = await asyncio.to_thread(self._analyser.embed, [m.text for m in meaning])
+        split = len(mentions["pains"])
+        themes = {
+            "pains": group_by_meaning(mentions["pains"], vectors[:split]),
+            "objections": group_by_meaning(mentions["objections"], vectors[split:]),
+            "competitors": group_names(mentions["competitors"]),
+            "systems": group_names(mentions["systems"]),
+        }
+        return CustomersSay(
+            segment=segment,
+            persona=persona,
+            deals=len({d for d, ns in notes.items() if ns}),
+            notes=note_count,
+            **{key: [_theme_out(t) for t in found[:MAX_THEMES]] for key, found in themes.items()},
+        )
+
     # Access --------------------------------------------------------------------------------------------------
     async def _visible_deals(self, session: AsyncSession, principal: Principal, owner: str | None) -> list[Deal]:
         query = select(Deal).where(Deal.org_id == principal.org)
@@ -486,6 +544,30 @@ def _deal_out(row: Deal, notes: Sequence[DealNote]) -> DealOut:
         last_meeting_date=notes[0].meeting_date if notes else None,
         notes_count=len(notes),
         next_step_missing=notes[0].next_step_missing if notes else True,
+    )
+
+
+def _note_personas(deal: Deal, note: DealNote) -> tuple[str, ...]:
+    """The personas of the stakeholders at the meeting (attendees matched by name), else of every stakeholder."""
+    attendees = [a.casefold() for a in note.attendees]
+    every = [s for s in deal.stakeholders if s.get("persona")]
+    present = [
+        s for s in every
+        if any(str(s.get("name", "")).casefold() in a or a in str(s.get("name", "")).casefold() for a in attendees)
+    ]  # fmt: skip
+    return tuple(sorted({str(s["persona"]) for s in (present or every)}))
+
+
+def _theme_out(theme: Theme) -> SaidTheme:
+    newest = sorted(theme.mentions, key=lambda m: m.payload["where"].meeting_date, reverse=True)  # type: ignore[attr-defined]
+    return SaidTheme(
+        kind=theme.kind,  # type: ignore[arg-type]
+        text=theme.text,
+        mentions=len(theme.mentions),
+        deals=theme.deals,
+        by_segment=theme.counts(lambda m: [m.segment]),
+        by_persona=theme.counts(lambda m: m.personas),
+        notes=[m.payload["where"] for m in newest[:10]],  # type: ignore[misc]
     )
 
 
