@@ -7,19 +7,19 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.core.auth import Principal, Role, requires
 from services.core.embeddings import EmbeddingCache, get_embedder
-from services.core.errors import error_responses
+from services.core.errors import Unprocessable, error_responses
 from services.core.http import app_context
 from services.pitch.deals.notes import NoteAnalyser
 from services.pitch.deals.service import DealService
 from services.pitch.pipeline import TalkTrackPipeline
 from services.pitch.render import render_markdown
-from services.pitch.schemas import PersonaIn, PersonaOut, TalkTrackIn
+from services.pitch.schemas import PassageOut, PersonaIn, PersonaOut, TalkTrackIn, TalkTrackRequestOut
 from services.pitch.service import PitchService
 
 CURATORS = requires(Role.MANAGER, Role.ENGINEER)
@@ -30,7 +30,7 @@ def build_service(state: State) -> PitchService:
     service: PitchService | None = ctx.extras.get("pitch_service")
     if service is None:
         pipeline = TalkTrackPipeline(ctx.store, ctx.sessions, EmbeddingCache(get_embedder))
-        service = PitchService(ctx.sessions, pipeline)
+        service = PitchService(ctx.sessions, pipeline, ctx.store)
         # The deal service reads personas from the pitch service; talk tracks read deals through it.
         service.use_deals(DealService(ctx.sessions, NoteAnalyser(EmbeddingCache(get_embedder).embed), service))
         ctx.extras["pitch_service"] = service
@@ -64,6 +64,29 @@ class PitchController(Controller):
         if "text/markdown" in request.headers.get("accept", ""):
             return Response(render_markdown(track, persona.name), media_type="text/markdown; charset=utf-8")
         return Response(track)
+
+    @get("/talk-tracks", responses=error_responses(422))
+    async def talk_track_history(
+        self,
+        request: Request[Principal, Any, Any],
+        service: NamedDependency[PitchService],
+        limit: FromQuery[int] = 10,
+    ) -> list[TalkTrackRequestOut]:
+        """The talk tracks you asked for, newest first (`limit` 1..50, default 10): what you asked (persona,
+        context, competitor, segment, deal) and which features each showed. The same request asked again is
+        listed once, at the time you last asked it. Only your own requests, in your organisation."""
+        if not 1 <= limit <= 50:
+            raise Unprocessable("limit must be between 1 and 50")
+        return await service.recent_requests(request.user, limit)
+
+    @get("/passages/{chunk_id:str}", responses=error_responses(404))
+    async def passage(
+        self, request: Request[Principal, Any, Any], service: NamedDependency[PitchService], chunk_id: FromPath[str]
+    ) -> PassageOut:
+        """A cited passage (`citation.chunk_id` of a talk track's point): its text with the document's title,
+        section, version and as-of date. 404 when it is not in your organisation's library or its document
+        version is no longer stored."""
+        return await service.passage(request.user, chunk_id)
 
     @get("/personas")
     async def personas(

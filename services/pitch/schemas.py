@@ -178,3 +178,31 @@ class PersonaIn(BaseModel):
 class PersonaOut(PersonaIn):
     built_in: bool
     updated_at: datetime | None = None
+
+
+class TalkTrackRequestOut(BaseModel):
+    """A talk track you asked for, as logged: what you asked and which features it showed."""
+
+    id: str
+    persona: str
+    context: str | None
+    competitor: str | None
+    segment: Segment | None
+    deal_id: str | None
+    features: list[str] = Field(description="external ids of the features the track showed, in rank order")
+    abstained: bool
+    created_at: datetime = Field(description="when you last asked for this track")
+
+
+class PassageOut(BaseModel):
+    """A cited passage (`citation.chunk_id`) as a rep reads it: the chunk's text with its document's title,
+    section, version and as-of date."""
+
+    chunk_id: str
+    document_id: str
+    external_id: str
+    version: int
+    title: str
+    section: str
+    as_of: str | None
+    text: str

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 
 import structlog
 from sqlalchemy import select
@@ -12,16 +14,29 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.auth import Principal
 from services.core.db import transaction, utcnow
 from services.core.errors import Conflict, NotFound, Unprocessable
+from services.core.vectorstore import PointFilter, VectorStore
 from services.pitch.deals.schemas import DealContext, ProposedNextStep
 from services.pitch.deals.service import DealService
 from services.pitch.models import CustomPersona, TalkTrackRequest
 from services.pitch.personas import built_in, from_custom
 from services.pitch.pipeline import DealInput, RetrievalOptions, TalkTrackPipeline
-from services.pitch.schemas import PersonaIn, PersonaOut, TalkTrack, TalkTrackIn
+from services.pitch.schemas import (
+    PassageOut,
+    PersonaIn,
+    PersonaOut,
+    Segment,
+    TalkTrack,
+    TalkTrackIn,
+    TalkTrackRequestOut,
+)
 
 # Pains and goals from a deal's notes joined to the context (newest notes first): each is a need of its own, and
 # a need weighs 1/sqrt(n), so many more would flatten the deal into its average.
 MAX_DEAL_PAINS = 8
+# Log rows read to find a rep's last (at most 50) distinct requests: the same request asked again (as JSON, then
+# as markdown, or re-run for a download) is one entry, and 500 rows hold 50 distinct ones unless a rep repeats a
+# single request hundreds of times in a row.
+HISTORY_SCAN = 500
 
 log = structlog.get_logger(__name__)
 
@@ -38,10 +53,17 @@ class UnknownStakeholder(Unprocessable):
     code = "unknown_stakeholder"
 
 
+class PassageNotFound(NotFound):
+    code = "passage_not_found"
+
+
 class PitchService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], pipeline: TalkTrackPipeline) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], pipeline: TalkTrackPipeline, store: VectorStore
+    ) -> None:
         self._sessions = sessions
         self._pipeline = pipeline
+        self._store = store
         self._deals: DealService | None = None
 
     @property
@@ -156,6 +178,70 @@ class PitchService:
             ms=round(latency, 1),
         )
         return track, persona
+
+    async def recent_requests(self, principal: Principal, limit: int) -> list[TalkTrackRequestOut]:
+        """The caller's own latest talk-track requests, newest first: one entry per distinct request (persona,
+        context, competitor, segment, deal), at the time it was last asked."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(TalkTrackRequest)
+                    .where(TalkTrackRequest.org_id == principal.org, TalkTrackRequest.sub == principal.sub)
+                    .order_by(TalkTrackRequest.created_at.desc(), TalkTrackRequest.id.desc())
+                    .limit(HISTORY_SCAN)
+                )
+            ).scalars()
+            seen: set[tuple[str | None, ...]] = set()
+            out: list[TalkTrackRequestOut] = []
+            for row in rows:
+                key = (row.persona, row.context, row.competitor, row.segment, row.deal_id)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append(
+                    TalkTrackRequestOut(
+                        id=row.id,
+                        persona=row.persona,
+                        context=row.context,
+                        competitor=row.competitor,
+                        segment=Segment(row.segment) if row.segment else None,
+                        deal_id=row.deal_id,
+                        features=list(row.features or []),
+                        abstained=row.abstained,
+                        created_at=row.created_at,
+                    )
+                )
+                if len(out) == limit:
+                    break
+        return out
+
+    async def passage(self, principal: Principal, chunk_id: str) -> PassageOut:
+        """One passage of the caller's organisation by its chunk id (a citation's `chunk_id`), with its
+        document's title, section, version and as-of date. PassageNotFound for an id that is not a chunk of this
+        organisation, or whose document version is no longer stored (replaced or deleted)."""
+        try:
+            canonical = str(uuid.UUID(chunk_id))
+        except ValueError:
+            raise PassageNotFound(f"'{chunk_id[:64]}' is not a passage id (citations give it as chunk_id)") from None
+        where = PointFilter(org_id=principal.org, ids=[canonical])
+        found = await asyncio.to_thread(self._store.scroll, where, limit=1)
+        if not found:
+            raise PassageNotFound(
+                f"no passage {canonical} in your organisation's library: its document version may have been "
+                "replaced or deleted; ask for the talk track again"
+            )
+        payload = found[0].payload
+        as_of = payload.get("as_of")
+        return PassageOut(
+            chunk_id=canonical,
+            document_id=str(payload.get("document_id", "")),
+            external_id=str(payload.get("external_id", "")),
+            version=int(payload.get("version", 0)),
+            title=str(payload.get("title") or payload.get("external_id") or ""),
+            section=str(payload.get("section") or ""),
+            as_of=str(as_of) if as_of is not None else None,
+            text=str(payload.get("text", "")),
+        )
 
     async def _with_deal(self, principal: Principal, request: TalkTrackIn) -> tuple[TalkTrackIn, DealInput]:
         """The request with the deal's context, segment, competitor and persona filled in, and what else the
