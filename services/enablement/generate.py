@@ -51,7 +51,11 @@ TYPE_OF = {
     GeneratorKind.PERSONA_LEAD: QuestionType.MULTI,
     GeneratorKind.EXPLAIN_FEATURE: QuestionType.SHORT,
     GeneratorKind.BE_READY_FOR: QuestionType.SINGLE,
+    GeneratorKind.ANSWER_OBJECTION: QuestionType.SHORT,
 }
+# An objection is answered by the org's material only if some sentence of a feature, objection handler or
+# battlecard is at least this close to it (all-MiniLM-L6-v2 cosine); below, the item is rejected, not guessed.
+ANSWERS_OBJECTION_COSINE = 0.35
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -73,6 +77,7 @@ class Generation:
     rng: random.Random
     persona: str | None = None
     pitch: PitchClient | None = None
+    objections: list[str] = field(default_factory=list)
 
     def features(self) -> list[MaterialDoc]:
         return [d for d in self.org_docs.values() if d.kind == "feature"]
@@ -480,6 +485,62 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     )
 
 
+# --- how to answer an objection a buyer raised (short answer) ---------------------------------------------------
+
+ANSWERING_KINDS = ("feature", "objection", "competitor")
+
+
+async def answer_objection(gen: Generation, objection: str) -> ItemDraft:
+    """Short answer: how to answer an objection buyers raise (a manager's words, often from meeting notes). The
+    key is the document that answers it best (its sentences closest to the objection: the best one at least
+    ANSWERS_OBJECTION_COSINE), up to three of its sentences, each unlike the ones taken (MMR), cited."""
+    candidates = [
+        (d, c, s)
+        for d in gen.org_docs.values()
+        if d.kind in ANSWERING_KINDS
+        for c in d.chunks
+        for s in c.sentences()
+        if _prose(s) and not _question(s)
+    ]
+    if not candidates:
+        raise Rejected("not_enough_material", objection[:80])
+    asked = gen.embed([objection])[0]
+    vectors = gen.embed([s for _, _, s in candidates])
+    sims = vectors @ asked
+    best = int(np.argmax(sims))
+    if float(sims[best]) < ANSWERS_OBJECTION_COSINE:
+        raise Rejected("no_material_answers_it", objection[:80])
+    doc = candidates[best][0]
+    rows = [i for i, (d, _, _) in enumerate(candidates) if d.document_id == doc.document_id]
+    taken: list[int] = []
+    while len(taken) < min(3, len(rows)):
+        relevance = sims[rows]
+        novelty = (vectors[rows] @ vectors[taken].T).max(axis=1) if taken else np.zeros(len(rows))
+        score = relevance - 0.5 * novelty
+        for i, row in enumerate(rows):
+            if row in taken:
+                score[i] = -np.inf
+        pick = rows[int(np.argmax(score))]
+        if taken and float(sims[pick]) < ANSWERS_OBJECTION_COSINE / 2:
+            break  # the rest of the document is about something else
+        taken.append(pick)
+    taken.sort()  # in reading order
+    points = [(candidates[i][1], candidates[i][2]) for i in taken]
+    quoted = objection.strip().rstrip(".")
+    return ItemDraft(
+        type=QuestionType.SHORT,
+        origin=GeneratorKind.ANSWER_OBJECTION,
+        prompt=f'A buyer says: "{quoted}." How do you answer, and what in our product backs you up?',
+        reference_answer=" ".join(s for _, s in points),
+        key_points=_key_points(points),
+        explanation=f"Answered by {doc.title}.",
+        topic=doc.title,
+        competitor=doc.competitor,
+        sources=list({c.id: c for c, _ in points}.values()),
+        evidence=[s for _, s in points],
+    )
+
+
 def _key_points(points: Sequence[tuple[MaterialChunk, str]]) -> list[dict[str, Any]]:
     """The claims a rep must make, clause by clause (`claims_of`: asides and ruled-out alternatives dropped),
     each cited to its sentence's chunk; at most KEY_POINTS, taken round-robin so every sentence counts."""
@@ -510,6 +571,8 @@ DOC_GENERATORS = {
     GeneratorKind.BE_READY_FOR: be_ready_for,
 }
 PERSONA_GENERATORS = {GeneratorKind.PERSONA_LEAD: persona_lead, GeneratorKind.BUYER_PHRASING: buyer_phrasing}
+# Generators whose source is text the manager gave (not a document of the slice).
+TEXT_GENERATORS = {GeneratorKind.ANSWER_OBJECTION: answer_objection}
 
 
 def default_kinds(gen: Generation, types: Sequence[QuestionType] | None) -> list[GeneratorKind]:
@@ -517,6 +580,8 @@ def default_kinds(gen: Generation, types: Sequence[QuestionType] | None) -> list
     kinds = [k for k, applies in APPLIES_TO.items() if kinds_in_slice & set(applies)]
     if gen.persona:
         kinds += [GeneratorKind.PERSONA_LEAD, GeneratorKind.BUYER_PHRASING]
+    if gen.objections:
+        kinds.append(GeneratorKind.ANSWER_OBJECTION)
     return [k for k in kinds if types is None or TYPE_OF[k] in types]
 
 
@@ -559,6 +624,8 @@ async def generate(
     for kind in kinds:
         if kind in PERSONA_GENERATORS:
             queues.append(iter([(kind, gen.persona)] if gen.persona else []))
+        elif kind in TEXT_GENERATORS:
+            queues.append(iter([(kind, text) for text in gen.objections]))
         else:
             docs = [d for d in gen.slice_docs if d.kind in APPLIES_TO[kind]]
             gen.rng.shuffle(docs)
@@ -574,10 +641,12 @@ async def generate(
                 queues.remove(queue)
                 continue
             kind, source = step
-            label = source.external_id if isinstance(source, MaterialDoc) else source
+            label = source.external_id if isinstance(source, MaterialDoc) else str(source)[:80]
             try:
                 if kind in PERSONA_GENERATORS:
                     item = await PERSONA_GENERATORS[kind](gen, source)
+                elif kind in TEXT_GENERATORS:
+                    item = await TEXT_GENERATORS[kind](gen, source)
                 else:
                     item = await DOC_GENERATORS[kind](gen, source)
             except Rejected as rejected:

@@ -32,6 +32,7 @@ class GeneratorKind(StrEnum):
     BUYER_PHRASING = "buyer_phrasing"
     EXPLAIN_FEATURE = "explain_feature"
     BE_READY_FOR = "be_ready_for"
+    ANSWER_OBJECTION = "answer_objection"
 
 
 class AuthoredQuestion(Strict):
@@ -97,6 +98,12 @@ class GenerateSpec(Strict):
     count: int = Field(default=10, ge=1, le=200)
     types: list[QuestionType] | None = Field(default=None, min_length=1)
     kinds: list[GeneratorKind] | None = Field(default=None, min_length=1, description="generators to use")
+    objections: list[Annotated[str, Field(min_length=3, max_length=300)]] | None = Field(
+        default=None,
+        max_length=20,
+        description="objections buyers raise (e.g. from GET /pitch/v1/deals/what-customers-say): one short-answer "
+        "item each, keyed from the material that answers it",
+    )
 
 
 class QuizIn(Strict):
@@ -264,6 +271,12 @@ class Result(BaseModel):
     citations: list[Citation]
 
 
+class RepResult(Result):
+    """A graded answer as the rep sees it, with the question as it was asked (the result page needs no other call)."""
+
+    prompt: str
+
+
 class PassageOut(BaseModel):
     """A cited passage as a rep reads it: the chunk's text with its document's title, section and as-of date."""
 
@@ -282,7 +295,7 @@ class SubmitOut(BaseModel):
     score: float
     passed: bool
     late: bool
-    results: list[Result]
+    results: list[RepResult]
 
 
 class ManagerAnswer(Result):

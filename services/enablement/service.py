@@ -26,7 +26,14 @@ from services.core.retrieval import live_search
 from services.core.settings import EnablementSettings
 from services.core.text import split_sentences
 from services.core.vectorstore import PointFilter, SearchMode, SearchRequest, VectorStore
-from services.enablement.generate import PERSONA_GENERATORS, Generation, Outcome, default_kinds, generate
+from services.enablement.generate import (
+    ANSWERING_KINDS,
+    PERSONA_GENERATORS,
+    Generation,
+    Outcome,
+    default_kinds,
+    generate,
+)
 from services.enablement.material import MaterialDoc, content_words, load_material
 from services.enablement.models import ItemStatus, Question, QuestionSource, QuestionType, Quiz, QuizStatus
 from services.enablement.pitch_client import PitchClient
@@ -355,6 +362,8 @@ class QuizService:
         wanted = {d.document_id: d for d in slice_docs}
         if slice_docs:
             wanted.update({d.document_id: d for d in org_docs.values() if d.kind == "competitor"})
+        if spec.objections:  # any feature, handler or battlecard may answer an objection
+            wanted.update({d.document_id: d for d in org_docs.values() if d.kind in ANSWERING_KINDS})
         await asyncio.to_thread(self._embed, [s for d in wanted.values() for c in d.chunks for s in c.sentences()])
         gen = Generation(
             org_docs=org_docs,
@@ -362,11 +371,13 @@ class QuizService:
             embed=self._embed,
             rng=random.Random(_seed(principal.org, title, spec.model_dump_json())),
             persona=spec.persona,
+            objections=list(spec.objections or []),
         )
         kinds = list(spec.kinds) if spec.kinds else default_kinds(gen, spec.types)
         if not kinds:
             raise Unprocessable(
-                "nothing to generate from this slice: name documents (external_ids), a kind, a competitor or a persona"
+                "nothing to generate from this slice: name documents (external_ids), a kind, a competitor, a persona "
+                "or objections"
             )
         if not (gen.persona and any(k in PERSONA_GENERATORS for k in kinds)):
             outcome = await generate(gen, kinds, spec.count, existing)

@@ -294,3 +294,37 @@ async def test_limitation_items_ask_what_a_rep_must_disclose(library: AsyncTestC
         for wrong in (o for i, o in enumerate(q["options"]) if i != q["answers"][0]):
             assert " ".join(wrong.split()) not in " ".join(texts[source].split())
             assert any(" ".join(wrong.split()) in " ".join(t.split()) for t in texts.values())  # real material
+
+
+async def test_an_objection_from_the_field_becomes_an_item_keyed_from_the_material_that_answers_it(
+    library: AsyncTestClient[Any],
+) -> None:
+    """`objections` (e.g. the frequent ones of GET /pitch/v1/deals/what-customers-say): one short-answer item
+    each, keyed from the document that answers it, cited; an objection nothing answers is rejected, not guessed."""
+    spec = {
+        "count": 3,
+        "objections": [
+            "Our customer data is not allowed to leave the EU",
+            "Your tool costs more than we budgeted for",
+            "The colour of your logo clashes with our office carpet",
+        ],
+    }
+    response = await create(library, {"title": "Objections from the field", "generate": spec})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    items = [q for q in body["questions"] if q["origin"] == "answer_objection"]
+    by_prompt = {q["prompt"]: q for q in items}
+    residency = next(q for p, q in by_prompt.items() if "leave the EU" in p)
+    price = next(q for p, q in by_prompt.items() if "budgeted" in p)
+    assert residency["type"] == "short_answer" and residency["key_points"]
+    assert residency["sources"][0]["external_id"] in {"feat-data-residency-compliance", "feat-byok-encryption"}
+    assert price["sources"][0]["external_id"] in {"obj-price-too-high", "feat-usage-pricing-tco"}
+    texts = {d["external_id"]: " ".join(d["content"].split()) for d in demo_documents()}
+    for q in (residency, price):
+        source = q["sources"][0]["external_id"]
+        assert all(kp["citation"]["external_id"] == source for kp in q["key_points"])
+        words = set(re.findall(r"\w+", texts[source].lower()))
+        assert set(re.findall(r"\w+", q["reference_answer"].lower())) <= words, (q["reference_answer"], source)
+    assert not any("carpet" in p for p in by_prompt)
+    reasons = {(r["generator"], r["reason"]) for r in body["generation"]["rejections"]}
+    assert ("answer_objection", "no_material_answers_it") in reasons
