@@ -53,7 +53,7 @@ from services.enablement.schemas import (
     OverrideIn,
     PassageOut,
     RepQuestion,
-    Result,
+    RepResult,
     ReviewOut,
     ReviewRating,
     SubmitIn,
@@ -775,7 +775,7 @@ def choice_feedback(choice: ChoiceGrade, keys: int, qtype: QuestionType) -> str:
     )
 
 
-def _rep_result(answer: Answer, q: Question, closed: bool) -> Result:
+def _rep_result(answer: Answer, q: Question, closed: bool) -> RepResult:
     """What a rep is shown of one graded answer. Short answers: how many key points were missed and where
     the material covers them; the points' own words only once the assignment is closed. Choice items: where
     the material covers them only once the assignment is closed (before, it would answer the retake), and
@@ -795,8 +795,9 @@ def _rep_result(answer: Answer, q: Question, closed: bool) -> Result:
                 feedback = f"{feedback} {queue}"
     if answer.override_by:
         feedback = f"{feedback} Regraded by a manager: {answer.override_reason}"
-    return Result(
+    return RepResult(
         question_id=answer.question_id,
+        prompt=q.prompt,
         correct=answer.correct,
         credit=answer.credit,
         feedback=feedback,

@@ -1,0 +1,63 @@
+"""A rep's graded result carries each question as it was asked (`results[].prompt`), so the result page needs no
+other call; nothing more of the quiz comes with it, and nobody else can read it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import token
+from tests.integration.enablement_helpers import AUTHORED, MANAGER, demo_app, due, leaks, wrong_answers
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def library(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with demo_app(str(tmp_path_factory.mktemp("rep-results")), redis_url) as client:
+        yield client
+
+
+async def test_the_result_names_each_question_as_asked_and_only_to_its_rep(library: AsyncTestClient[Any]) -> None:
+    created = await library.post(
+        "/enablement/v1/quizzes", json={"title": "Prompts in results", "questions": AUTHORED}, headers=MANAGER
+    )
+    assert created.status_code == 201, created.text
+    quiz = (await library.post(f"/enablement/v1/quizzes/{created.json()['id']}/publish", headers=MANAGER)).json()
+    assigned = await library.post(
+        "/enablement/v1/assignments",
+        json={"quiz_id": quiz["id"], "assignees": ["ada"], "due_at": due(24), "pass_mark": 60, "max_attempts": 2},
+        headers=MANAGER,
+    )
+    assert assigned.status_code == 201, assigned.text
+    ada = token("acme", "rep", sub="ada")
+    started = await library.post(f"/enablement/v1/assignments/{assigned.json()[0]['id']}/attempts", headers=ada)
+    attempt = started.json()
+    asked = {q["question_id"]: q["prompt"] for q in attempt["questions"]}
+    path = f"/enablement/v1/attempts/{attempt['attempt_id']}/submit"
+
+    # Bad input is refused before anything is graded: a question id that is not in the attempt.
+    stray = [*wrong_answers(attempt, quiz), {"question_id": "not-in-this-attempt", "text": "x"}]
+    refused = await library.post(path, json={"answers": stray}, headers=ada)
+    assert refused.status_code == 422 and "not-in-this-attempt" in refused.json()["error"]["message"]
+
+    graded = await library.post(path, json={"answers": wrong_answers(attempt, quiz)}, headers=ada)
+    assert graded.status_code == 200, graded.text
+    results = graded.json()["results"]
+    assert [(r["question_id"], r["prompt"]) for r in results] == list(asked.items())
+    assert leaks(graded.json(), quiz, graded=True) == []
+
+    read_back = await library.get(f"/enablement/v1/me/attempts/{attempt['attempt_id']}", headers=ada)
+    assert [r["prompt"] for r in read_back.json()["results"]] == list(asked.values())
+    # Another rep of the org, and the same id in another org, are told it does not exist.
+    for other in (token("acme", "rep", sub="bob"), token("globex", "rep", sub="ada")):
+        hidden = await library.get(f"/enablement/v1/me/attempts/{attempt['attempt_id']}", headers=other)
+        assert hidden.status_code == 404
+    # The manager's view of the attempt is unchanged: answers with the grader's working, no prompt field.
+    detail = await library.get(f"/enablement/v1/attempts/{attempt['attempt_id']}", headers=MANAGER)
+    assert detail.status_code == 200 and all("prompt" not in a for a in detail.json()["answers"])
