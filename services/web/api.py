@@ -36,7 +36,7 @@ class ApiError(Exception):
         lines = []
         for item in self.details:
             if isinstance(item, dict):
-                key = str(item.get("key") or item.get("loc") or "").strip()
+                key = str(item.get("key") or item.get("field") or item.get("loc") or "").strip()
                 lines.append(f"{key}: {item.get('message', '')}" if key else str(item.get("message", "")))
         return lines
 
