@@ -70,9 +70,19 @@ def test_engineer_uploads_a_file_watches_the_job_verifies_and_deletes(
     page.wait_for_url("**/library?*stale=false*")
     assert "feat-legacy-flatfile-connector" not in _rows(page)
     assert page.locator("tbody .badge.stale").count() == 0
+    # Pages of 25: the demo alone fills more than one.
+    page.goto(f"{web_app.base}/library")
+    total = int(page.locator("hgroup p").inner_text().split()[0])
+    assert total > 25 and len(_rows(page)) == 25
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url("**/library?offset=25")
+    assert f"Showing 26\N{EN DASH}{min(total, 50)} of {total}" in page.locator(".pager").inner_text()
+    assert len(_rows(page)) == min(total, 50) - 25
+    assert page.get_by_role("link", name="Previous").get_attribute("href") == "/library?offset=0"
     # Kind and text filters go to the API's query parameters.
     page.goto(f"{web_app.base}/library?kind=competitor&q=quarry")
-    assert _rows(page) == ["comp-quarry"]
+    filtered = _rows(page)
+    assert "comp-quarry" in filtered and not any(x.startswith("feat-") for x in filtered)
 
     # Upload a markdown file through the plain file input.
     source = tmp_path / "vault-keys.md"
@@ -167,6 +177,25 @@ def test_pasted_markdown_upload_then_the_same_again_is_unchanged(as_role: Callab
     paste()
     page.wait_for_url("**/library/documents/**done=unchanged")
     assert "Nothing changed" in page.get_by_role("status").inner_text()
+    document_url = page.url.split("?")[0]
+
+    # Changed text: version 2 becomes current; version 1's text is still there to read.
+    markdown = markdown.replace("30-day starter plan", "45-day starter plan")
+    paste()
+    _wait_for_job(page)
+    page.goto(document_url)
+    assert "version 2, current" in page.locator("#text-heading").inner_text()
+    assert "45-day starter plan" in page.locator("pre.doc-text").inner_text()
+    rows = page.locator("#versions-heading + .table-wrap tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).inner_text().startswith("v2") and "current" in rows.nth(0).inner_text()
+    assert "superseded" in rows.nth(1).inner_text()
+    rows.nth(1).get_by_role("link", name="v1").click()
+    page.wait_for_url("**?version=1")
+    assert "version 1, superseded" in page.locator("#text-heading").inner_text()
+    assert "30-day starter plan" in page.locator("pre.doc-text").inner_text()
+    # The chunks are always the current version's.
+    assert "45-day starter plan" in (page.locator(".chunk-list").text_content() or "")
 
 
 def test_bad_uploads_show_the_apis_message(as_role: Callable[..., Any], web_app: WebApp, tmp_path: Path) -> None:
@@ -195,6 +224,18 @@ def test_bad_uploads_show_the_apis_message(as_role: Callable[..., Any], web_app:
     assert "is invalid" in alert and "title: Field required" in alert
     assert page.get_by_label("Or paste markdown").input_value().startswith("## A section")
 
+    # A file dropped on the drop zone fills the file input (library.js).
+    page.goto(f"{web_app.base}/library/upload")
+    page.locator("[data-drop-zone]").evaluate(
+        """zone => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File(["# Dropped"], "dropped.md", {type: "text/markdown"}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+        }"""
+    )
+    assert page.locator("[data-drop-name]").inner_text() == "Selected: dropped.md"
+    assert page.locator("#upload-file").evaluate("input => input.files[0].name") == "dropped.md"
+
     # Neither a file nor text: the page says what it needs before calling the API.
     page.goto(f"{web_app.base}/library/upload")
     page.get_by_role("button", name="Upload and index").click()
@@ -212,7 +253,7 @@ def test_who_may_see_the_library(
     # Managers read the library but get no write buttons.
     manager = as_role("manager")
     manager.goto(f"{web_app.base}/library?q=byok")
-    assert _rows(manager) == ["feat-byok-encryption"]
+    assert "feat-byok-encryption" in _rows(manager)
     assert manager.get_by_role("button", name="Upload a document").count() == 0
     manager.locator('tr[data-external-id="feat-byok-encryption"] a').click()
     manager.wait_for_url("**/library/documents/**")
@@ -229,7 +270,7 @@ def test_who_may_see_the_library(
         assert answer is not None and answer.status == 404
         assert "no document" in eve.get_by_role("alert").inner_text()  # type: ignore[attr-defined]
         eve.goto(f"{web_app.base}/library?q=byok")  # type: ignore[attr-defined]
-        assert _rows(eve) == []
+        assert "feat-byok-encryption" not in _rows(eve)
     finally:
         eve.context.close()  # type: ignore[attr-defined]
 
