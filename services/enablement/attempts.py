@@ -153,6 +153,7 @@ def assignment_out(
     assignment: Assignment, quiz_title: str, attempts: Sequence[Attempt], now: datetime
 ) -> AssignmentOut:
     status, best, passed = _status(assignment, attempts)
+    submitted = [a for a in attempts if a.status == AttemptStatus.SUBMITTED]
     return AssignmentOut(
         id=assignment.id,
         quiz_id=assignment.quiz_id,
@@ -166,6 +167,7 @@ def assignment_out(
         passed=passed,
         overdue=status not in CLOSED and assignment.due_at < now,
         status=status,
+        last_attempt_id=max(submitted, key=lambda a: a.number).id if submitted else None,
     )
 
 

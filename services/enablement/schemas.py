@@ -232,6 +232,9 @@ class AssignmentOut(BaseModel):
     passed: bool
     overdue: bool
     status: str  # not_started | in_progress | passed | failed | out_of_attempts
+    last_attempt_id: str | None = Field(
+        default=None, description="the latest submitted attempt: its graded result is GET /me/attempts/{id}"
+    )
 
 
 class RepQuestion(BaseModel):

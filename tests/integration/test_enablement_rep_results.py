@@ -1,5 +1,6 @@
-"""A rep's graded result carries each question as it was asked (`results[].prompt`), so the result page needs no
-other call; nothing more of the quiz comes with it, and nobody else can read it."""
+"""A rep's graded result carries each question as it was asked (`results[].prompt`), and the assignment names
+its latest graded attempt (`last_attempt_id`), so a result page can be found again and needs no other call;
+nothing more of the quiz comes with them, and nobody else can read them."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ async def test_the_result_names_each_question_as_asked_and_only_to_its_rep(libra
     )
     assert assigned.status_code == 201, assigned.text
     ada = token("acme", "rep", sub="ada")
+    mine = (await library.get("/enablement/v1/me/assignments", headers=ada)).json()
+    assert [a["last_attempt_id"] for a in mine if a["quiz_id"] == quiz["id"]] == [None]
     started = await library.post(f"/enablement/v1/assignments/{assigned.json()[0]['id']}/attempts", headers=ada)
     attempt = started.json()
     asked = {q["question_id"]: q["prompt"] for q in attempt["questions"]}
@@ -51,6 +54,14 @@ async def test_the_result_names_each_question_as_asked_and_only_to_its_rep(libra
     results = graded.json()["results"]
     assert [(r["question_id"], r["prompt"]) for r in results] == list(asked.items())
     assert leaks(graded.json(), quiz, graded=True) == []
+
+    mine = (await library.get("/enablement/v1/me/assignments", headers=ada)).json()
+    assert [a["last_attempt_id"] for a in mine if a["quiz_id"] == quiz["id"]] == [attempt["attempt_id"]]
+    # A second attempt that is open, not graded, leaves the latest graded one in place.
+    again = await library.post(f"/enablement/v1/assignments/{assigned.json()[0]['id']}/attempts", headers=ada)
+    assert again.status_code == 201 and again.json()["attempt_id"] != attempt["attempt_id"]
+    mine = (await library.get("/enablement/v1/me/assignments", headers=ada)).json()
+    assert [a["last_attempt_id"] for a in mine if a["quiz_id"] == quiz["id"]] == [attempt["attempt_id"]]
 
     read_back = await library.get(f"/enablement/v1/me/attempts/{attempt['attempt_id']}", headers=ada)
     assert [r["prompt"] for r in read_back.json()["results"]] == list(asked.values())

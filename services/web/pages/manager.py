@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -37,6 +38,7 @@ GENERATORS = (
     ("buyer_phrasing", "How this buyer says it"),
     ("explain_feature", "Explain (short answer)"),
     ("be_ready_for", "Limitation to disclose"),
+    ("answer_objection", "Answer an objection (short answer)"),
 )
 DOC_KINDS = ("feature", "competitor", "case_study", "objection")
 DONE = {
@@ -71,7 +73,9 @@ def _reps(people: Mapping[str, Account]) -> list[Account]:
 
 
 @get("/manager", name="manager.home")
-async def manager_home(user: Account, api: Api, done: FromQuery[str | None] = None) -> Template:
+async def manager_home(
+    user: NamedDependency[Account], api: NamedDependency[Api], done: FromQuery[str | None] = None
+) -> Template:
     require(user, Role.MANAGER)
     quizzes = await api.get(Q)
     return page(
@@ -105,9 +109,9 @@ async def _new_form(api: Api, user: Account, *, values: Mapping[str, Any], error
 
 
 @get("/manager/quizzes/new", name="manager.new")
-async def new_quiz_page(user: Account, api: Api) -> Template:
+async def new_quiz_page(user: NamedDependency[Account], api: NamedDependency[Api]) -> Template:
     require(user, Role.MANAGER)
-    return await _new_form(api, user, values={"count": "10", "types": [], "kinds": []})
+    return await _new_form(api, user, values={"count": "10", "types": [], "kinds": [], "objections": ""})
 
 
 def _form_values(form: FormMultiDict) -> dict[str, Any]:
@@ -117,6 +121,7 @@ def _form_values(form: FormMultiDict) -> dict[str, Any]:
         "competitor": str(form.get("competitor") or ""),
         "persona": str(form.get("persona") or ""),
         "external_ids": str(form.get("external_ids") or ""),
+        "objections": str(form.get("objections") or ""),
         "count": str(form.get("count") or ""),
         "types": [str(t) for t in form.getall("types", [])],
         "kinds": [str(k) for k in form.getall("kinds", [])],
@@ -129,6 +134,9 @@ def generate_spec(values: Mapping[str, Any]) -> dict[str, Any]:
     ids = [line.strip() for line in values["external_ids"].replace(",", "\n").splitlines() if line.strip()]
     if ids:
         spec["external_ids"] = ids
+    objections = [line.strip() for line in values["objections"].splitlines() if line.strip()]
+    if objections:
+        spec["objections"] = objections
     if values["count"].strip():
         spec["count"] = values["count"].strip()
     if values["types"]:
@@ -139,7 +147,9 @@ def generate_spec(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @post("/manager/quizzes/new", name="manager.create", status_code=303)
-async def create_quiz(request: Request[Any, Any, Any], user: Account, api: Api) -> Response[Any]:
+async def create_quiz(
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api]
+) -> Response[Any]:
     require(user, Role.MANAGER)
     values = _form_values(await request.form())
     try:
@@ -187,7 +197,11 @@ async def _quiz_page(
 
 @get("/manager/quizzes/{quiz_id:str}", name="manager.quiz")
 async def quiz_page(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str], done: FromQuery[str | None] = None
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    quiz_id: FromPath[str],
+    done: FromQuery[str | None] = None,
 ) -> Template:
     require(user, Role.MANAGER)
     return await _quiz_page(request, user, api, quiz_id, done=done)
@@ -223,7 +237,11 @@ def question_patch(form: FormMultiDict, qtype: str) -> dict[str, Any]:
 
 @post("/manager/quizzes/{quiz_id:str}/questions/{question_id:str}/edit", status_code=303)
 async def edit_question(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str], question_id: str
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    quiz_id: FromPath[str],
+    question_id: FromPath[str],
 ) -> Response[Any]:
     require(user, Role.MANAGER)
     form = await request.form()
@@ -238,7 +256,11 @@ async def edit_question(
 
 @post("/manager/quizzes/{quiz_id:str}/questions/{question_id:str}/drop", status_code=303)
 async def drop_question(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str], question_id: str
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    quiz_id: FromPath[str],
+    question_id: FromPath[str],
 ) -> Response[Any]:
     require(user, Role.MANAGER)
     try:
@@ -250,7 +272,11 @@ async def drop_question(
 
 @post("/manager/quizzes/{quiz_id:str}/questions/{question_id:str}/regenerate", status_code=303)
 async def regenerate_question(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str], question_id: str
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    quiz_id: FromPath[str],
+    question_id: FromPath[str],
 ) -> Response[Any]:
     require(user, Role.MANAGER)
     try:
@@ -262,7 +288,7 @@ async def regenerate_question(
 
 @post("/manager/quizzes/{quiz_id:str}/publish", status_code=303)
 async def publish_quiz(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str]
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], quiz_id: FromPath[str]
 ) -> Response[Any]:
     require(user, Role.MANAGER)
     try:
@@ -274,7 +300,7 @@ async def publish_quiz(
 
 @post("/manager/quizzes/{quiz_id:str}/discard", status_code=303)
 async def discard_quiz(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str]
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], quiz_id: FromPath[str]
 ) -> Response[Any]:
     require(user, Role.MANAGER)
     try:
@@ -286,7 +312,7 @@ async def discard_quiz(
 
 @post("/manager/quizzes/{quiz_id:str}/revise", status_code=303)
 async def revise_quiz(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str]
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], quiz_id: FromPath[str]
 ) -> Response[Any]:
     require(user, Role.MANAGER)
     try:
@@ -310,7 +336,7 @@ def assignment_body(quiz_id: FromPath[str], values: Mapping[str, Any]) -> dict[s
 
 @post("/manager/quizzes/{quiz_id:str}/assign", status_code=303)
 async def assign_quiz(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromPath[str]
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], quiz_id: FromPath[str]
 ) -> Response[Any]:
     require(user, Role.MANAGER)
     form = await request.form()
@@ -388,7 +414,10 @@ async def _persona_names(api: Api) -> dict[str, str]:
 
 @get("/manager/reports", name="manager.reports")
 async def reports_page(
-    request: Request[Any, Any, Any], user: Account, api: Api, quiz_id: FromQuery[str | None] = None
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    quiz_id: FromQuery[str | None] = None,
 ) -> Template:
     require(user, Role.MANAGER)
     people = await _people(request, user)
@@ -517,8 +546,8 @@ async def report_csv(api: Api, name: str, names: Mapping[str, str], quiz_id: str
 @get("/manager/reports/{filename:str}", name="manager.report_csv")
 async def report_download(
     request: Request[Any, Any, Any],
-    user: Account,
-    api: Api,
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
     filename: FromPath[str],
     quiz_id: FromQuery[str | None] = None,
 ) -> Response[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -34,7 +35,7 @@ RATINGS = (
 STARTABLE = ("not_started", "in_progress", "failed")
 
 
-async def _assignment(api: Api, assignment_id: FromPath[str]) -> dict[str, Any]:
+async def _assignment(api: Api, assignment_id: str) -> dict[str, Any]:
     for assignment in await api.get(f"{E}/me/assignments"):
         if assignment["id"] == assignment_id:
             return dict(assignment)
@@ -42,7 +43,9 @@ async def _assignment(api: Api, assignment_id: FromPath[str]) -> dict[str, Any]:
 
 
 @get("/training", name="training.home")
-async def training_home(user: Account, api: Api, done: FromQuery[str | None] = None) -> Template:
+async def training_home(
+    user: NamedDependency[Account], api: NamedDependency[Api], done: FromQuery[str | None] = None
+) -> Template:
     require(user, Role.REP)
     assignments = await api.get(f"{E}/me/assignments")
     certifications = await api.get(f"{E}/me/certifications")
@@ -62,7 +65,9 @@ async def training_home(user: Account, api: Api, done: FromQuery[str | None] = N
 
 
 @post("/training/assignments/{assignment_id:str}/take", status_code=303)
-async def start_attempt(user: Account, api: Api, assignment_id: FromPath[str]) -> Redirect:
+async def start_attempt(
+    user: NamedDependency[Account], api: NamedDependency[Api], assignment_id: FromPath[str]
+) -> Redirect:
     """Start (or resume) the attempt, then show it: the page itself only ever resumes an open attempt, so a
     reload or a prefetch never uses up an attempt."""
     require(user, Role.REP)
@@ -71,7 +76,9 @@ async def start_attempt(user: Account, api: Api, assignment_id: FromPath[str]) -
 
 
 @get("/training/assignments/{assignment_id:str}/take", name="training.take")
-async def take_page(user: Account, api: Api, assignment_id: FromPath[str]) -> Template:
+async def take_page(
+    user: NamedDependency[Account], api: NamedDependency[Api], assignment_id: FromPath[str]
+) -> Template:
     require(user, Role.REP)
     assignment = await _assignment(api, assignment_id)
     if assignment["status"] != "in_progress":
@@ -110,7 +117,10 @@ def answers_from_form(form: FormMultiDict) -> list[dict[str, Any]]:
 
 @post("/training/attempts/{attempt_id:str}/submit", status_code=303)
 async def submit_attempt(
-    request: Request[Any, Any, Any], user: Account, api: Api, attempt_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    attempt_id: FromPath[str],
 ) -> Redirect:
     require(user, Role.REP)
     answers = answers_from_form(await request.form())
@@ -124,7 +134,10 @@ async def submit_attempt(
 
 @get("/training/attempts/{attempt_id:str}", name="training.result")
 async def result_page(
-    user: Account, api: Api, attempt_id: FromPath[str], done: FromQuery[str | None] = None
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    attempt_id: FromPath[str],
+    done: FromQuery[str | None] = None,
 ) -> Template:
     require(user, Role.REP)
     result = await api.get(f"{E}/me/attempts/{attempt_id}")
@@ -140,7 +153,11 @@ async def result_page(
 
 @get("/training/attempts/{attempt_id:str}/passages/{chunk_id:str}", name="training.passage")
 async def passage_page(
-    request: Request[Any, Any, Any], user: Account, api: Api, attempt_id: FromPath[str], chunk_id: str
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    attempt_id: FromPath[str],
+    chunk_id: FromPath[str],
 ) -> Response[Any]:
     """The cited passage: a page of its own, or (htmx) the fragment shown under the citation, errors included."""
     require(user, Role.REP)
@@ -156,7 +173,9 @@ async def passage_page(
 
 
 @get("/training/reviews", name="training.reviews")
-async def reviews_page(user: Account, api: Api, done: FromQuery[str | None] = None) -> Template:
+async def reviews_page(
+    user: NamedDependency[Account], api: NamedDependency[Api], done: FromQuery[str | None] = None
+) -> Template:
     require(user, Role.REP)
     reviews = await api.get(f"{E}/me/reviews", {"limit": 50})
     return page(
@@ -170,7 +189,9 @@ async def reviews_page(user: Account, api: Api, done: FromQuery[str | None] = No
 
 
 @post("/training/reviews/{review_id:str}", status_code=303)
-async def rate_review(request: Request[Any, Any, Any], user: Account, api: Api, review_id: FromPath[str]) -> Redirect:
+async def rate_review(
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], review_id: FromPath[str]
+) -> Redirect:
     require(user, Role.REP)
     form = await request.form()
     await api.post(f"{E}/me/reviews/{review_id}", json={"rating": str(form.get("rating") or "")})
