@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from services.core.embeddings import EmbeddingBatcher, EmbeddingCache, limit_bla
 from services.core.retrieval import current_versions, review_due
 from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
 from services.pitch.competitor import NoteChunk, NoteItem, display_name, order_notes, read_notes
+from services.pitch.deals.index import NOTE_KIND, deal_scope
 from services.pitch.library import Kept, Library, LibraryCache, expiry_micros, micros
 from services.pitch.points import Span, is_limitation, sentence_spans, window, with_antecedent
 from services.pitch.ranking import (
@@ -87,6 +88,13 @@ RESPONSE_MIN_SIMILARITY = 0.34
 RESPONSE_CHUNKS = 4
 # Objections answered per track (newest notes first): more would drown the features.
 MAX_DEAL_OBJECTIONS = 5
+# A feature quotes what the customer said about it: the deal's note sentences (from the deal-scoped note index)
+# whose cosine to one of the feature's chunks is at least this, best first, at most CUSTOMER_SAID per feature.
+# Seen on the demo library (tests/integration/test_pitch_deal_tracks.py's notes): a pain about encryption keys
+# against the data-residency feature 0.53; loosely related pairs 0.30-0.41 (security questionnaires / audit
+# log 0.39); unrelated 0.22-0.30. Few pairs: a starting point, to be measured on real notes.
+CUSTOMER_SAID_COSINE = 0.5
+CUSTOMER_SAID = 2
 # Material read for answers to a deal's objections.
 RESPONSE_KINDS = ("feature", "objection", "competitor")
 # Sections that restate or explain an objection, or list what not to say: never the answer to it.
@@ -122,6 +130,7 @@ class DealInput:
     presented: frozenset[str]  # external ids shown in earlier tracks for this deal
     next_step: str | None  # the process's proposed next step; None for a closed deal
     next_step_agreed: NoteCitation | None  # a dated next step the latest note records
+    note_dates: dict[str, date]  # the deal's notes (id -> meeting date): only these may be quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,18 +222,19 @@ class TalkTrackPipeline:
         # then all CPU work runs in one worker thread, so the event loop only ever waits.
         fingerprints = await self.library.fingerprints(org_id)
         systems = [*deal.systems, *deal.competitors] if deal else []
-        (library, needs, need_vectors), stories, notes, answers = await asyncio.gather(
+        (library, needs, need_vectors), stories, notes, answers, said = await asyncio.gather(
             self._needs(org_id, request, persona, fingerprints, systems),
             self.library.get(org_id, "case_study", fingerprints),
             self._notes(org_id, request.competitor, now, fingerprints) if request.competitor else _no_notes(),
             self._answer_material(org_id, deal, fingerprints),
+            self._deal_notes(org_id, deal),
         )
         features, competitor = await asyncio.to_thread(
             self._compose, library, stories, notes, needs, need_vectors, request, persona, profile, options, now
         )
         section = None
         if deal is not None:
-            section = await asyncio.to_thread(self._deal_section, deal, features, answers, profile, now)
+            section = await asyncio.to_thread(self._deal_section, deal, features, answers, profile, now, library, said)
             if any(o.response is None for o in section.objections):
                 warnings.append(
                     "No passage in your library is close enough to answer: "
@@ -343,6 +353,13 @@ class TalkTrackPipeline:
             competitor = self._competitor(request.competitor, notes, profile, deal_vectors)
         return features, competitor
 
+    async def _deal_notes(self, org_id: str, deal: DealInput | None) -> list[StoredPoint]:
+        """The deal's note sentences with their vectors: only this deal's scope of the index is ever read."""
+        if deal is None:
+            return []
+        where = PointFilter(org_id=deal_scope(org_id, deal.deal_id), kinds=[NOTE_KIND])
+        return await asyncio.to_thread(self._store.scroll, where, with_dense=True)
+
     async def _answer_material(
         self, org_id: str, deal: DealInput | None, fingerprints: dict[str, tuple[Any, ...]]
     ) -> tuple[list[Library], np.ndarray] | None:
@@ -363,9 +380,12 @@ class TalkTrackPipeline:
         answers: tuple[list[Library], np.ndarray] | None,
         profile: ToneProfile,
         now: datetime,
+        library: Library,
+        said: list[StoredPoint],
     ) -> DealSection:
         for feature in features:
             feature.already_presented = feature.external_id in deal.presented
+        self._customer_said(features, library, said, deal)
         objections: list[DealObjection] = []
         if answers is not None:
             libraries, vectors = answers
@@ -385,6 +405,32 @@ class TalkTrackPipeline:
             next_step=deal.next_step,
             next_step_agreed=deal.next_step_agreed,
         )
+
+    @staticmethod
+    def _customer_said(features: list[Feature], library: Library, said: list[StoredPoint], deal: DealInput) -> None:
+        """Each feature's closest sentences of the deal's notes (notes the deal still has), cited to the note."""
+        kept = [p for p in said if p.dense is not None and str(p.payload.get("note_id")) in deal.note_dates]
+        if not kept:
+            return
+        sentences = np.asarray([p.dense for p in kept], dtype=np.float32)
+        rows = {d.external_id: d for d in library.docs}
+        for feature in features:
+            doc = rows.get(feature.external_id)
+            if doc is None or doc.end <= doc.start:
+                continue
+            best = (library.vectors[doc.start : doc.end] @ sentences.T).max(axis=0)
+            for i in np.argsort(-best)[:CUSTOMER_SAID]:
+                if float(best[i]) < CUSTOMER_SAID_COSINE:
+                    break
+                payload = kept[int(i)].payload
+                feature.customer_said.append(
+                    NoteCitation(
+                        note_id=str(payload["note_id"]),
+                        sentence=int(payload["ordinal"]),
+                        text=str(payload["text"]),
+                        meeting_date=deal.note_dates[str(payload["note_id"])],
+                    )
+                )
 
     def _answer(
         self, objection: np.ndarray, libraries: list[Library], profile: ToneProfile, now: datetime

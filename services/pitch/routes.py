@@ -15,6 +15,7 @@ from services.core.auth import Principal, Role, requires
 from services.core.embeddings import EmbeddingCache, get_embedder
 from services.core.errors import Unprocessable, error_responses
 from services.core.http import app_context
+from services.pitch.deals.index import NoteIndex
 from services.pitch.deals.notes import NoteAnalyser
 from services.pitch.deals.service import DealService
 from services.pitch.pipeline import TalkTrackPipeline
@@ -32,7 +33,8 @@ def build_service(state: State) -> PitchService:
         pipeline = TalkTrackPipeline(ctx.store, ctx.sessions, EmbeddingCache(get_embedder))
         service = PitchService(ctx.sessions, pipeline, ctx.store)
         # The deal service reads personas from the pitch service; talk tracks read deals through it.
-        service.use_deals(DealService(ctx.sessions, NoteAnalyser(EmbeddingCache(get_embedder).embed), service))
+        embed = EmbeddingCache(get_embedder).embed
+        service.use_deals(DealService(ctx.sessions, NoteAnalyser(embed), service, NoteIndex(ctx.store, embed)))
         ctx.extras["pitch_service"] = service
     return service
 

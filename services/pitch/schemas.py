@@ -94,6 +94,11 @@ class Feature(BaseModel):
     already_presented: bool = Field(
         default=False, description="shown in an earlier talk track for the same deal (false without `deal_id`)"
     )
+    customer_said: list[NoteCitation] = Field(
+        default_factory=list,
+        description="with `deal_id`: what the customer said in this deal's meetings that this feature speaks to "
+        "(closest note sentences, cited to the note)",
+    )
 
 
 class Objection(BaseModel):

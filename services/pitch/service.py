@@ -275,6 +275,7 @@ class PitchService:
             presented=await self._presented(principal.org, deal.id),
             next_step=_step_text(step) if step else None,
             next_step_agreed=step.scheduled.citation if step and step.scheduled else None,
+            note_dates=await self._deals.indexed_notes(principal, deal.id),
         )
 
     @staticmethod

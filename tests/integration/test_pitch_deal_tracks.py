@@ -206,6 +206,41 @@ async def test_markdown_shows_the_deal_with_note_footnotes(demo: AsyncTestClient
     assert deal["id"] not in text  # no ids in the text
 
 
+async def test_notes_are_indexed_within_their_deal_and_features_quote_what_the_customer_said(
+    demo: AsyncTestClient[Any],
+) -> None:
+    """A note's sentences are indexed under the deal's own scope: a feature of the deal's track quotes the
+    sentences that speak to it, cited to the note; no other scope (the org's library, another deal) sees them,
+    and deleting the deal drops them."""
+    from services.core.vectorstore import PointFilter
+    from services.pitch.deals.index import deal_scope
+    from tests.integration.conftest import ctx_of
+
+    mine = await _deal(demo, ADA, NOTE, account_name="Quoting Freight")
+    theirs = await _deal(demo, BEN, OTHER_NOTE, account_name="Quoting Foundation")
+    store = ctx_of(demo).store
+    scoped = store.scroll(PointFilter(org_id=deal_scope("acme", mine["id"])))
+    assert sorted(p.payload["text"] for p in scoped) == sorted(mine["note"]["sentences"])
+    assert {p.payload["kind"] for p in scoped} == {"call_note"}
+    # The org's own queries never reach a deal's notes.
+    org_texts = {str(p.payload.get("text")) for p in store.scroll(PointFilter(org_id="acme"), limit=100_000)}
+    assert not org_texts & set(mine["note"]["sentences"])
+    track = await _track(demo, deal_id=mine["id"], persona="cfo")
+    quoted = [(f["external_id"], q) for f in track["features"] for q in f["customer_said"]]
+    assert quoted, [f["external_id"] for f in track["features"]]
+    for _, quote in quoted:
+        assert quote["note_id"] == mine["note"]["id"]
+        assert mine["note"]["sentences"][quote["sentence"]] == quote["text"]
+    encryption = next((f for f in track["features"] if f["external_id"] == "feat-byok-encryption"), None)
+    if encryption is not None:
+        assert any("keys they control" in q["text"] for q in encryption["customer_said"])
+    other = await _track(demo, BEN, deal_id=theirs["id"], persona="cmo")
+    other_quotes = {q["text"] for f in other["features"] for q in f["customer_said"]}
+    assert not other_quotes & set(mine["note"]["sentences"])
+    assert (await demo.delete(f"/pitch/v1/deals/{mine['id']}", headers=ADA)).status_code == 204
+    assert store.scroll(PointFilter(org_id=deal_scope("acme", mine["id"]))) == []
+
+
 async def test_presented_features_are_remembered_on_sqlite_and_postgresql(
     make_settings: Callable[..., Settings], redis_url: str, embedder: Any, database: str | None
 ) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.auth import Principal, Role
 from services.core.db import transaction, utcnow
 from services.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from services.pitch.deals.index import NoteIndex
 from services.pitch.deals.insights import Mention, Theme, group_by_meaning, group_names
 from services.pitch.deals.models import Deal, DealNote, SalesProcessOverride
 from services.pitch.deals.notes import ANALYSER_VERSION, NoteAnalyser, NoteFacts
@@ -107,11 +108,14 @@ class DealService:
         sessions: async_sessionmaker[AsyncSession],
         analyser: NoteAnalyser,
         personas: Any,
+        note_index: NoteIndex | None = None,
     ) -> None:
-        """`personas`: an object with `async personas(org_id) -> list[PersonaOut]` (the pitch service)."""
+        """`personas`: an object with `async personas(org_id) -> list[PersonaOut]` (the pitch service).
+        `note_index`: where notes are indexed for retrieval within their deal (None: not indexed)."""
         self._sessions = sessions
         self._analyser = analyser
         self._personas = personas
+        self._index = note_index
 
     # Processes -----------------------------------------------------------------------------------------------
     async def process(self, org_id: str, segment: Segment) -> SalesProcessOut:
@@ -188,6 +192,11 @@ class DealService:
             for note in await self._notes(session, row.id):
                 await session.delete(note)
             await session.delete(row)
+        if self._index is not None:
+            try:
+                await self._index.drop_deal(principal.org, deal_id)
+            except Exception as exc:  # noqa: BLE001  (the deal is gone; its scope is never queried again)
+                log.warning("deals.notes_unindex_failed", deal_id=deal_id, error=str(exc)[:200])
 
     async def list_deals(self, principal: Principal, owner: str | None = None) -> list[DealOut]:
         async with self._sessions() as session:
@@ -215,6 +224,23 @@ class DealService:
             deal = await self._readable(session, principal, deal_id)
             notes = await self._notes(session, deal.id)
         return _context(deal, notes)
+
+    async def indexed_notes(self, principal: Principal, deal_id: str) -> dict[str, date]:
+        """The deal's notes (id -> meeting date), each indexed for retrieval within the deal: a note saved while
+        the index was away, or before notes were indexed, is indexed now. Same access rules as the deal."""
+        async with self._sessions() as session:
+            deal = await self._readable(session, principal, deal_id)
+            notes = await self._notes(session, deal.id)
+        if self._index is not None and notes:
+            done = await self._index.indexed_notes(principal.org, deal.id)
+            for note in (n for n in notes if n.id not in done):
+                await self._index_note(deal, note)
+        return {n.id: n.meeting_date for n in notes}
+
+    async def _index_note(self, deal: Deal, note: DealNote) -> None:
+        assert self._index is not None
+        title = f"{deal.account_name}, meeting of {note.meeting_date.isoformat()}"
+        await self._index.index(deal.org_id, deal.id, note.id, note.sentences, note.meeting_date.isoformat(), title)
 
     async def next_step(
         self, principal: Principal, deal_id: str, persona: str | None = None
@@ -268,6 +294,11 @@ class DealService:
             )
             session.add(row)
             current.updated_at = utcnow()  # the row of this session: `deal` was read in one now closed
+        if self._index is not None:
+            try:
+                await self._index_note(deal, row)
+            except Exception as exc:  # noqa: BLE001  (the note is saved; `indexed_notes` indexes it later)
+                log.warning("deals.note_index_failed", note_id=row.id, error=str(exc)[:200])
         log.info(
             "deals.note.analysed",
             deal_id=deal_id,
