@@ -202,12 +202,13 @@ def test_a_rep_gets_the_403_page_on_admin(as_role: Callable[..., object], web_ap
     assert posted.status == 403 and "eyJ" not in posted.text()
 
 
-def test_admin_pages_fit_a_phone(browser: object, web_app: WebApp) -> None:
+def test_admin_pages_fit_a_phone(browser: object, web_app: WebApp, shot: Callable[[object, str], Path]) -> None:
     email, password = web_app.logins["admin"]
     page = sign_in(browser, web_app, email, password, width=390)
     for path in ("/admin", "/admin/tokens", "/admin/personas"):
         page.goto(f"{web_app.base}{path}")  # type: ignore[attr-defined]
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path  # type: ignore[attr-defined]
+    shot(page, "admin-phone-personas")
     page.context.close()  # type: ignore[attr-defined]
 
 
@@ -286,12 +287,13 @@ def test_a_rep_creates_a_deal_and_the_no_next_step_flag_follows_the_notes(
     shot(rep, "deals-deal")
 
     # The proposed step, framed for a persona (the panel swaps in place).
-    rep.get_by_label("Frame it for").select_option("cfo")
+    page_url = rep.url
+    rep.get_by_label("Frame it for").select_option("ciso")
     with rep.expect_response(lambda r: "/next-step" in r.url) as answer:
         rep.get_by_role("button", name="Show", exact=True).click()
     assert answer.value.status == 200
-    assert rep.get_by_label("Frame it for").input_value() == "cfo"
-    assert rep.locator("#step-action").inner_text()
+    rep.locator("#step-ask", has_text="Chief Information Security Officer").wait_for()
+    assert rep.url == page_url  # swapped in place, not a new page
 
     rep.goto(f"{web_app.base}/deals")
     cell = rep.locator(f"tr[data-deal='{deal_id}'] .next-step").inner_text()
@@ -300,7 +302,7 @@ def test_a_rep_creates_a_deal_and_the_no_next_step_flag_follows_the_notes(
 
 
 def test_the_new_deal_form_keeps_what_was_typed_on_an_api_error(
-    as_role: Callable[..., object], web_app: WebApp
+    as_role: Callable[..., object], web_app: WebApp, shot: Callable[[object, str], Path]
 ) -> None:
     rep = as_role("rep")
     rep.goto(f"{web_app.base}/deals/new")
@@ -314,6 +316,7 @@ def test_the_new_deal_form_keeps_what_was_typed_on_an_api_error(
     assert "amount" in rep.locator("#form-error").inner_text()
     assert rep.get_by_label("Account name").input_value() == "Bad Amount Ltd"
     assert rep.get_by_label("Stakeholder 2 name").input_value() == "Kim Lee"
+    shot(rep, "deals-new")
     names = [
         d["account_name"]
         for d in httpx.get(f"{web_app.base}/pitch/v1/deals", headers=_bearer(web_app, "ada", "rep")).json()
@@ -362,19 +365,40 @@ def test_a_manager_sees_a_reps_deal_in_the_pipeline_read_only(
     assert manager.goto(f"{web_app.base}/deals/new").status == 403
 
 
-def test_deal_pages_refuse_other_orgs_and_fit_a_phone(
-    browser: object, as_role: Callable[..., object], web_app: WebApp
+def test_deal_pages_refuse_other_roles_and_fit_a_phone(
+    browser: object, as_role: Callable[..., object], web_app: WebApp, shot: Callable[[object, str], Path]
 ) -> None:
     ada = _bearer(web_app, "ada", "rep")
     body = {"account_name": "Phone Width Inc", "segment": "smb", "stage": "discovery"}
     deal = httpx.post(f"{web_app.base}/pitch/v1/deals", json=body, headers=ada).json()
+    # A next step was agreed, but its date has passed: still a deal to act on.
+    today = datetime.now(UTC).date()
+    note = {
+        "meeting_date": (today - timedelta(days=30)).isoformat(),
+        "text": f"Demo booked for {(today - timedelta(days=20)).isoformat()}.",
+    }
+    assert httpx.post(f"{web_app.base}/pitch/v1/deals/{deal['id']}/notes", json=note, headers=ada).status_code == 201
     # Sam (an engineer) has no deal pages; another rep of the org cannot open ada's deal (the API says 404).
     engineer = as_role("engineer")
     assert engineer.goto(f"{web_app.base}/deals").status == 403
+    other_rep = ("bo@demo.pitchcraft.test", "bo-rep-password")
+    add = ["user", "add", other_rep[0], "--org", "demo", "--role", "rep", "--sub", "bo", "--password-stdin"]
+    web_app.cli(*add, stdin=other_rep[1] + "\n")
+    bo = sign_in(browser, web_app, *other_rep)
+    assert bo.goto(f"{web_app.base}/deals/{deal['id']}").status == 404  # type: ignore[attr-defined]
+    bo.goto(f"{web_app.base}/deals")  # type: ignore[attr-defined]
+    assert bo.locator("#no-deals").count() == 1  # type: ignore[attr-defined]
+    bo.context.close()  # type: ignore[attr-defined]
     email, password = web_app.logins["rep"]
     page = sign_in(browser, web_app, email, password, width=390)
+    page.goto(f"{web_app.base}/deals")  # type: ignore[attr-defined]
+    cell = page.locator(f"tr[data-deal='{deal['id']}'] .next-step").inner_text()  # type: ignore[attr-defined]
+    assert "overdue" in cell and (today - timedelta(days=20)).isoformat() in cell
+    page.goto(f"{web_app.base}/deals/{deal['id']}")  # type: ignore[attr-defined]
+    assert page.locator("#next-step-passed").inner_text() == "next step passed"  # type: ignore[attr-defined]
     for path in ("/deals", "/deals/new", f"/deals/{deal['id']}", "/deals/pipeline"):
         page.goto(f"{web_app.base}{path}")  # type: ignore[attr-defined]
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path  # type: ignore[attr-defined]
+    shot(page, "deals-phone-pipeline")
     assert page.goto(f"{web_app.base}/deals/no-such-deal").status == 404  # type: ignore[attr-defined]
     page.context.close()  # type: ignore[attr-defined]

@@ -104,8 +104,8 @@ class DealPages(Controller):
             "data": {
                 "labels": labels,
                 "datasets": [
-                    {"label": "Next step booked", "data": booked, "backgroundColor": "#2e7d32"},
-                    {"label": "No next step", "data": missing, "backgroundColor": "#c62828"},
+                    {"label": "Next step booked", "data": booked, "backgroundColor": "#2e7d32", "maxBarThickness": 72},
+                    {"label": "No next step", "data": missing, "backgroundColor": "#c62828", "maxBarThickness": 72},
                 ],
             },
             "options": {
@@ -316,6 +316,7 @@ async def _deal_page(
     names = await _stage_names(api)
     personas = await api.get("/pitch/v1/personas")
     latest = view["notes"][0] if view["notes"] else None
+    agreed = latest["analysis"]["next_step_date"] if latest and not latest["next_step_missing"] else None
     return page(
         "deals/deal.html",
         user,
@@ -327,6 +328,8 @@ async def _deal_page(
         segments=SEGMENTS,
         closed=deal["stage"] in CLOSED,
         latest=latest,
+        # ISO dates compare as strings; the pipeline flags the same case (a dated step that has passed).
+        step_passed=bool(agreed and agreed < utcnow().date().isoformat()),
         step=view["next_step"],
         personas=personas,
         persona_names={p["id"]: p["name"] for p in personas},
