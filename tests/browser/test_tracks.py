@@ -50,6 +50,8 @@ def test_rep_asks_for_cio_and_cmo_tracks_opens_a_citation_copies_and_downloads(
     page.goto(f"{web_app.base}/tracks")
     options = page.locator("#persona option").all_inner_texts()
     assert "Chief Information Officer" in options and "Chief Marketing Officer" in options
+    # The competitor field suggests the competitors the library has battlecards for.
+    assert "tessellate" in page.locator("#competitor-names option").evaluate_all("os => os.map(o => o.value)")
     shot(page, "tracks-form")
 
     ask(page, "cio", context=CONTEXT, competitor="Tessellate", segment="enterprise")
@@ -82,6 +84,8 @@ def test_rep_asks_for_cio_and_cmo_tracks_opens_a_citation_copies_and_downloads(
     as_of = dialog.locator("#passage-as-of").inner_text()
     assert title and title in label and as_of in label and len(as_of) == 10 and as_of[4] == "-"
     assert cited_text[:60] in " ".join(dialog.locator("#passage-text").inner_text().split())
+    # The sentence the track quoted is marked in the passage.
+    assert dialog.locator("#passage-quote").inner_text() == cited_text
     assert "Version" in dialog.locator(".passage-meta").inner_text()
     shot(page, "tracks-citation")
     dialog.get_by_role("button", name="Close").click()

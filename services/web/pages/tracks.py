@@ -133,6 +133,12 @@ def _sources(track: dict[str, Any]) -> tuple[dict[str, int], list[dict[str, Any]
     return numbers, sources
 
 
+async def _competitors(api: Api) -> list[str]:
+    """Competitor names the library has battlecards for: suggestions for the competitor field."""
+    found = await api.get("/ingest/v1/documents", {"kind": "competitor", "limit": 200})
+    return sorted({d["competitor"] for d in found.get("items", []) if d.get("competitor")}, key=str.casefold)
+
+
 async def _render(
     api: Api,
     user: Account,
@@ -155,6 +161,7 @@ async def _render(
         built_in=[p for p in personas if p.get("built_in")],
         custom=[p for p in personas if not p.get("built_in")],
         segments=SEGMENTS,
+        competitors=await _competitors(api),
         recent=recent,
         track=track,
         persona_name=names.get(track["persona"], track["persona"]) if track else "",
@@ -240,12 +247,26 @@ async def download_track(
     )
 
 
+def _marked(text: str, quote: str) -> list[tuple[str, bool]]:
+    """The passage in parts, the quoted sentence marked: only text of the passage itself is ever shown, so a
+    quote that is not in it marks nothing."""
+    at = text.find(quote) if quote else -1
+    if at < 0:
+        return [(text, False)]
+    return [(text[:at], False), (quote, True), (text[at + len(quote) :], False)]
+
+
 @get("/tracks/passages/{chunk_id:str}")
 async def passage_page(
-    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], chunk_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    chunk_id: FromPath[str],
+    quote: FromQuery[str] = "",
 ) -> Template:
-    """A cited passage with its document's title, section, version and as-of date: a whole page, or for htmx
-    (the citation dialog) just the passage, or the API's message when it is gone."""
+    """A cited passage with its document's title, section, version and as-of date, the cited sentence (`quote`)
+    marked: a whole page, or for htmx (the citation dialog) just the passage, or the API's message when it is
+    gone."""
     partial = bool(request.headers.get("hx-request"))
     if not CHUNK_ID.fullmatch(chunk_id):
         raise NotFound("no such passage: citations link to their passages by id")
@@ -256,6 +277,7 @@ async def passage_page(
             raise
         return page("tracks/_passage.html", user, title="Not found", status_code=404, passage=None, error=exc.message)
     passage["date"] = _date(passage.get("as_of"))
+    passage["parts"] = _marked(passage["text"], quote.strip())
     template = "tracks/_passage.html" if partial else "tracks/passage.html"
     return page(template, user, title=passage["title"] or "Cited passage", passage=passage, error=None)
 
