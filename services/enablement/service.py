@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -418,8 +419,9 @@ class QuizService:
             merged.update(patch.model_dump(exclude_unset=True))
             try:
                 checked = AuthoredQuestion.model_validate(merged)
-            except ValueError as exc:
-                raise Unprocessable(f"the edited question is not valid: {exc}") from exc
+            except ValidationError as exc:  # each problem in words, without pydantic's echo of the whole input
+                problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+                raise Unprocessable(f"the edited question is not valid: {problems}") from exc
             q.prompt = checked.prompt
             q.options = checked.options
             q.answers = [checked.answer] if checked.answer is not None else checked.answers

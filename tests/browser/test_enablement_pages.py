@@ -30,7 +30,13 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     _accept_dialogs(mia)
     mia.goto(f"{base}/manager")
     mia.get_by_role("button", name="New quiz").click()
+    # A slice that names nothing is refused by the API; the form comes back with its values and the reason.
     mia.get_by_label("Title").fill(TITLE)
+    with mia.expect_response(lambda r: r.request.method == "POST") as answer:
+        mia.get_by_role("button", name="Generate draft").click()
+    assert answer.value.status == 422
+    assert "nothing to generate from this slice" in mia.locator("#form-error").inner_text()
+    assert mia.get_by_label("Title").input_value() == TITLE
     mia.get_by_label("Competitor", exact=True).fill("tessellate")
     mia.get_by_label("Persona", exact=True).select_option("cio")
     mia.get_by_label("How many items").fill("8")
@@ -56,6 +62,26 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     assert mia.locator("article.item .badge.tag", has_text="vs tessellate").count() >= 1
     shot(mia, "manager-quiz")
 
+    # Edit an item's wording; then an edit the API refuses (a choice item left without its key) comes back
+    # inside that item, open, with the API's reason.
+    choice = mia.locator("article.item[data-status=active]:not([data-type=short_answer])").last
+    choice_id = choice.get_attribute("id")
+    choice.locator("summary", has_text="Edit").click()
+    choice.locator("textarea[name=prompt]").fill("Which point do we win on against Tessellate?")
+    choice.get_by_role("button", name="Save item").click()
+    mia.wait_for_url(re.compile(r"done=edited"))
+    edited = mia.locator(f"#{choice_id}")
+    assert edited.locator(".prompt").inner_text() == "Which point do we win on against Tessellate?"
+    assert "edited" in edited.locator("header").inner_text()
+    edited.locator("summary", has_text="Edit").click()
+    edited.locator("input[name=key]:checked").evaluate_all("keys => keys.forEach(k => { k.checked = false; })")
+    with mia.expect_response(lambda r: r.request.method == "POST") as answer:
+        edited.get_by_role("button", name="Save item").click()
+    assert answer.value.status == 422
+    refused = mia.locator(f"#{choice_id} #action-error")
+    assert "the edited question is not valid" in refused.inner_text() and "input_value" not in refused.inner_text()
+    assert mia.locator(f"#{choice_id} details").get_attribute("open") is not None
+
     # Drop a choice item (the short answer stays: its passages are open to the rep as soon as it is graded).
     target = mia.locator("article.item[data-status=active]:not([data-type=short_answer])").first
     target_id = target.get_attribute("id")
@@ -70,8 +96,16 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     assert mia.locator("#quiz-status").inner_text() == "published"
     assert mia.locator("article.item details").count() == 0  # a published quiz has no edit forms
 
-    # Assign to ada: one attempt, so the assignment closes when she submits (and choice items cite too).
+    # Nobody ticked: the API refuses, and the form says why where it was filled in.
     due = (datetime.now(UTC) + timedelta(days=5)).date()
+    mia.get_by_label("Due date").fill(due.isoformat())
+    with mia.expect_response(lambda r: r.request.method == "POST") as answer:
+        mia.get_by_role("button", name="Assign", exact=True).click()
+    assert answer.value.status == 422
+    assert "assignees" in mia.locator("#assign #action-error").inner_text()
+    assert mia.get_by_label("Due date").input_value() == due.isoformat()
+
+    # Assign to ada: one attempt, so the assignment closes when she submits (and choice items cite too).
     mia.get_by_label("Ada Rep").check()
     mia.get_by_label("Due date").fill(due.isoformat())
     mia.get_by_label("Pass mark (%)").fill("60")

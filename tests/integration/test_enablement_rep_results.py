@@ -29,6 +29,18 @@ async def test_the_result_names_each_question_as_asked_and_only_to_its_rep(libra
         "/enablement/v1/quizzes", json={"title": "Prompts in results", "questions": AUTHORED}, headers=MANAGER
     )
     assert created.status_code == 201, created.text
+    draft = created.json()
+    single = next(q for q in draft["questions"] if q["type"] == "single_choice")
+    edit_path = f"/enablement/v1/quizzes/{draft['id']}/questions/{single['id']}"
+    # An edit that leaves a single-choice item without its key is refused in plain words (what the edit form
+    # shows the manager), and another organisation's manager cannot edit the item at all.
+    unkeyed = await library.patch(edit_path, json={"answer": None}, headers=MANAGER)
+    assert unkeyed.status_code == 422
+    message = unkeyed.json()["error"]["message"]
+    assert message.startswith("the edited question is not valid: single_choice takes `answer`")
+    assert "input_value" not in message and "pydantic" not in message
+    foreign = await library.patch(edit_path, json={"prompt": "Taken over?"}, headers=token("globex", "manager"))
+    assert foreign.status_code == 404
     quiz = (await library.post(f"/enablement/v1/quizzes/{created.json()['id']}/publish", headers=MANAGER)).json()
     assigned = await library.post(
         "/enablement/v1/assignments",
