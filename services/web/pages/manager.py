@@ -7,6 +7,7 @@ app's own user list (which reps can be picked, and their display names).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Iterable, Mapping
@@ -420,16 +421,21 @@ async def reports_page(
     quiz_id: FromQuery[str | None] = None,
 ) -> Template:
     require(user, Role.MANAGER)
-    people = await _people(request, user)
+    # The reports do not depend on each other: asked at once.
+    people, all_quizzes, completion, scores, overdue, readiness, persona_names = await asyncio.gather(
+        _people(request, user),
+        api.get(Q),
+        api.get("/enablement/v1/reports/completion"),
+        api.get("/enablement/v1/reports/scores"),
+        api.get("/enablement/v1/reports/overdue"),
+        api.get("/enablement/v1/reports/readiness"),
+        _persona_names(api),
+    )
     names = {sub: a.name for sub, a in people.items()}
-    quizzes = [q for q in await api.get(Q) if q["status"] != "draft"]
+    quizzes = [q for q in all_quizzes if q["status"] != "draft"]
     chosen = quiz_id or (quizzes[0]["id"] if quizzes else None)
-    completion = await api.get("/enablement/v1/reports/completion")
-    scores = await api.get("/enablement/v1/reports/scores")
-    overdue = await api.get("/enablement/v1/reports/overdue")
     items = await api.get("/enablement/v1/reports/items", {"quiz_id": chosen}) if chosen else None
-    readiness = await api.get("/enablement/v1/reports/readiness")
-    columns = readiness_columns(readiness, await _persona_names(api))
+    columns = readiness_columns(readiness, persona_names)
     return page(
         "manager/reports.html",
         user,

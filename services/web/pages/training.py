@@ -7,6 +7,7 @@ these pages cannot show one.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -47,9 +48,9 @@ async def training_home(
     user: NamedDependency[Account], api: NamedDependency[Api], done: FromQuery[str | None] = None
 ) -> Template:
     require(user, Role.REP)
-    assignments = await api.get(f"{E}/me/assignments")
-    certifications = await api.get(f"{E}/me/certifications")
-    reviews = await api.get(f"{E}/me/reviews", {"limit": 200})
+    assignments, certifications, reviews = await asyncio.gather(
+        api.get(f"{E}/me/assignments"), api.get(f"{E}/me/certifications"), api.get(f"{E}/me/reviews", {"limit": 200})
+    )
     titles = {a["quiz_id"]: a["quiz_title"] for a in assignments}
     return page(
         "training/index.html",
