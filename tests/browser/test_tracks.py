@@ -243,3 +243,49 @@ def test_another_orgs_passage_and_unknown_ids_are_not_found(
     # Signed out, the page sends you to sign in.
     answer = httpx.get(f"{web_app.base}/tracks", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+def _api_token(web_app: WebApp, org: str, role: str) -> dict[str, str]:
+    jwt = web_app.cli("token", "--sub", "tracks-test", "--org", org, "--role", role).strip().splitlines()[-1]
+    return {"Authorization": f"Bearer {jwt}"}
+
+
+def test_the_orgs_own_persona_is_offered_and_another_orgs_is_not(as_role: Callable[..., Any], web_app: WebApp) -> None:
+    persona = {
+        "id": "tracks_ops_buyer",
+        "name": "Head of Retail Operations",
+        "tone": "business",
+        "priorities": ["which campaigns drive revenue", "fewer tools for store teams"],
+    }
+    for org, name in (("demo", persona["name"]), ("acme", "Acme-only Buyer")):
+        created = httpx.post(
+            f"{web_app.base}/pitch/v1/personas",
+            json={**persona, "name": name},
+            headers=_api_token(web_app, org, "manager"),
+        )
+        assert created.status_code == 201, created.text
+    page = as_role("rep")
+    page.goto(f"{web_app.base}/tracks")
+    ours = page.locator("#persona optgroup[label='Your organisation'] option").all_inner_texts()
+    assert "Head of Retail Operations" in ours
+    assert "Acme-only Buyer" not in page.locator("#persona").inner_text()
+    ask(page, "tracks_ops_buyer", context=CONTEXT)
+    assert page.locator("#track-heading").inner_text() == "Talk track for Head of Retail Operations"
+    assert page.locator("#track-tone").inner_text() == "business tone"
+    assert features(page) and page.locator("#track ul.points.say li a.cite").count() >= 1
+
+
+def test_an_org_without_material_gets_an_abstained_track_that_says_so(browser: Any, web_app: WebApp) -> None:
+    from tests.browser.conftest import sign_in
+
+    email, password = "rep@tracks-empty.test", "tracks-empty-rep-password"
+    web_app.cli("user", "add", email, "--org", "tracks-empty", "--role", "rep", "--password-stdin", stdin=password)
+    page: Any = sign_in(browser, web_app, email, password)
+    ask(page, "cio", context=CONTEXT)
+    track = page.locator("#track")
+    assert "does not support a talk track for this buyer yet" in track.inner_text()
+    assert track.locator("article.feature").count() == 0
+    assert "add material on" in page.locator("#track-warnings").inner_text()
+    assert "Abstained" in page.locator("#track-markdown").input_value()
+    assert "abstained" in page.locator("#recent-tracks li").first.inner_text()
+    page.context.close()
