@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import WebApp
+from tests.browser.conftest import OTHER_ORG_ENGINEER, WebApp, sign_in
 
 Shot = Callable[[object, str], Path]
 CONTEXT = (
@@ -206,8 +206,6 @@ def test_bad_input_shows_the_apis_message_not_an_error_page(
 
 
 def test_without_script_the_form_still_posts_and_shows_the_track(browser: Any, web_app: WebApp) -> None:
-    from tests.browser.conftest import sign_in
-
     email, password = web_app.logins["rep"]
     page: Any = sign_in(browser, web_app, email, password)
     context = page.context
@@ -228,8 +226,6 @@ def test_without_script_the_form_still_posts_and_shows_the_track(browser: Any, w
 def test_another_orgs_passage_and_unknown_ids_are_not_found(
     as_role: Callable[..., Any], web_app: WebApp, browser: Any
 ) -> None:
-    from tests.browser.conftest import OTHER_ORG_ENGINEER, sign_in
-
     page = as_role("rep")
     page.goto(f"{web_app.base}/tracks")
     ask(page, "cio")
@@ -276,8 +272,6 @@ def test_the_orgs_own_persona_is_offered_and_another_orgs_is_not(as_role: Callab
 
 
 def test_an_org_without_material_gets_an_abstained_track_that_says_so(browser: Any, web_app: WebApp) -> None:
-    from tests.browser.conftest import sign_in
-
     email, password = "rep@tracks-empty.test", "tracks-empty-rep-password"
     web_app.cli("user", "add", email, "--org", "tracks-empty", "--role", "rep", "--password-stdin", stdin=password)
     page: Any = sign_in(browser, web_app, email, password)
@@ -289,3 +283,29 @@ def test_an_org_without_material_gets_an_abstained_track_that_says_so(browser: A
     assert "Abstained" in page.locator("#track-markdown").input_value()
     assert "abstained" in page.locator("#recent-tracks li").first.inner_text()
     page.context.close()
+
+
+def test_a_failed_request_says_so_and_keeps_the_form(as_role: Callable[..., Any], web_app: WebApp) -> None:
+    page = as_role("rep")
+    page.goto(f"{web_app.base}/tracks")
+    ask(page, "cio", context=CONTEXT)
+    error_page = '<main><p class="error" role="alert">the service did not answer (ConnectError); try again</p></main>'
+
+    def unavailable(route: Any) -> None:
+        if route.request.method == "POST" or "/tracks/passages/" in route.request.url:
+            route.fulfill(status=503, content_type="text/html", body=error_page)
+        else:
+            route.continue_()
+
+    page.route("**/tracks**", unavailable)
+    page.get_by_label("Buyer persona").select_option("cmo")
+    page.get_by_role("button", name="Write the talk track").click()
+    line = page.locator("#track-send-error")
+    line.wait_for()
+    assert line.inner_text() == "the service did not answer (ConnectError); try again"
+    # The page is as it was: the earlier track and what was typed.
+    assert page.locator("#track-heading").inner_text() == "Talk track for Chief Information Officer"
+    assert page.get_by_label("Deal context").input_value() == CONTEXT
+    page.locator("#track a.cite").first.click()
+    page.locator("#passage-body [role=alert]").wait_for()
+    assert "did not answer" in page.locator("#passage-body").inner_text()

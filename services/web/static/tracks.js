@@ -16,6 +16,34 @@
     }
   });
 
+  // Any other failure (403, 5xx, no answer) leaves the page as it was and says what happened, in words from the
+  // error page when there is one.
+  function failed(event) {
+    const target = event.detail.target;
+    const xhr = event.detail.xhr;
+    let message = "The server did not answer; check your connection and try again.";
+    if (xhr && xhr.status) {
+      const doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      const shown = doc.querySelector("[role=alert]");
+      message = (shown && shown.textContent.trim()) || "That did not work (status " + xhr.status + "); try again.";
+    }
+    if (target && target.id === "passage-body") {
+      target.textContent = "";
+      const p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.textContent = message;
+      target.appendChild(p);
+      const dialog = document.getElementById("passage-dialog");
+      if (dialog && !dialog.open) dialog.showModal();
+    } else if (target && target.id === "tracks-page") {
+      const line = document.getElementById("track-send-error");
+      if (line) { line.textContent = message; line.hidden = false; }
+    }
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
+
   document.addEventListener("htmx:afterSettle", function (event) {
     const path = (event.detail.pathInfo && event.detail.pathInfo.requestPath) || "";
     if (path.indexOf("/tracks/passages/") === 0) {
