@@ -553,6 +553,37 @@ class AttemptService:
                 f"no passage {chunk_id} is cited to you in attempt {attempt_id} (choice items cite theirs once the "
                 "assignment is closed)"
             )
+        return await self._stored_passage(principal, citation)
+
+    async def review_passage(self, principal: Principal, review_id: str, chunk_id: str) -> PassageOut:
+        """A passage cited by one of the rep's review items (`GET /me/reviews` citations): what to check a
+        recalled answer against. The `reviews` rule decides: an item whose assignment is still open in any
+        version of its quiz, a retired item, or an item whose source would name its answer cites nothing.
+        Anything else is a 404, whether it exists or not."""
+        async with self._sessions() as session:
+            item = await session.get(ReviewItem, review_id)
+            question = await session.get(Question, item.question_id) if item is not None else None
+            quiz = await session.get(Quiz, question.quiz_id) if question is not None else None
+            if (
+                item is None
+                or question is None
+                or quiz is None
+                or item.org_id != principal.org
+                or item.user != principal.sub
+                or item.retired
+                or quiz.lineage_id in await self._open_lineages(session, principal)
+            ):
+                raise NotFound(f"no review item {review_id} of yours")
+            sources = await load_sources(session, [question.id])
+        cited = {c.chunk_id: c for c in _review_out(item, question, sources.get(question.id, [])).citations}
+        citation = cited.get(chunk_id)
+        if citation is None:
+            raise PassageNotFound(f"no passage {chunk_id} is cited by your review item {review_id}")
+        return await self._stored_passage(principal, citation)
+
+    async def _stored_passage(self, principal: Principal, citation: Citation) -> PassageOut:
+        """The cited chunk as stored (the cited version, not the current one), or 410 once it is gone."""
+        chunk_id = citation.chunk_id
         if self._store is None:
             raise PassageGone("this service has no access to the material")
         where = PointFilter(org_id=principal.org, document_id=citation.document_id, version=citation.version)

@@ -330,6 +330,19 @@ class AssignmentController(Controller):
         """Record how a review went (again, hard, good, easy); FSRS sets when it is due next."""
         return await attempts.review(request.user, review_id, data.rating)
 
+    @get("/me/reviews/{review_id:str}/passages/{chunk_id:str}", responses=error_responses(410))
+    async def my_review_passage(
+        self,
+        request: Request[Principal, Any, Any],
+        attempts: NamedDependency[AttemptService],
+        review_id: FromPath[str],
+        chunk_id: FromPath[str],
+    ) -> PassageOut:
+        """A passage one of your review items cites (`citations[].chunk_id` of `GET /me/reviews`), to check what
+        you recalled against: its text, document title, section and as-of date. 404 for any other chunk and for
+        an item that is not yours or not open for review; 410 when the cited version is no longer stored."""
+        return await attempts.review_passage(request.user, review_id, chunk_id)
+
     @get("/me/certifications")
     async def my_certifications(
         self, request: Request[Principal, Any, Any], attempts: NamedDependency[AttemptService]

@@ -187,6 +187,12 @@ def _rep_takes_it(ada: Page, base: str, items: int, dropped: str, shot: Callable
     reviews = ada.locator("article.review")
     due_now = reviews.count()
     assert due_now >= 1 and "Give the main points" in ada.locator("main").inner_text()
+    # Check what she recalled against the material the item cites.
+    cited = reviews.filter(has=ada.locator("a.passage-link")).first
+    cited.locator("summary").click()
+    cited.locator("a.passage-link").first.click()
+    cited.locator(".passage-box .passage").wait_for()
+    assert len(cited.locator(".passage-box .passage-text").inner_text()) > 40
     shot(ada, "training-reviews")
     reviews.first.get_by_label("Your answer").fill("SCIM and a warehouse-native sync")
     reviews.first.get_by_role("button", name="Good").click()

@@ -84,3 +84,59 @@ async def test_the_result_names_each_question_as_asked_and_only_to_its_rep(libra
     # The manager's view of the attempt is unchanged: answers with the grader's working, no prompt field.
     detail = await library.get(f"/enablement/v1/attempts/{attempt['attempt_id']}", headers=MANAGER)
     assert detail.status_code == 200 and all("prompt" not in a for a in detail.json()["answers"])
+
+
+async def test_a_review_item_opens_the_passages_it_cites_and_nothing_else(library: AsyncTestClient[Any]) -> None:
+    body = {
+        "title": "Review passages",
+        "generate": {"kind": "feature", "kinds": ["cloze_fact", "explain_feature"], "count": 3},
+    }
+    created = await library.post("/enablement/v1/quizzes", json=body, headers=MANAGER)
+    assert created.status_code == 201, created.text
+    quiz = (await library.post(f"/enablement/v1/quizzes/{created.json()['id']}/publish", headers=MANAGER)).json()
+
+    async def assign() -> str:
+        response = await library.post(
+            "/enablement/v1/assignments",
+            json={"quiz_id": quiz["id"], "assignees": ["cleo"], "due_at": due(24), "pass_mark": 80, "max_attempts": 1},
+            headers=MANAGER,
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()[0]["id"])
+
+    cleo = token("acme", "rep", sub="cleo")
+    attempt = (await library.post(f"/enablement/v1/assignments/{await assign()}/attempts", headers=cleo)).json()
+    submitted = await library.post(
+        f"/enablement/v1/attempts/{attempt['attempt_id']}/submit",
+        json={"answers": wrong_answers(attempt, quiz)},
+        headers=cleo,
+    )
+    assert submitted.status_code == 200, submitted.text
+    # One attempt, all wrong: the assignment is closed and every item is due for review, with where to reread.
+    reviews = (await library.get("/enablement/v1/me/reviews", headers=cleo)).json()
+    cited = [r for r in reviews if r["citations"]]
+    assert len(reviews) == len(quiz["questions"]) and cited
+    item, citation = cited[0], cited[0]["citations"][0]
+    path = f"/enablement/v1/me/reviews/{item['review_id']}/passages"
+
+    opened = await library.get(f"{path}/{citation['chunk_id']}", headers=cleo)
+    assert opened.status_code == 200, opened.text
+    passage = opened.json()
+    assert (passage["external_id"], passage["version"]) == (citation["external_id"], citation["version"])
+    assert len(passage["text"]) > 40 and passage["title"]
+    assert leaks(passage, quiz, graded=True) == []
+
+    # A chunk this item does not cite, another rep, another organisation, an unknown item: not found.
+    other_chunks = {c["chunk_id"] for r in reviews for c in r["citations"]} - {c["chunk_id"] for c in item["citations"]}
+    for chunk in [*sorted(other_chunks)[:1], "no-such-chunk"]:
+        stray = await library.get(f"{path}/{chunk}", headers=cleo)
+        assert stray.status_code == 404 and stray.json()["error"]["code"] == "passage_not_found"
+    for other in (token("acme", "rep", sub="bob"), token("globex", "rep", sub="cleo")):
+        assert (await library.get(f"{path}/{citation['chunk_id']}", headers=other)).status_code == 404
+    unknown = f"/enablement/v1/me/reviews/no-such-review/passages/{citation['chunk_id']}"
+    assert (await library.get(unknown, headers=cleo)).status_code == 404
+
+    # Assigned the quiz again, she has an open assignment of it: its review items and passages hide until then.
+    await assign()
+    assert (await library.get("/enablement/v1/me/reviews", headers=cleo)).json() == []
+    assert (await library.get(f"{path}/{citation['chunk_id']}", headers=cleo)).status_code == 404

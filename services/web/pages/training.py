@@ -152,6 +152,22 @@ async def result_page(
     )
 
 
+async def _passage(
+    request: Request[Any, Any, Any], user: Account, api: Api, source: str, back: str, chunk_id: str
+) -> Response[Any]:
+    """A cited passage: a page of its own, or (htmx) the fragment shown under the citation, errors included."""
+    require(user, Role.REP)
+    inline = bool(request.headers.get("hx-request"))
+    try:
+        passage = await api.get(f"{E}/me/{source}/passages/{chunk_id}")
+    except ApiError as exc:
+        if not inline:
+            raise
+        return page("training/_passage.html", user, title="Passage", passage=None, error=exc.message)
+    template = "training/_passage.html" if inline else "training/passage.html"
+    return page(template, user, title=passage["title"] or "Passage", passage=passage, back=back)
+
+
 @get("/training/attempts/{attempt_id:str}/passages/{chunk_id:str}", name="training.passage")
 async def passage_page(
     request: Request[Any, Any, Any],
@@ -160,17 +176,20 @@ async def passage_page(
     attempt_id: FromPath[str],
     chunk_id: FromPath[str],
 ) -> Response[Any]:
-    """The cited passage: a page of its own, or (htmx) the fragment shown under the citation, errors included."""
-    require(user, Role.REP)
-    inline = bool(request.headers.get("hx-request"))
-    try:
-        passage = await api.get(f"{E}/me/attempts/{attempt_id}/passages/{chunk_id}")
-    except ApiError as exc:
-        if not inline:
-            raise
-        return page("training/_passage.html", user, title="Passage", passage=None, error=exc.message)
-    template = "training/_passage.html" if inline else "training/passage.html"
-    return page(template, user, title=passage["title"] or "Passage", passage=passage, attempt_id=attempt_id)
+    """A passage cited in the rep's graded result."""
+    return await _passage(request, user, api, f"attempts/{attempt_id}", f"/training/attempts/{attempt_id}", chunk_id)
+
+
+@get("/training/reviews/{review_id:str}/passages/{chunk_id:str}", name="training.review_passage")
+async def review_passage_page(
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    review_id: FromPath[str],
+    chunk_id: FromPath[str],
+) -> Response[Any]:
+    """A passage cited by one of the rep's review items."""
+    return await _passage(request, user, api, f"reviews/{review_id}", "/training/reviews", chunk_id)
 
 
 @get("/training/reviews", name="training.reviews")
@@ -206,6 +225,7 @@ ROUTES: list[object] = [
     submit_attempt,
     result_page,
     passage_page,
+    review_passage_page,
     reviews_page,
     rate_review,
 ]
