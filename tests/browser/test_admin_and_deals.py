@@ -352,10 +352,14 @@ def test_a_manager_sees_a_reps_deal_in_the_pipeline_read_only(
     manager.get_by_role("button", name="Show").click()
     assert manager.locator("#total").inner_text() == "0"
 
-    # Read-only: no note form, and a note posted anyway is refused by the API's owner rule.
+    # Read-only: no note form, and a note posted anyway is refused.
     manager.goto(f"{web_app.base}/deals/{deal['id']}")
     assert manager.locator("#deal-name").inner_text() == "Contoso Retail"
     assert manager.get_by_role("button", name="Save note").count() == 0
+    # Without htmx the persona panel's form falls back to the whole page, framed for that persona.
+    manager.goto(f"{web_app.base}/deals/{deal['id']}/next-step?persona=cfo")
+    assert manager.url.endswith(f"/deals/{deal['id']}?persona=cfo")
+    assert manager.get_by_label("Frame it for").input_value() == "cfo"
     token = next(c["value"] for c in manager.context.cookies() if c["name"] == "pitchcraft_csrf")
     posted = manager.request.post(
         f"{web_app.base}/deals/{deal['id']}/notes",

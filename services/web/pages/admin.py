@@ -7,6 +7,7 @@ through the pitch API as the signed-in admin, like every other page.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
@@ -276,7 +277,7 @@ class AdminPages(Controller):
         form = await request.form()
         entered = {**_persona_entered(form), "id": persona_id}  # the id is the address: not editable
         try:
-            await api.put(f"/pitch/v1/personas/{persona_id}", json=_persona_body(entered))
+            await api.put(f"/pitch/v1/personas/{quote(persona_id, safe='')}", json=_persona_body(entered))
         except ApiError as exc:
             if exc.status in (401, 403, 404):
                 raise
@@ -289,7 +290,7 @@ class AdminPages(Controller):
         self, user: NamedDependency[Account], api: NamedDependency[Api], persona_id: FromPath[str]
     ) -> Redirect:
         require(user, Role.ADMIN)
-        await api.delete(f"/pitch/v1/personas/{persona_id}")
+        await api.delete(f"/pitch/v1/personas/{quote(persona_id, safe='')}")
         return Redirect("/admin/personas?done=deleted", status_code=303)
 
     # --- API tokens ----------------------------------------------------------------------------------------
@@ -310,12 +311,14 @@ class AdminPages(Controller):
         status_code: int = 200,
     ) -> Response[Any]:
         listed = await accounts(request).list_tokens(user.org)
+        subs = [a.sub for a in await accounts(request).list_users(user.org)]
         return page(
             "admin/tokens.html",
             user,
             title="Admin: API tokens",
             tab="tokens",
             tokens=listed,
+            subs=subs,
             now=utcnow(),
             roles=ROLES,
             max_days=MAX_TOKEN_DAYS,

@@ -55,6 +55,11 @@ async def _stage_names(api: Api) -> dict[str, dict[str, str]]:
     return names
 
 
+def _api_deal(deal_id: str, tail: str = "") -> str:
+    """The deal's API path; the id is quoted, so an id from the URL stays one path segment."""
+    return f"/pitch/v1/deals/{quote(deal_id, safe='')}{tail}"
+
+
 def _can_write(user: Account, deal: dict[str, Any]) -> bool:
     """Whether to offer the note form: the API's own rule (the owner or an admin), so no form it would refuse."""
     return deal["owner"] == user.sub or Role.ADMIN in user.roles
@@ -177,7 +182,7 @@ class DealPages(Controller):
         if not request.headers.get("hx-request"):
             query = f"?{urlencode({'persona': persona[:64]})}" if persona else ""
             return Redirect(f"/deals/{quote(deal_id, safe='')}{query}", status_code=303)
-        step = await api.get(f"/pitch/v1/deals/{deal_id}/next-step", {"persona": persona.strip()[:64]})
+        step = await api.get(_api_deal(deal_id, "/next-step"), {"persona": persona.strip()[:64]})
         personas = await api.get("/pitch/v1/personas")
         return page(
             "deals/_next_step.html",
@@ -210,7 +215,7 @@ class DealPages(Controller):
             "text": entered["text"],
         }
         try:
-            note = await api.post(f"/pitch/v1/deals/{deal_id}/notes", json=body)
+            note = await api.post(_api_deal(deal_id, "/notes"), json=body)
         except ApiError as exc:
             if exc.status in (401, 403, 404):
                 raise
@@ -311,7 +316,7 @@ async def _deal_page(
     errors: list[str] | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    view = await api.get(f"/pitch/v1/deals/{deal_id}", {"persona": persona.strip()[:64]})
+    view = await api.get(_api_deal(deal_id), {"persona": persona.strip()[:64]})
     deal = view["deal"]
     names = await _stage_names(api)
     personas = await api.get("/pitch/v1/personas")
