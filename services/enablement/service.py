@@ -370,7 +370,13 @@ class QuizService:
             org_docs=org_docs,
             slice_docs=slice_docs,
             embed=self._embed,
-            rng=random.Random(_seed(principal.org, title, spec.model_dump_json())),
+            # The same request gives the same quiz; `objections` (added later) is left out when absent, so a
+            # request without it keeps the seed it had before.
+            rng=random.Random(
+                _seed(
+                    principal.org, title, spec.model_dump_json(exclude={"objections"} if not spec.objections else None)
+                )
+            ),
             persona=spec.persona,
             objections=list(spec.objections or []),
         )
