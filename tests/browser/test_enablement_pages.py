@@ -74,6 +74,7 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     assert edited.locator(".prompt").inner_text() == "Which point do we win on against Tessellate?"
     assert "edited" in edited.locator("header").inner_text()
     edited.locator("summary", has_text="Edit").click()
+    edited.locator("textarea[name=prompt]").fill("Where do we beat Tessellate?")
     edited.locator("input[name=key]:checked").evaluate_all("keys => keys.forEach(k => { k.checked = false; })")
     with mia.expect_response(lambda r: r.request.method == "POST") as answer:
         edited.get_by_role("button", name="Save item").click()
@@ -81,6 +82,10 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     refused = mia.locator(f"#{choice_id} #action-error")
     assert "the edited question is not valid" in refused.inner_text() and "input_value" not in refused.inner_text()
     assert mia.locator(f"#{choice_id} details").get_attribute("open") is not None
+    # Nothing was saved, and the form keeps what she typed to fix it.
+    assert mia.locator(f"#{choice_id} .prompt").inner_text() == "Which point do we win on against Tessellate?"
+    assert mia.locator(f"#{choice_id} textarea[name=prompt]").input_value() == "Where do we beat Tessellate?"
+    assert mia.locator(f"#{choice_id} input[name=key]:checked").count() == 0
 
     # Drop a choice item (the short answer stays: its passages are open to the rep as soon as it is graded).
     target = mia.locator("article.item[data-status=active]:not([data-type=short_answer])").first

@@ -169,6 +169,7 @@ async def _quiz_page(
     done: str | None = None,
     error: ApiError | None = None,
     item_id: str | None = None,
+    item_values: Mapping[str, Any] | None = None,
     assign_values: Mapping[str, Any] | None = None,
 ) -> Template:
     """The quiz with keys and the gate's report; `error` (with `item_id` for one item, else the assign form or the
@@ -177,6 +178,9 @@ async def _quiz_page(
     people = await _people(request, user)
     assignments = await api.get("/enablement/v1/assignments", {"quiz_id": quiz_id}) if quiz["status"] != "draft" else []
     active = [q for q in quiz["questions"] if q["status"] == "active"]
+    edits = {q["id"]: edit_form(q) for q in active} if quiz["status"] == "draft" else {}
+    if item_id in edits and item_values is not None:
+        edits[item_id] = dict(item_values)
     return page(
         "manager/quiz.html",
         user,
@@ -185,6 +189,7 @@ async def _quiz_page(
         notice=_notice(done),
         quiz=quiz,
         active=len(active),
+        edits=edits,
         reps=_reps(people),
         names={sub: a.name for sub, a in people.items()},
         assignments=assignments,
@@ -194,6 +199,34 @@ async def _quiz_page(
         error_place="item" if item_id else ("assign" if assign_values is not None else ("quiz" if error else None)),
         assign=assign_values or {"pass_mark": "70", "max_attempts": "3", "assignees": [], "due_date": ""},
     )
+
+
+MAX_OPTIONS = 8  # AuthoredQuestion.options
+
+
+def edit_form(q: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's edit form as stored, with one empty option slot to add an option."""
+    options = list(q["options"] or [])
+    return {
+        "prompt": q["prompt"],
+        "options": options + ([""] if q["options"] is not None and len(options) < MAX_OPTIONS else []),
+        "keys": list(q["answers"] or []),
+        "reference_answer": q["reference_answer"] or "",
+        "key_points": "\n".join(k["text"] for k in q["key_points"] or []),
+        "explanation": q["explanation"] or "",
+    }
+
+
+def submitted_edit(form: FormMultiDict) -> dict[str, Any]:
+    """The edit form as the manager sent it: shown again, unchanged, when the API refuses it."""
+    return {
+        "prompt": str(form.get("prompt") or ""),
+        "options": [str(o) for o in form.getall("option", [])],
+        "keys": [int(k) for k in form.getall("key", []) if str(k).isdecimal()],
+        "reference_answer": str(form.get("reference_answer") or ""),
+        "key_points": str(form.get("key_points") or ""),
+        "explanation": str(form.get("explanation") or ""),
+    }
 
 
 @get("/manager/quizzes/{quiz_id:str}", name="manager.quiz")
@@ -251,7 +284,9 @@ async def edit_question(
             f"{Q}/{quiz_id}/questions/{question_id}", json=question_patch(form, str(form.get("type") or ""))
         )
     except ApiError as exc:
-        return await _quiz_page(request, user, api, quiz_id, error=exc, item_id=question_id)
+        return await _quiz_page(
+            request, user, api, quiz_id, error=exc, item_id=question_id, item_values=submitted_edit(form)
+        )
     return Redirect(f"/manager/quizzes/{quiz_id}?done=edited#q-{question_id}", status_code=303)
 
 
