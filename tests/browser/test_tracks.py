@@ -157,6 +157,16 @@ def test_an_empty_context_gives_a_track_for_the_persona_in_general(
     assert page.get_by_role("status").count() == 0 or "does not support" not in page.locator("#track").inner_text()
 
 
+@pytest.mark.parametrize("role", ["engineer", "manager", "admin"])
+def test_every_role_may_ask_for_a_track(as_role: Callable[..., Any], web_app: WebApp, role: str) -> None:
+    page = as_role(role)
+    page.goto(f"{web_app.base}/tracks")
+    assert page.get_by_role("link", name="Talk track").is_visible()
+    ask(page, "vp_engineering")
+    assert page.locator("#track-heading").inner_text() == "Talk track for VP of Engineering"
+    assert features(page)
+
+
 def test_the_page_fits_a_phone(as_role: Callable[..., Any], web_app: WebApp, shot: Shot) -> None:
     page = as_role("rep", width=390)
     page.goto(f"{web_app.base}/tracks")
@@ -173,13 +183,13 @@ def test_the_page_fits_a_phone(as_role: Callable[..., Any], web_app: WebApp, sho
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("max_features", "0", "max_features"),
-        ("competitor", "!!!", "competitor"),
-        ("persona_brief", "x" * 5000, "persona_brief"),
+        ("max_features", "0", "Features, at most: Input should be greater than or equal to 1"),
+        ("competitor", "!!!", "Competitor: "),
+        ("persona_brief", "x" * 5000, "Buyer description: String should have at most 1000 characters"),
     ],
 )
 def test_bad_input_shows_the_apis_message_not_an_error_page(
-    as_role: Callable[..., Any], web_app: WebApp, field: str, value: str, message: str
+    as_role: Callable[..., Any], web_app: WebApp, shot: Shot, field: str, value: str, message: str
 ) -> None:
     page = as_role("rep")
     page.goto(f"{web_app.base}/tracks")
@@ -201,6 +211,9 @@ def test_bad_input_shows_the_apis_message_not_an_error_page(
     alert.wait_for()
     assert "request validation failed" in alert.inner_text() and message in alert.inner_text()
     assert page.locator("#track-heading").count() == 0
+    assert page.locator(f"#{field}").get_attribute("aria-invalid") == "true"
+    if field == "max_features":
+        shot(page, "tracks-bad-input")
     # What was typed is still in the form, to correct it.
     assert page.get_by_label("Deal context").input_value() == CONTEXT
 

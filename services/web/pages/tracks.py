@@ -33,6 +33,15 @@ RECENT = 10
 SNIPPET = 110
 # The form's own failures are shown on the form; anything else (403, 503, ...) is the error page.
 FORM_ERRORS = (400, 404, 409, 413, 422)
+# The API's field names as the form labels them (its messages name fields by key).
+LABELS = {
+    "persona": "Buyer persona",
+    "context": "Deal context",
+    "competitor": "Competitor",
+    "segment": "Segment",
+    "max_features": "Features, at most",
+    "persona_brief": "Buyer description",
+}
 # Citations give chunk ids as uuids; anything else never reaches the API's path.
 CHUNK_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
@@ -76,6 +85,19 @@ class TrackForm:
     def query(self) -> str:
         """The same request as query parameters (the download and the "ask again" links)."""
         return urlencode({k: v for k, v in asdict(self).items() if v and not (k == "max_features" and v == "4")})
+
+
+def _field_errors(error: ApiError) -> tuple[list[str], set[str]]:
+    """The API's per-field messages under the form's labels, and which fields they name."""
+    lines, fields = [], set()
+    for line in error.field_messages():
+        key, sep, message = line.partition(": ")
+        name = key.split(".")[-1]
+        if sep and name in LABELS:
+            fields.add(name)
+            line = f"{LABELS[name]}: {message}"
+        lines.append(line)
+    return lines, fields
 
 
 def _when(stamp: str) -> str:
@@ -152,6 +174,7 @@ async def _render(
     names = {p["id"]: p["name"] for p in personas}
     recent = _recent(await api.get(TALK_TRACKS, {"limit": RECENT}), names)
     numbers, sources = _sources(track) if track else ({}, [])
+    field_errors, invalid = _field_errors(error) if error else ([], set())
     return page(
         "tracks/page.html",
         user,
@@ -170,7 +193,8 @@ async def _render(
         sources=sources,
         download=f"/tracks/download?{form.query()}",
         error=error.message if error else None,
-        field_errors=error.field_messages() if error else [],
+        field_errors=field_errors,
+        invalid=invalid,
     )
 
 
