@@ -295,6 +295,25 @@ def test_a_rep_creates_a_deal_and_the_no_next_step_flag_follows_the_notes(
     rep.locator("#step-ask", has_text="Chief Information Security Officer").wait_for()
     assert rep.url == page_url  # swapped in place, not a new page
 
+    # The deal moves on: a later stage of its segment's process, and the proposed step follows the stage.
+    rep.locator("#update-deal summary").click()
+    rep.get_by_label("Stage", exact=True).select_option(label="Security and compliance review")
+    rep.get_by_role("button", name="Update deal").click()
+    rep.wait_for_load_state("networkidle")
+    assert "Deal updated" in rep.get_by_role("status").inner_text()
+    assert "Security and compliance review" in rep.locator("#deal-status").inner_text()
+    assert "Security and compliance review" in rep.locator("#next-step").inner_text()
+    assert "Chief Financial Officer" in rep.locator("#stakeholders").inner_text()  # the rest of the deal kept
+    rep.locator("#update-deal summary").click()
+    rep.get_by_label("Amount").evaluate("el => el.removeAttribute('min')")
+    rep.get_by_label("Amount").fill("-1")
+    with rep.expect_response(lambda r: r.url.endswith("/update")) as refused:
+        rep.get_by_role("button", name="Update deal").click()
+    assert refused.value.status == 422
+    assert "amount" in rep.locator("#update-deal #form-error").inner_text()
+    rep.goto(f"{web_app.base}/deals/{deal_id}")
+    assert rep.locator("#update-deal").get_by_label("Amount").input_value() == "120000"
+
     rep.goto(f"{web_app.base}/deals")
     cell = rep.locator(f"tr[data-deal='{deal_id}'] .next-step").inner_text()
     assert "no next step" not in cell and when in cell and "booked" in cell

@@ -31,6 +31,7 @@ DEAL_DONE = {
     "created": "Deal created. Log the first meeting's notes below.",
     "note": "Note saved. A next step with a date is agreed.",
     "note_flagged": "Note saved, but it agrees no next step with a date. Book one with the customer now.",
+    "updated": "Deal updated.",
 }
 
 
@@ -231,6 +232,46 @@ class DealPages(Controller):
         done = "note_flagged" if note["next_step_missing"] else "note"
         return Redirect(f"/deals/{quote(deal_id, safe='')}?done={done}#notes", status_code=303)
 
+    @post("/{deal_id:str}/update", status_code=303)
+    async def update_deal(
+        self,
+        request: Request[Any, Any, Any],
+        user: NamedDependency[Account],
+        api: NamedDependency[Api],
+        deal_id: FromPath[str],
+    ) -> Response[Any]:
+        """Stage, amount and close date as the deal moves; the rest of the deal is sent back as it is (the API
+        replaces a deal whole)."""
+        require(user, Role.REP)
+        form = await request.form()
+        deal = (await api.get(_api_deal(deal_id)))["deal"]
+        body = {
+            "account_name": deal["account_name"],
+            "segment": deal["segment"],
+            "stage": _text(form, "stage") or deal["stage"],
+            "stakeholders": [
+                {"name": s["name"], "role": s.get("role"), "persona": s.get("persona")} for s in deal["stakeholders"]
+            ],
+            "competitors": deal["competitors"],
+            "amount": _text(form, "amount") or None,
+            "close_date": _text(form, "close_date") or None,
+        }
+        try:
+            await api.put(_api_deal(deal_id), json=body)
+        except ApiError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            return await _deal_page(
+                user,
+                api,
+                deal_id,
+                error=exc.message,
+                errors=exc.field_messages(),
+                error_for="update",
+                status_code=exc.status,
+            )
+        return Redirect(f"/deals/{quote(deal_id, safe='')}?done=updated", status_code=303)
+
 
 def _empty_deal_form() -> dict[str, Any]:
     return {
@@ -314,6 +355,7 @@ async def _deal_page(
     note_form: dict[str, Any] | None = None,
     error: str | None = None,
     errors: list[str] | None = None,
+    error_for: str = "note",
     status_code: int = 200,
 ) -> Response[Any]:
     view = await api.get(_api_deal(deal_id), {"persona": persona.strip()[:64]})
@@ -330,6 +372,7 @@ async def _deal_page(
         deal=deal,
         deal_id=deal["id"],
         stage_name=names.get(deal["segment"], CLOSED).get(deal["stage"], deal["stage"]),
+        stage_options=names.get(deal["segment"], CLOSED),
         segments=SEGMENTS,
         closed=deal["stage"] in CLOSED,
         latest=latest,
@@ -344,6 +387,7 @@ async def _deal_page(
         notice=notice,
         error=error,
         errors=errors or [],
+        error_for=error_for,
         status_code=status_code,
     )
 
