@@ -8,6 +8,7 @@ the page, `Accept: text/markdown` for the copy and the download), GET /pitch/v1/
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -170,9 +171,11 @@ async def _render(
     markdown: str = "",
     error: ApiError | None = None,
 ) -> Template:
-    personas: list[dict[str, Any]] = await api.get("/pitch/v1/personas")
+    personas, history, competitors = await asyncio.gather(
+        api.get("/pitch/v1/personas"), api.get(TALK_TRACKS, {"limit": RECENT}), _competitors(api)
+    )
     names = {p["id"]: p["name"] for p in personas}
-    recent = _recent(await api.get(TALK_TRACKS, {"limit": RECENT}), names)
+    recent = _recent(history, names)
     numbers, sources = _sources(track) if track else ({}, [])
     field_errors, invalid = _field_errors(error) if error else ([], set())
     return page(
@@ -184,7 +187,7 @@ async def _render(
         built_in=[p for p in personas if p.get("built_in")],
         custom=[p for p in personas if not p.get("built_in")],
         segments=SEGMENTS,
-        competitors=await _competitors(api),
+        competitors=competitors,
         recent=recent,
         track=track,
         persona_name=names.get(track["persona"], track["persona"]) if track else "",
