@@ -67,11 +67,12 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     choice = mia.locator("article.item[data-status=active]:not([data-type=short_answer])").last
     choice_id = choice.get_attribute("id")
     choice.locator("summary", has_text="Edit").click()
-    choice.locator("textarea[name=prompt]").fill("Which point do we win on against Tessellate?")
+    reworded = "Reworded: " + choice.locator(".prompt").inner_text()
+    choice.locator("textarea[name=prompt]").fill(reworded)
     choice.get_by_role("button", name="Save item").click()
     mia.wait_for_url(re.compile(r"done=edited"))
     edited = mia.locator(f"#{choice_id}")
-    assert edited.locator(".prompt").inner_text() == "Which point do we win on against Tessellate?"
+    assert edited.locator(".prompt").inner_text() == reworded
     assert "edited" in edited.locator("header").inner_text()
     edited.locator("summary", has_text="Edit").click()
     edited.locator("textarea[name=prompt]").fill("Where do we beat Tessellate?")
@@ -83,7 +84,7 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     assert "the edited question is not valid" in refused.inner_text() and "input_value" not in refused.inner_text()
     assert mia.locator(f"#{choice_id} details").get_attribute("open") is not None
     # Nothing was saved, and the form keeps what she typed to fix it.
-    assert mia.locator(f"#{choice_id} .prompt").inner_text() == "Which point do we win on against Tessellate?"
+    assert mia.locator(f"#{choice_id} .prompt").inner_text() == reworded
     assert mia.locator(f"#{choice_id} textarea[name=prompt]").input_value() == "Where do we beat Tessellate?"
     assert mia.locator(f"#{choice_id} input[name=key]:checked").count() == 0
 
@@ -124,7 +125,8 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     return accepted - 1, dropped_prompt
 
 
-def _rep_takes_it(ada: Page, base: str, items: int, dropped: str, shot: Callable[[object, str], Path]) -> None:
+def _rep_takes_it(ada: Page, base: str, items: int, dropped: str, shot: Callable[[object, str], Path]) -> str:
+    """Returns the result page's address."""
     ada.goto(f"{base}/training")
     row = ada.locator("#assignments tr", has_text=TITLE)
     assert "not started" in row.inner_text() and "1 of 1" in row.inner_text() and "60%" in row.inner_text()
@@ -203,6 +205,7 @@ def _rep_takes_it(ada: Page, base: str, items: int, dropped: str, shot: Callable
     reviews.first.get_by_role("button", name="Good").click()
     ada.wait_for_url(re.compile(r"done=rated"))
     assert ada.locator("article.review").count() == due_now - 1  # not due again today
+    return str(result_url)
 
 
 def _manager_reports(mia: Page, base: str, shot: Callable[[object, str], Path], tmp: Path) -> None:
@@ -261,8 +264,33 @@ def test_manager_builds_a_quiz_the_rep_takes_it_and_the_reports_show_it(
     mia = as_role("manager")
     items, dropped = _manager_builds_and_assigns(mia, web_app.base, shot)
     ada = as_role("rep")
-    _rep_takes_it(ada, web_app.base, items, dropped, shot)
+    result_url = _rep_takes_it(ada, web_app.base, items, dropped, shot)
     _manager_reports(mia, web_app.base, shot, tmp_path)
+    _manager_regrades(mia, ada, result_url, shot)
+
+
+def _manager_regrades(mia: Page, ada: Page, result_url: str, shot: Callable[[object, str], Path]) -> None:
+    """From the completion report to ada's answers; a regrade of her short answer reaches her result."""
+    mia.locator("#completion summary").click()
+    mia.locator("#completion-assignments tr", has_text=TITLE).get_by_role("link", name="Answers of Ada Rep").click()
+    mia.wait_for_url(re.compile(r"/manager/attempts/[^/?]+$"))
+    before = float(re.search(r"([\d.]+)%", mia.locator("#attempt-score").inner_text()).group(1))  # type: ignore[union-attr]
+    essay = mia.locator("article.answer", has_text="Tessellate is cheaper and has a free tier.")
+    assert "Reference answer:" in essay.inner_text()  # managers see the key beside the answer
+    essay.locator("summary", has_text="Regrade").click()
+    essay.get_by_label("Credit (0 to 1)").fill("1")
+    essay.get_by_label("Reason (the rep sees it)").fill("The free tier point is the battlecard's own caveat")
+    essay.get_by_role("button", name=re.compile("^Save the grade")).click()
+    mia.wait_for_url(re.compile(r"done=regraded"))
+    regraded = mia.locator("article.answer", has_text="Tessellate is cheaper and has a free tier.")
+    assert "credit 1.00" in regraded.inner_text() and "regraded by mia" in regraded.inner_text()
+    after = float(re.search(r"([\d.]+)%", mia.locator("#attempt-score").inner_text()).group(1))  # type: ignore[union-attr]
+    assert after > before
+    shot(mia, "manager-attempt")
+    ada.goto(result_url)
+    assert (
+        "Regraded by a manager: The free tier point is the battlecard's own caveat" in ada.locator("main").inner_text()
+    )
 
 
 def test_pages_fit_a_phone(as_role: Callable[..., Any], web_app: WebApp) -> None:

@@ -51,6 +51,7 @@ DONE = {
     "assigned": "Assigned. The reps see it on their Training page.",
     "discarded": "Draft discarded.",
     "revised": "A new draft version was created from the published quiz.",
+    "regraded": "Regraded. The attempt's score, pass and certification follow the new credit.",
 }
 REPORTS = ("completion", "scores", "overdue", "items", "readiness")
 # Colour-blind-safe (Okabe-Ito) bar colours for the readiness chart, one per rep.
@@ -389,6 +390,94 @@ async def assign_quiz(
     return Redirect(f"/manager/quizzes/{quiz_id}?done=assigned#assignments", status_code=303)
 
 
+# --- one attempt: answers, the grader's working, regrade --------------------------------------------------------
+
+
+def answer_views(detail: Mapping[str, Any], quiz: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each answer beside its question: what the rep chose or wrote, in words, and the key."""
+    questions = {q["id"]: q for q in quiz["questions"]}
+    views = []
+    for answer in detail["answers"]:
+        q = questions.get(answer["question_id"], {})
+        options = q.get("options") or []
+        chosen = answer["response"].get("choices")
+        views.append(
+            {
+                **answer,
+                "question": q,
+                "chosen": [options[i] for i in chosen if 0 <= i < len(options)] if chosen is not None else None,
+                "text": answer["response"].get("text"),
+                "keys": [options[i] for i in q.get("answers") or [] if 0 <= i < len(options)],
+            }
+        )
+    return views
+
+
+async def _attempt_page(
+    request: Request[Any, Any, Any],
+    user: Account,
+    api: Api,
+    attempt_id: str,
+    *,
+    done: str | None = None,
+    error: ApiError | None = None,
+    item_id: str | None = None,
+) -> Template:
+    detail = await api.get(f"/enablement/v1/attempts/{attempt_id}")
+    assignment = next(
+        (a for a in await api.get("/enablement/v1/assignments") if a["id"] == detail["assignment_id"]), None
+    )
+    if assignment is None:  # the attempt was found, so its assignment is in this org
+        raise ApiError(404, "assignment_not_found", f"no assignment {detail['assignment_id']} in your organisation")
+    quiz = await api.get(f"{Q}/{assignment['quiz_id']}")
+    people = await _people(request, user)
+    return page(
+        "manager/attempt.html",
+        user,
+        title=f"Attempt {detail['number']}: {quiz['title']}",
+        status_code=error.status if error else 200,
+        notice=_notice(done),
+        detail=detail,
+        assignment=assignment,
+        quiz=quiz,
+        answers=answer_views(detail, quiz),
+        rep=people[assignment["assignee"]].name if assignment["assignee"] in people else assignment["assignee"],
+        error=error.message if error else None,
+        field_errors=error.field_messages() if error else [],
+        error_item=item_id,
+    )
+
+
+@get("/manager/attempts/{attempt_id:str}", name="manager.attempt")
+async def attempt_page(
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    attempt_id: FromPath[str],
+    done: FromQuery[str | None] = None,
+) -> Template:
+    require(user, Role.MANAGER)
+    return await _attempt_page(request, user, api, attempt_id, done=done)
+
+
+@post("/manager/attempts/{attempt_id:str}/answers/{question_id:str}/regrade", status_code=303)
+async def regrade_answer(
+    request: Request[Any, Any, Any],
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    attempt_id: FromPath[str],
+    question_id: FromPath[str],
+) -> Response[Any]:
+    require(user, Role.MANAGER)
+    form = await request.form()
+    body = {"credit": str(form.get("credit") or "").strip() or None, "reason": str(form.get("reason") or "")}
+    try:
+        await api.post(f"/enablement/v1/attempts/{attempt_id}/answers/{question_id}/override", json=body)
+    except ApiError as exc:
+        return await _attempt_page(request, user, api, attempt_id, error=exc, item_id=question_id)
+    return Redirect(f"/manager/attempts/{attempt_id}?done=regraded#a-{question_id}", status_code=303)
+
+
 # --- reports -------------------------------------------------------------------------------------------------
 
 
@@ -619,6 +708,8 @@ ROUTES: list[object] = [
     discard_quiz,
     revise_quiz,
     assign_quiz,
+    attempt_page,
+    regrade_answer,
     reports_page,
     report_download,
 ]
