@@ -22,6 +22,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     svc.stop_containers()
 
 
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last and carry the `browser` marker. Playwright's sync API keeps an event loop running
+    in the main thread while its session-scoped browser is open, and pytest-asyncio cannot run a test on that
+    thread afterwards; with the browser tests last, nothing async runs after it starts."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: BROWSER_TESTS in item.path.parents)  # stable: the order within each part stays
+
+
 def _missing(reason: str) -> None:
     """CI (PITCHCRAFT_REQUIRE_SERVICES=1, set by .ci/run) fails instead of skipping, so a green run always
     includes the integration tests."""

@@ -39,9 +39,6 @@ OTHER_ORG_ENGINEER = ("eve@acme.test", "acme-engineer-password")
 # Only the rate-limit test signs in as this one: it ends locked out for the failure window.
 LOCKOUT_USER = ("lockout@acme.test", "acme-lockout-password")
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if SHOTS.exists() and any(SHOTS.iterdir()):
         terminalreporter.write_line(f"browser screenshots: {SHOTS}")
