@@ -7,6 +7,7 @@ may change is the API's rule (reps their own; managers all of the org's, read-on
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -133,6 +134,34 @@ class DealPages(Controller):
             segments=SEGMENTS,
             chart=chart,
             owner=params["owner"],
+            sees_all=user.principal.has_any({Role.MANAGER, Role.ADMIN}),
+        )
+
+    @get("/customers-say", name="deals.customers_say")
+    async def customers_say(
+        self,
+        user: NamedDependency[Account],
+        api: NamedDependency[Api],
+        segment: FromQuery[str] = "",
+        persona: FromQuery[str] = "",
+    ) -> Response[Any]:
+        """What customers say across the notes the user may read (a manager: the org's; a rep: their own)."""
+        require(user, *DEAL_ROLES)
+        params = {"segment": segment.strip()[:32], "persona": persona.strip()[:64]}
+        report, personas = await asyncio.gather(
+            api.get("/pitch/v1/deals/what-customers-say", params), api.get("/pitch/v1/personas")
+        )
+        return page(
+            "deals/customers_say.html",
+            user,
+            title="What customers say",
+            report=report,
+            personas={p["id"]: p["name"] for p in personas},
+            segments=SEGMENTS,
+            segment=params["segment"],
+            persona=params["persona"],
+            # A frequent objection becomes a quiz item on the manager's new-quiz form (answer_objection).
+            can_quiz=user.principal.has_any({Role.MANAGER, Role.ADMIN}),
             sees_all=user.principal.has_any({Role.MANAGER, Role.ADMIN}),
         )
 
