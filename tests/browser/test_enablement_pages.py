@@ -62,6 +62,21 @@ def _manager_builds_and_assigns(mia: Page, base: str, shot: Callable[[object, st
     assert mia.locator("article.item .badge.tag", has_text="vs tessellate").count() >= 1
     shot(mia, "manager-quiz")
 
+    # Regenerate a choice item: a new one from the same generator and source takes its place, or, when the
+    # material gives no other (generation is random), the API's refusal shows inside that item.
+    item = mia.locator("article.item[data-status=active]:not([data-type=short_answer])").first
+    item_id = item.get_attribute("id")
+    with mia.expect_response(lambda r: r.request.method == "POST") as answer:
+        item.get_by_role("button", name=re.compile(r"^Regenerate item")).click()
+    if answer.value.status == 303:
+        mia.wait_for_url(re.compile(r"done=regenerated"))
+        assert "Item replaced" in mia.get_by_role("status").inner_text()
+        assert mia.locator(f"#{item_id}").get_attribute("data-status") == "dropped"  # kept, never asked
+    else:
+        assert answer.value.status == 422
+        assert "drop the item instead" in mia.locator(f"#{item_id} #action-error").inner_text()
+    assert mia.locator("article.item[data-status=active]").count() == accepted
+
     # Edit an item's wording; then an edit the API refuses (a choice item left without its key) comes back
     # inside that item, open, with the API's reason.
     choice = mia.locator("article.item[data-status=active]:not([data-type=short_answer])").last

@@ -1,5 +1,6 @@
 """Pages: enablement for managers. Generate a quiz over a slice of the material and read the quality gate's
-report; edit, drop and regenerate draft items; publish; assign to reps; reports with CSV downloads.
+report; edit, drop and regenerate draft items; publish; assign to reps; read a rep's answers and regrade one;
+reports (the readiness matrix drawn as a chart) with CSV downloads.
 
 Every read and write goes through the enablement API as the signed-in manager; the only local read is the web
 app's own user list (which reps can be picked, and their display names).
