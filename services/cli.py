@@ -176,10 +176,10 @@ def demo_quiz(settings: Settings) -> str:
     return f"Demo quiz '{DEMO_QUIZ}' ({len(quiz.questions)} questions) published and assigned to ada (rep)."
 
 
-def _print_demo_tokens(settings: Settings) -> None:
+def _print_demo_tokens(settings: Settings, url: str) -> None:
     from services.core.auth import issue_token
 
-    print("\nSign in to the web app (http://HOST:PORT/) as any demo role:")
+    print(f"\nSign in to the web app at {url} as any demo role:")
     for role, email, password in demo_users(settings):
         print(f"  {role:<9} {email:<32} password {password}")
     secret = settings.jwt_secret()
@@ -203,7 +203,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(json.dumps(summary, indent=2))
     print(demo_quiz(settings), flush=True)
     close_stores()  # the server reopens the shard
-    _print_demo_tokens(settings)
+    _print_demo_tokens(settings, f"http://{args.host}:{args.port}/")
     if args.no_serve:
         return 0
     print(f"Serving on http://{args.host}:{args.port}  (OpenAPI: /schema)", flush=True)
