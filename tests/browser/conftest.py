@@ -13,14 +13,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import _free_port
+from tests.e2e.conftest import clean_env, serving
 
 CHROMIUM = os.environ.get("PITCHCRAFT_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,23 +37,14 @@ OTHER_ORG_ENGINEER = ("eve@acme.test", "acme-engineer-password")
 # Only the rate-limit test signs in as this one: it ends locked out for the failure window.
 LOCKOUT_USER = ("lockout@acme.test", "acme-lockout-password")
 
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if SHOTS.exists() and any(SHOTS.iterdir()):
         terminalreporter.write_line(f"browser screenshots: {SHOTS}")
 
 
 def _env(data: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PITCHCRAFT_", "REDIS_URL", "DATABASE_URL", "QDRANT_URL"))
-    }
-    return env | {
-        "PITCHCRAFT_DATA_DIR": str(data),
-        "PITCHCRAFT_MODE": "embedded",
-        "PITCHCRAFT_ENV": "development",
-        "PYTHONWARNINGS": "ignore",
-    }
+    return clean_env(data) | {"PYTHONWARNINGS": "ignore"}
 
 
 class WebApp:
@@ -86,6 +75,11 @@ class WebApp:
         )
         return out.stdout
 
+    def bearer(self, sub: str, role: str, org: str = "demo") -> dict[str, str]:
+        """An Authorization header with a token from `pitchcraft token`, for setting up data through the API."""
+        token = self.cli("token", "--sub", sub, "--org", org, "--role", role).strip().splitlines()[-1]
+        return {"Authorization": f"Bearer {token}"}
+
 
 @pytest.fixture(scope="session")
 def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
@@ -110,31 +104,8 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
             text=True,
             timeout=120,
         )
-    port = _free_port()
-    log = (data / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (data / "server.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/ingest/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.3)
+    with serving(data, env) as base:
         yield WebApp(base, data, env)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -216,11 +216,6 @@ def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def _bearer(web_app: WebApp, sub: str, role: str) -> dict[str, str]:
-    token = web_app.cli("token", "--sub", sub, "--org", "demo", "--role", role).strip().splitlines()[-1]
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_a_rep_creates_a_deal_and_the_no_next_step_flag_follows_the_notes(
     as_role: Callable[..., object], web_app: WebApp, shot: Callable[[object, str], Path]
 ) -> None:
@@ -338,7 +333,7 @@ def test_the_new_deal_form_keeps_what_was_typed_on_an_api_error(
     shot(rep, "deals-new")
     names = [
         d["account_name"]
-        for d in httpx.get(f"{web_app.base}/pitch/v1/deals", headers=_bearer(web_app, "ada", "rep")).json()
+        for d in httpx.get(f"{web_app.base}/pitch/v1/deals", headers=web_app.bearer("ada", "rep")).json()
     ]
     assert "Bad Amount Ltd" not in names
 
@@ -346,7 +341,7 @@ def test_the_new_deal_form_keeps_what_was_typed_on_an_api_error(
 def test_a_manager_sees_a_reps_deal_in_the_pipeline_read_only(
     as_role: Callable[..., object], web_app: WebApp, shot: Callable[[object, str], Path]
 ) -> None:
-    ada = _bearer(web_app, "ada", "rep")
+    ada = web_app.bearer("ada", "rep")
     body = {"account_name": "Contoso Retail", "segment": "mid_market", "stage": "discovery", "amount": 48000}
     deal = httpx.post(f"{web_app.base}/pitch/v1/deals", json=body, headers=ada).json()
     note = {"meeting_date": _today(), "text": "Intro call. They will think about it."}
@@ -391,7 +386,7 @@ def test_a_manager_sees_a_reps_deal_in_the_pipeline_read_only(
 def test_deal_pages_refuse_other_roles_and_fit_a_phone(
     browser: object, as_role: Callable[..., object], web_app: WebApp, shot: Callable[[object, str], Path]
 ) -> None:
-    ada = _bearer(web_app, "ada", "rep")
+    ada = web_app.bearer("ada", "rep")
     body = {"account_name": "Phone Width Inc", "segment": "smb", "stage": "discovery"}
     deal = httpx.post(f"{web_app.base}/pitch/v1/deals", json=body, headers=ada).json()
     # A next step was agreed, but its date has passed: still a deal to act on.

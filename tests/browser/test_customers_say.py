@@ -12,11 +12,6 @@ import httpx
 from tests.browser.conftest import WebApp
 
 
-def _bearer(web_app: WebApp, sub: str, role: str) -> dict[str, str]:
-    token = web_app.cli("token", "--sub", sub, "--org", "demo", "--role", role).strip().splitlines()[-1]
-    return {"Authorization": f"Bearer {token}"}
-
-
 def _deal_with_note(web_app: WebApp, headers: dict[str, str], account: str, segment: str, note: str) -> str:
     body = {"account_name": account, "segment": segment, "stage": "discovery"}
     deal = httpx.post(f"{web_app.base}/pitch/v1/deals", json=body, headers=headers)
@@ -30,7 +25,7 @@ def _deal_with_note(web_app: WebApp, headers: dict[str, str], account: str, segm
 def test_a_manager_sees_one_objection_across_deals_with_the_notes_behind_it(
     as_role: Callable[..., object], web_app: WebApp, shot: Callable[[object, str], Path]
 ) -> None:
-    ada = _bearer(web_app, "ada", "rep")
+    ada = web_app.bearer("ada", "rep")
     first = _deal_with_note(
         web_app, ada, "Saywell Logistics", "enterprise",
         "Their CFO said it is too expensive for our budget this year. They run Snowflake.",
@@ -64,7 +59,7 @@ def test_a_manager_sees_one_objection_across_deals_with_the_notes_behind_it(
 
 
 def test_a_rep_sees_only_their_own_deals_notes(as_role: Callable[..., object], web_app: WebApp) -> None:
-    other = _bearer(web_app, "zoe", "rep")
+    other = web_app.bearer("zoe", "rep")
     _deal_with_note(web_app, other, "Zoe Private Account", "smb", "They said onboarding takes too long for them.")
     rep = as_role("rep")
     rep.goto(f"{web_app.base}/deals/customers-say")
