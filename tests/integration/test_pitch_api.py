@@ -9,15 +9,28 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from services.core.vectorstore import PointFilter
-from services.main import create_app
 from services.pitch.personas import built_in
 from services.pitch.tone import ToneProfile
-from tests.conftest import settings_for_tests, token
+from tests.conftest import token
 from tests.demo_corpus import demo_documents
 from tests.integration.conftest import ctx_of, wait_job
+from tests.integration.enablement_helpers import demo_app
 
 pytestmark = pytest.mark.integration
 REP = token("acme", "rep", sub="ada")
+
+
+async def with_rival(client: AsyncTestClient[Any]) -> AsyncTestClient[Any]:
+    """Org globex gets one document of its own beside the demo library of org acme."""
+    rival = {
+        "external_id": "globex-attribution",
+        "kind": "feature",
+        "title": "Globex attribution",
+        "content": "## What it does\n\nGlobex shows which campaigns drive pipeline and revenue for marketers.",
+    }
+    posted = await client.post("/ingest/v1/documents", json=rival, headers=token("globex"))
+    assert (await wait_job(client, posted.json()["job_id"], org="globex"))["status"] == "succeeded"
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +38,8 @@ async def library(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     """One app with the demo library in org acme and one rival document in org globex."""
-    settings = settings_for_tests(tmp_path_factory.mktemp("pitch"), REDIS_URL=redis_url)
-    async with AsyncTestClient(app=create_app(settings), timeout=120) as client:
-        batch = await client.post(
-            "/ingest/v1/documents/batch", json={"documents": demo_documents()}, headers=token("acme")
-        )
-        assert batch.status_code == 202, batch.text
-        assert (await wait_job(client, batch.json()["job_id"]))["status"] == "succeeded"
-        rival = {
-            "external_id": "globex-attribution",
-            "kind": "feature",
-            "title": "Globex attribution",
-            "content": "## What it does\n\nGlobex shows which campaigns drive pipeline and revenue for marketers.",
-        }
-        posted = await client.post("/ingest/v1/documents", json=rival, headers=token("globex"))
-        assert (await wait_job(client, posted.json()["job_id"], org="globex"))["status"] == "succeeded"
-        yield client
+    async with demo_app(str(tmp_path_factory.mktemp("pitch")), redis_url) as client:
+        yield await with_rival(client)
 
 
 def chunk_texts(client: AsyncTestClient[Any], org: str) -> dict[str, str]:

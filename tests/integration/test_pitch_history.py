@@ -10,10 +10,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from services.core.vectorstore import PointFilter
-from services.main import create_app
-from tests.conftest import settings_for_tests, token
-from tests.demo_corpus import demo_documents
+from tests.conftest import token
 from tests.integration.conftest import ctx_of, wait_job
+from tests.integration.enablement_helpers import demo_app
+from tests.integration.test_pitch_api import with_rival
 
 pytestmark = pytest.mark.integration
 ADA = token("acme", "rep", sub="ada")
@@ -26,22 +26,8 @@ async def library(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     """The demo library in org acme; org globex has one document of its own."""
-    settings = settings_for_tests(tmp_path_factory.mktemp("history"), REDIS_URL=redis_url)
-    async with AsyncTestClient(app=create_app(settings), timeout=120) as client:
-        batch = await client.post(
-            "/ingest/v1/documents/batch", json={"documents": demo_documents()}, headers=token("acme")
-        )
-        assert batch.status_code == 202, batch.text
-        assert (await wait_job(client, batch.json()["job_id"]))["status"] == "succeeded"
-        rival = {
-            "external_id": "globex-attribution",
-            "kind": "feature",
-            "title": "Globex attribution",
-            "content": "## What it does\n\nGlobex shows which campaigns drive pipeline and revenue for marketers.",
-        }
-        posted = await client.post("/ingest/v1/documents", json=rival, headers=token("globex"))
-        assert (await wait_job(client, posted.json()["job_id"], org="globex"))["status"] == "succeeded"
-        yield client
+    async with demo_app(str(tmp_path_factory.mktemp("history")), redis_url) as client:
+        yield await with_rival(client)
 
 
 async def ask(client: AsyncTestClient[Any], headers: dict[str, str], **body: Any) -> dict[str, Any]:
