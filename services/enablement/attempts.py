@@ -744,12 +744,15 @@ async def _questions(session: AsyncSession, question_ids: Sequence[str]) -> dict
 
 
 def _review_out(item: ReviewItem, q: Question, sources: Sequence[QuestionSource]) -> ReviewOut:
-    """The prompt and where the material covers it, except for items whose source or topic would name the
-    answer (a "which feature" or "lead with" item): those show the prompt alone."""
+    """The question as asked (prompt and any options) and where the material covers it, except for items whose
+    source or topic would name the answer (a "which feature" or "lead with" item): those show the question
+    alone."""
     return ReviewOut(
         review_id=item.id,
         question_id=q.id,
+        type=QuestionType(q.type),
         prompt=q.prompt,
+        options=list(q.options) if q.options else None,
         topic=None if q.source_reveals_key else q.topic,
         citations=[] if q.source_reveals_key else [source_citation(s) for s in sources],
         due_at=item.due_at,

@@ -332,7 +332,9 @@ class OverrideIn(Strict):
 class ReviewOut(BaseModel):
     review_id: str
     question_id: str
+    type: QuestionType
     prompt: str
+    options: list[str] | None = Field(default=None, description="choice items: the options, as in an attempt")
     topic: str | None
     citations: list[Citation]
     due_at: datetime

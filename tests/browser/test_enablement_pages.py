@@ -209,6 +209,9 @@ def _rep_takes_it(ada: Page, base: str, items: int, dropped: str, shot: Callable
     reviews = ada.locator("article.review")
     due_now = reviews.count()
     assert due_now >= 1 and "Give the main points" in ada.locator("main").inner_text()
+    # A choice item is asked as it was, with its options (and no mark on the right ones).
+    listed = reviews.filter(has=ada.locator("ol.review-options")).first
+    assert listed.locator("ol.review-options li").count() >= 2 and listed.locator(".badge.ok").count() == 0
     # Check what she recalled against the material the item cites.
     cited = reviews.filter(has=ada.locator("a.passage-link")).first
     cited.locator("summary").click()

@@ -116,6 +116,13 @@ async def test_a_review_item_opens_the_passages_it_cites_and_nothing_else(librar
     reviews = (await library.get("/enablement/v1/me/reviews", headers=cleo)).json()
     cited = [r for r in reviews if r["citations"]]
     assert len(reviews) == len(quiz["questions"]) and cited
+    # Each item as it was asked: its type, and a choice item's options (not which is right).
+    by_id = {q["id"]: q for q in quiz["questions"]}
+    for review in reviews:
+        asked = by_id[review["question_id"]]
+        assert review["type"] == asked["type"] and review["prompt"] == asked["prompt"]
+        assert sorted(review["options"] or []) == sorted(asked["options"] or [])
+    assert leaks(reviews, quiz, graded=True) == []
     item, citation = cited[0], cited[0]["citations"][0]
     path = f"/enablement/v1/me/reviews/{item['review_id']}/passages"
 
