@@ -316,9 +316,14 @@ def test_pages_fit_a_phone(as_role: Callable[..., Any], web_app: WebApp) -> None
     for path in ("/manager", "/manager/quizzes/new", "/manager/reports"):
         mia.goto(f"{web_app.base}{path}")
         _no_sideways_scroll(mia)
+    mia.goto(f"{web_app.base}/manager")
+    mia.get_by_role("link", name="Lumora feature basics").click()  # the demo's published quiz, keys and all
+    assert mia.locator("article.item").count() >= 1
+    _no_sideways_scroll(mia)
     ada = as_role("rep", width=390)
-    ada.goto(f"{web_app.base}/training")
-    _no_sideways_scroll(ada)
+    for path in ("/training", "/training/reviews"):
+        ada.goto(f"{web_app.base}{path}")
+        _no_sideways_scroll(ada)
 
 
 def test_a_rep_gets_the_403_page_on_manager_pages_and_a_manager_no_csv_of_an_unknown_report(
