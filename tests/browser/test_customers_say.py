@@ -51,7 +51,18 @@ def test_a_manager_sees_one_objection_across_deals_with_the_notes_behind_it(
     systems = manager.locator("section[data-kind=systems]")
     assert "Snowflake" in systems.inner_text()
     shot(manager, "deals-customers-say")
+    # The objection becomes a quiz item keyed from the material that answers it.
+    theme = price.locator("td").first.inner_text().splitlines()[0].strip("\u201c\u201d")
+    price.get_by_role("link", name="Train reps on this objection").click()
+    manager.wait_for_load_state("networkidle")
+    assert manager.get_by_label("Objections buyers raise", exact=False).input_value() == theme
+    manager.get_by_role("button", name="Generate draft").click()
+    manager.wait_for_load_state("networkidle")
+    item = manager.locator("article.item").first
+    assert theme.rstrip(".") in item.inner_text()  # the prompt quotes the objection
+    assert "Objections from the field" in manager.locator("h1").inner_text()
     # A segment filter keeps that segment's notes only.
+    manager.goto(f"{web_app.base}/deals/customers-say")
     manager.get_by_label("Segment").select_option("mid_market")
     manager.get_by_role("button", name="Show").click()
     manager.wait_for_load_state("networkidle")

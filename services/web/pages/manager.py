@@ -112,9 +112,21 @@ async def _new_form(api: Api, user: Account, *, values: Mapping[str, Any], error
 
 
 @get("/manager/quizzes/new", name="manager.new")
-async def new_quiz_page(user: NamedDependency[Account], api: NamedDependency[Api]) -> Template:
+async def new_quiz_page(
+    user: NamedDependency[Account], api: NamedDependency[Api], objection: FromQuery[str] = ""
+) -> Template:
+    """`?objection=` (from "What customers say") fills the form for one answer_objection item on it."""
     require(user, Role.MANAGER)
-    return await _new_form(api, user, values={"count": "10", "types": [], "kinds": [], "objections": ""})
+    values: dict[str, Any] = {"count": "10", "types": [], "kinds": [], "objections": ""}
+    said = " ".join(objection.split())[:300]
+    if said:
+        values |= {
+            "title": "Objections from the field",
+            "objections": said,
+            "count": "1",
+            "kinds": ["answer_objection"],
+        }
+    return await _new_form(api, user, values=values)
 
 
 def _form_values(form: FormMultiDict) -> dict[str, Any]:
