@@ -95,3 +95,29 @@ def test_a_phone_width_sign_in_works(browser: object, web_app: WebApp, shot: Cal
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "phone-tracks")
     page.context.close()  # type: ignore[attr-defined]
+
+
+def test_sign_in_and_the_talk_track_work_from_the_keyboard(browser: object, web_app: WebApp) -> None:
+    """No mouse: the email field has focus, Tab moves through the form, Enter submits; every control of the
+    talk-track form is reachable with Tab and labelled."""
+    email, password = web_app.logins["rep"]
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{web_app.base}/login")
+    page.keyboard.type(email)  # autofocus
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/tracks")
+    reached: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; const label = e.labels && e.labels[0]; "
+            "return [e.tagName, e.id, label ? label.innerText : (e.innerText || '')].join('|'); }"
+        )
+        reached.append(focused)
+    fields = [r for r in reached if r.split("|")[0] in {"INPUT", "SELECT", "TEXTAREA"}]
+    assert fields and all(r.split("|")[2].strip() for r in fields), fields  # every field reached has a label
+    assert any(r.startswith("BUTTON|") for r in reached)  # the submit button is reachable
+    context.close()  # type: ignore[attr-defined]
