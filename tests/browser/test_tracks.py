@@ -4,6 +4,7 @@ ask again from the recent list; phone width; bad input shows the API's message."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +323,43 @@ def test_a_failed_request_says_so_and_keeps_the_form(as_role: Callable[..., Any]
     page.locator("#track a.cite").first.click()
     page.locator("#passage-body [role=alert]").wait_for()
     assert "did not answer" in page.locator("#passage-body").inner_text()
+
+
+def test_a_deal_pages_track_link_asks_for_the_deals_track(
+    as_role: Callable[..., Any], web_app: WebApp, shot: Callable[[object, str], Path]
+) -> None:
+    """From a deal's page: the form names the deal and its stakeholders; the track shows what the notes said
+    and the objections raised, answered from the library or listed unanswered."""
+    ada = web_app.bearer("ada", "rep")
+    body = {
+        "account_name": "Trackwell Shipping",
+        "segment": "enterprise",
+        "stage": "discovery",
+        "stakeholders": [{"name": "Jo Brennan", "role": "CFO", "persona": "cfo"}],
+    }
+    deal = httpx.post(f"{web_app.base}/pitch/v1/deals", json=body, headers=ada).json()
+    note = {
+        "meeting_date": datetime.now(UTC).date().isoformat(),
+        "attendees": ["Jo Brennan"],
+        "text": "Pains:\n- Finance rebuilds the revenue forecast by hand every month.\n"
+        "Objections:\n- Security reviews at their bank take six months and could stall the deal.",
+    }
+    assert httpx.post(f"{web_app.base}/pitch/v1/deals/{deal['id']}/notes", json=note, headers=ada).status_code == 201
+    rep = as_role("rep")
+    rep.goto(f"{web_app.base}/deals/{deal['id']}")
+    rep.get_by_role("button", name="Talk track for this deal").click()
+    rep.wait_for_load_state("networkidle")
+    assert "Trackwell Shipping" in rep.locator("#track-deal").inner_text()
+    rep.get_by_label("Who is the track for?").select_option("Jo Brennan")
+    rep.get_by_role("button", name="Write the talk track").click()
+    section = rep.locator("#track-deal-section")
+    section.wait_for()
+    assert "Trackwell Shipping" in section.inner_text()
+    assert "Security reviews at their bank take six months" in section.inner_text()
+    assert "rebuilds the revenue forecast by hand" in section.inner_text()
+    assert "for Trackwell Shipping" in rep.locator(".track-head").inner_text()
+    shot(rep, "tracks-deal")
+    # Another rep's deal is the 404 page, not a track.
+    other = web_app.bearer("zed", "rep")
+    theirs = httpx.post(f"{web_app.base}/pitch/v1/deals", json={**body, "account_name": "Zed Co"}, headers=other)
+    assert rep.goto(f"{web_app.base}/tracks?deal_id={theirs.json()['id']}").status == 404

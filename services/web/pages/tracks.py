@@ -42,6 +42,8 @@ LABELS = {
     "segment": "Segment",
     "max_features": "Features, at most",
     "persona_brief": "Buyer description",
+    "stakeholder": "Stakeholder",
+    "deal_id": "Deal",
 }
 # Citations give chunk ids as uuids; anything else never reaches the API's path.
 CHUNK_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -57,6 +59,10 @@ class TrackForm:
     segment: str = ""
     max_features: str = "4"
     persona_brief: str = ""
+    # A deal's track (from the deal page): the deal gives the context, segment and competitor; the buyer is a
+    # persona or one of the deal's stakeholders.
+    deal_id: str = ""
+    stakeholder: str = ""
 
     @classmethod
     def read(cls, values: FormMultiDict | dict[str, Any]) -> TrackForm:
@@ -71,12 +77,14 @@ class TrackForm:
             segment=text("segment"),
             max_features=text("max_features") or "4",
             persona_brief=text("persona_brief"),
+            deal_id=text("deal_id"),
+            stakeholder=text("stakeholder"),
         )
 
     def body(self) -> dict[str, Any]:
         """The talk-track request: empty fields left out (the API's defaults apply)."""
         body: dict[str, Any] = {"persona": self.persona or None}
-        for name in ("context", "competitor", "segment", "persona_brief"):
+        for name in ("context", "competitor", "segment", "persona_brief", "deal_id", "stakeholder"):
             if value := getattr(self, name):
                 body[name] = value
         # A number when it is one; otherwise as typed, so the API names what is wrong with it.
@@ -121,6 +129,7 @@ def _recent(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str,
             context=row.get("context") or "",
             competitor=row.get("competitor") or "",
             segment=row.get("segment") or "",
+            deal_id=row.get("deal_id") or "",
         )
         out.append(
             {
@@ -146,6 +155,8 @@ def _sources(track: dict[str, Any]) -> tuple[dict[str, int], list[dict[str, Any]
     points += competitor.get("where_we_win", [])
     points += [o["response"] for o in competitor.get("objections", [])]
     points += competitor.get("where_they_are_stronger", [])
+    deal = track.get("deal") or {}
+    points += [o["response"] for o in deal.get("objections", []) if o.get("response")]
     numbers: dict[str, int] = {}
     sources: list[dict[str, Any]] = []
     for point in points:
@@ -162,6 +173,16 @@ async def _competitors(api: Api) -> list[str]:
     return sorted({d["competitor"] for d in found.get("items", []) if d.get("competitor")}, key=str.casefold)
 
 
+async def _deal(api: Api, deal_id: str) -> dict[str, Any] | None:
+    """The deal a track is for, read as the user (another rep's or org's deal: the API's 404 page)."""
+    if not deal_id:
+        return None
+    if not CHUNK_ID.fullmatch(deal_id):
+        raise NotFound("no such deal: deal pages link to their track by the deal's id")
+    deal: dict[str, Any] = await api.get(f"/pitch/v1/deals/{deal_id}")
+    return deal
+
+
 async def _render(
     api: Api,
     user: Account,
@@ -171,8 +192,11 @@ async def _render(
     markdown: str = "",
     error: ApiError | None = None,
 ) -> Template:
-    personas, history, competitors = await asyncio.gather(
-        api.get("/pitch/v1/personas"), api.get(TALK_TRACKS, {"limit": RECENT}), _competitors(api)
+    personas, history, competitors, deal = await asyncio.gather(
+        api.get("/pitch/v1/personas"),
+        api.get(TALK_TRACKS, {"limit": RECENT}),
+        _competitors(api),
+        _deal(api, form.deal_id),
     )
     names = {p["id"]: p["name"] for p in personas}
     recent = _recent(history, names)
@@ -195,6 +219,7 @@ async def _render(
         numbers=numbers,
         sources=sources,
         download=f"/tracks/download?{form.query()}",
+        deal=deal,
         error=error.message if error else None,
         field_errors=field_errors,
         invalid=invalid,
@@ -211,8 +236,11 @@ async def tracks_page(
     segment: FromQuery[str] = "",
     max_features: FromQuery[str] = "4",
     persona_brief: FromQuery[str] = "",
+    deal_id: FromQuery[str] = "",
+    stakeholder: FromQuery[str] = "",
 ) -> Template:
-    """The form (filled from the query: the recent list's "ask again" links) and the recent tracks."""
+    """The form (filled from the query: the recent list's "ask again" links, a deal page's track link) and the
+    recent tracks."""
     form = TrackForm.read(
         {
             "persona": persona,
@@ -221,6 +249,8 @@ async def tracks_page(
             "segment": segment,
             "max_features": max_features,
             "persona_brief": persona_brief,
+            "deal_id": deal_id,
+            "stakeholder": stakeholder,
         }
     )
     return await _render(api, user, form)
@@ -253,6 +283,8 @@ async def download_track(
     segment: FromQuery[str] = "",
     max_features: FromQuery[str] = "4",
     persona_brief: FromQuery[str] = "",
+    deal_id: FromQuery[str] = "",
+    stakeholder: FromQuery[str] = "",
 ) -> Response[bytes]:
     """The track for the request in the query, as a markdown file (the request is asked again)."""
     form = TrackForm.read(
@@ -263,10 +295,12 @@ async def download_track(
             "segment": segment,
             "max_features": max_features,
             "persona_brief": persona_brief,
+            "deal_id": deal_id,
+            "stakeholder": stakeholder,
         }
     )
     answer = await api.request("POST", TALK_TRACKS, json=form.body(), headers={"Accept": "text/markdown"})
-    name = re.sub(r"[^a-z0-9_-]+", "-", form.persona.lower()).strip("-") or "track"
+    name = re.sub(r"[^a-z0-9_-]+", "-", (form.persona or form.stakeholder).lower()).strip("-") or "track"
     return Response(
         content=answer.content,
         media_type="text/markdown; charset=utf-8",
