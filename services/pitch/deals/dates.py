@@ -1,11 +1,15 @@
 """Dates as reps write them in meeting notes, resolved against the meeting's date.
 
-Counted as a date: ISO (2026-12-04), month/day with or without a year (12/4, 12/4/2026: month first), day and
-month names in either order (3 March, 3rd of March, March 3rd, Dec 4, with or without a year), weekdays
+Counted as a date: ISO (2026-12-04), month/day with or without a year (12/4, 12/4/2026: month first, unless only
+the day-first reading falls within the next four months: 08/12 written in November is 8 December), day.month with
+a closing dot or a year (24.11., 24.11.2026, as written in much of Europe), day and month names in either order
+(3 March, 3rd of March, March 3rd, Dec 4, Jan 19, with or without a year), weekdays
 (Tuesday, next Tuesday, this Fri: the next such day after the meeting), today, tomorrow, the day after tomorrow,
 in N days or weeks or months ("in two weeks", "in a couple of weeks", "a week from today"), end of day / week /
 month (EOD, EOW, EOM, "end of next week"). Not a date: "next week", "soon", "next quarter", "Q1", "mid-March",
-"last Tuesday" (past), and a bare time ("at 3pm").
+"last Tuesday" (past), a week named by its first day ("the week of Dec 14", "w/c 14/12": no day agreed), and a bare
+time ("at 3pm", "10:00"). A date after "by", "before", "due" or "no later than" is a deadline (`FoundDate.deadline`):
+"I'll send the deck by Friday" sets when something is due, not when the two sides meet.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("in_count", re.compile(
         r"\b(?:in\s+(?:about\s+)?" + _COUNT + r"\s+(?P<unit>days?|weeks?|months?)|" + _COUNT.replace("count", "count2")
         + r"\s+(?P<unit2>days?|weeks?)\s+from\s+(?:now|today))\b", re.I)),
+    ("dotted", re.compile(
+        r"(?<![\w.,])(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)\.(?:(?P<year>(?:19|20|21)?\d\d)(?![\d.]))?(?![\d%])")),
     ("day_month", re.compile(r"\b" + _DAY + r"(?:\s+of)?\s+" + _MONTH + r"\b" + _YEAR, re.I)),
     ("month_day", re.compile(
         r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?!\s*(?:%|am|pm|min|h\b|hours?|days?|weeks?))" + _YEAR, re.I)),
@@ -50,11 +56,23 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 
 
+# A week, not a day: "the week of Dec 14", "w/c 12/14", "wk of the 14th".
+_WEEK_OF = re.compile(r"\b(?:week|wk)\s+(?:of|starting|beginning|commencing)\s+(?:the\s+)?$|\bw/c\s+$", re.I)
+# A deadline, not an appointment: "send the deck by Friday", "due 12/4", "no later than the 9th".
+_DEADLINE = re.compile(
+    r"\b(?:by|before|due(?:\s+(?:on|by))?|no later than|not later than|latest|ahead of)\s+(?:the\s+|this\s+|next\s+)?$",
+    re.I,
+)
+# Day-first is taken for an ambiguous n/n only when month-first lands further out than this and day-first does not.
+_NEAR_DAYS = 120
+
+
 @dataclass(frozen=True, slots=True)
 class FoundDate:
     date: date
     text: str
     start: int
+    deadline: bool = False  # after "by", "before", "due": when something is due, not a meeting
 
 
 def _safe(year: int, month: int, day: int) -> date | None:
@@ -90,11 +108,17 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             if any(m.start() < end and start < m.end() for start, end in taken):
                 continue
             value = _resolve(kind, m, reference)
-            if value is None:
+            taken.append((m.start(), m.end()))  # a span read as a week or a past day is no other kind's date either
+            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+            if value is None or _WEEK_OF.search(text[:start]):
                 continue
-            taken.append((m.start(), m.end()))
-            found.append(FoundDate(value, m.group(0).strip(), m.start()))
-    return sorted(found, key=lambda f: f.start)
+            found.append(FoundDate(value, m.group(0).strip(), start, bool(_DEADLINE.search(text[:start]))))
+    found.sort(key=lambda f: f.start)
+    for i in range(1, len(found)):  # "by Thu 12/10": the second half of one date is as much a deadline
+        gap = text[found[i - 1].start + len(found[i - 1].text) : found[i].start]
+        if found[i - 1].deadline and not found[i].deadline and re.fullmatch(r"[\s,]*", gap):
+            found[i] = FoundDate(found[i].date, found[i].text, found[i].start, True)
+    return found
 
 
 def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
@@ -107,7 +131,16 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         month, day = int(g["month"]), int(g["day"])
         if month > 12 and day <= 12:
             month, day = day, month  # 13/4 can only be day first
-        return _upcoming(ref, month, day, full)
+        first = _upcoming(ref, month, day, full)
+        if full is None and day <= 12 and month != day:
+            flipped = _upcoming(ref, day, month, None)
+            if (first is None or (first - ref).days > _NEAR_DAYS) and flipped and (flipped - ref).days <= _NEAR_DAYS:
+                return flipped  # 08/12 written in November: 8 December, not next August
+        return first
+    if kind == "dotted":
+        year = g.get("year")
+        full = None if year is None else (int(year) + 2000 if len(year) == 2 else int(year))
+        return _upcoming(ref, int(g["month"]), int(g["day"]), full)
     if kind in ("day_month", "month_day"):
         year = int(g["year"]) if g.get("year") else None
         return _upcoming(ref, _MONTHS[g["month"].lower().rstrip(".")], int(g["day"]), year)

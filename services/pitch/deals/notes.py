@@ -104,14 +104,17 @@ _CUES: dict[str, re.Pattern[str]] = {
 _EVENT = re.compile(
     r"\b(call|meeting|mtg|demo|session|workshop|review|sync|check[- ]?in|kick[- ]?off|presentation|readout|"
     r"onsite|on-site|deep[- ]?dive|walkthrough|walk-through|decision|signing|sign|pilot|poc|trial|"
-    r"follow[- ]?up|next step|reconvene|regroup|meet|meeting)s?\b",
+    r"follow[- ]?up|next step|reconvene|regroup|meet|meeting|steering (?:group|committee|meeting)|committee|"
+    r"board meeting|interview|visit)s?\b",
     re.I,
 )
 _UNDATED = re.compile(
     r"\b(tbd|tbc|no (date|time|next step|follow[- ]?up)|not (yet )?(scheduled|booked|set|agreed)|"
     r"(didn'?t|did not|couldn'?t|could not|wouldn'?t|won'?t) (book|set|schedule|agree|commit|lock|get)|"
     r"(date|time) (to be|still|is) (confirmed|decided|tbd|open|unclear)|will get back|get back to us|"
-    r"unclear when|nothing (booked|scheduled)|when they can|at some point|some time|sometime)\b",
+    r"unclear when|nothing (booked|scheduled)|when they can|at some point|some time|sometime|"
+    r"no (next )?(meeting|mtg|call|demo|date|day|time)s?( (yet|set|booked|agreed|on the (calendar|books)))?|"
+    r"none (set|booked|agreed|formally|yet)|will confirm (the )?(day|date|time))\b",
     re.I,
 )
 
@@ -525,7 +528,10 @@ class NoteAnalyser:
             sims = {kind: float(np.max(protos @ vector)) for kind, protos in prototypes.items()}
             kinds = classify(sentence, sims)
             # A step agreed for the meeting day itself ("send it today") is a deliverable, not the next meeting.
-            dates = [d.date for d in find_dates(sentence.text, facts.meeting_date) if d.date > facts.meeting_date]
+            found = [d for d in find_dates(sentence.text, facts.meeting_date) if d.date > facts.meeting_date]
+            # A deadline ("send the deck by Friday") dates a commitment, never the next meeting.
+            dates = [d.date for d in found if not d.deadline]
+            due = min((d.date for d in found), default=None)
             undated = bool(_UNDATED.search(sentence.text))
             if dates and not undated and ("next_step" in kinds or _EVENT.search(sentence.text)):
                 if "commitment" in kinds and not _EVENT.search(sentence.text):
@@ -543,7 +549,7 @@ class NoteAnalyser:
                 )
             if "commitment" in kinds:
                 result["commitments"].append(
-                    {"kind": "commitment", "text": sentence.text, "citation": cite, "date": _iso(first_date)}
+                    {"kind": "commitment", "text": sentence.text, "citation": cite, "date": _iso(due)}
                 )
             if "next_step" in kinds:
                 dated = first_date if _EVENT.search(sentence.text) or sentence.section == "next_step" else None
