@@ -68,6 +68,7 @@ eval: install ## talk tracks on the demo set and every shared set, short-answer 
 	$(PY) evals/run_gate_eval.py
 	$(PY) evals/run_notes_eval.py
 	$(PY) evals/run_notes_eval.py --set evals/notes/heldout.jsonl
+	$(PY) evals/run_notes_eval.py --set evals/notes/heldout2.jsonl
 
 compose-config: ## validate docker-compose.yml where the docker client exists
 	@if docker compose version >/dev/null 2>&1; then \
