@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 
 from services.core.auth import Role
@@ -52,14 +53,14 @@ def _stale_param(stale: str) -> bool | None:
 @get("/library", name="library")
 async def library_list(
     request: Request[Any, Any, Any],
-    user: Account,
-    api: Api,
-    kind: str = "",
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    kind: FromQuery[str] = "",
     competitor: Annotated[str, Parameter(max_length=120)] = "",
-    stale: str = "",
+    stale: FromQuery[str] = "",
     q: Annotated[str, Parameter(max_length=200)] = "",
     offset: Annotated[int, Parameter(ge=0, le=1_000_000_000)] = 0,
-    done: str = "",
+    done: FromQuery[str] = "",
 ) -> Template:
     require(user, *READERS)
     filters = {
@@ -108,13 +109,15 @@ def _upload_form(user: Account, *, values: dict[str, str], error: str | None = N
 
 
 @get("/library/upload")
-async def upload_page(user: Account) -> Template:
+async def upload_page(user: NamedDependency[Account]) -> Template:
     require(user, Role.ENGINEER)
     return _upload_form(user, values={})
 
 
 @post("/library/upload", status_code=303)
-async def upload(request: Request[Any, Any, Any], user: Account, api: Api) -> Template | Redirect:
+async def upload(
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api]
+) -> Template | Redirect:
     """A file (multipart, as the API takes it) or pasted markdown (JSON). The API validates; its message is shown
     on the form with the status it gave."""
     require(user, Role.ENGINEER)
@@ -153,7 +156,9 @@ async def upload(request: Request[Any, Any, Any], user: Account, api: Api) -> Te
 
 
 @get("/library/jobs/{job_id:str}")
-async def job_page(request: Request[Any, Any, Any], user: Account, api: Api, job_id: str) -> Template:
+async def job_page(
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], job_id: FromPath[str]
+) -> Template:
     """The upload's job. The status box polls itself every second (htmx) until the job has finished; an htmx
     request gets only that box."""
     require(user, *READERS)
@@ -183,11 +188,11 @@ async def job_page(request: Request[Any, Any, Any], user: Account, api: Api, job
 @get("/library/documents/{document_id:str}")
 async def document_page(
     request: Request[Any, Any, Any],
-    user: Account,
-    api: Api,
-    document_id: str,
+    user: NamedDependency[Account],
+    api: NamedDependency[Api],
+    document_id: FromPath[str],
     version: Annotated[int | None, Parameter(ge=1, le=2_147_483_647)] = None,
-    done: str = "",
+    done: FromQuery[str] = "",
 ) -> Template:
     """One document: its fields, stale reasons, who verified it, the text of its current version (or the one
     asked for), its versions and its chunks."""
@@ -213,14 +218,14 @@ async def document_page(
 
 
 @post("/library/documents/{document_id:str}/verify", status_code=303)
-async def verify(user: Account, api: Api, document_id: str) -> Redirect:
+async def verify(user: NamedDependency[Account], api: NamedDependency[Api], document_id: FromPath[str]) -> Redirect:
     require(user, Role.ENGINEER)
     await api.post(f"/ingest/v1/documents/{document_id}/verify")
     return Redirect(f"/library/documents/{document_id}?done=verified", status_code=303)
 
 
 @post("/library/documents/{document_id:str}/delete", status_code=303)
-async def delete(user: Account, api: Api, document_id: str) -> Redirect:
+async def delete(user: NamedDependency[Account], api: NamedDependency[Api], document_id: FromPath[str]) -> Redirect:
     require(user, Role.ENGINEER)
     await api.delete(f"/ingest/v1/documents/{document_id}")
     return Redirect("/library?done=deleted", status_code=303)
