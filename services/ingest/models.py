@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.core.db import Base, UTCDateTime, new_id, utcnow
@@ -103,6 +103,22 @@ class DocumentVersion(Base):
     indexed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     document: Mapped[Document] = relationship(back_populates="versions", lazy="raise")
+
+
+class VersionUpload(Base):
+    """An HTML, PDF or DOCX upload as it was sent, kept until the version's job has parsed it in the sandbox.
+
+    The request stores it and answers 202; the worker (in another process or on another machine in distributed
+    mode) reads it from here. Deleted once parsed (the version keeps the parsed text, which is what a rebuild
+    needs), when the version fails, and when a newer version supersedes it unparsed."""
+
+    __tablename__ = "version_uploads"
+
+    version_id: Mapped[str] = mapped_column(ForeignKey("document_versions.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IngestJob(Base):

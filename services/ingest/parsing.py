@@ -107,6 +107,18 @@ SANDBOXED = frozenset({Format.HTML, Format.PDF, Format.DOCX})
 _EXTRACT = "services.ingest.extract:extract"
 
 
+def check_upload(data: bytes, fmt: Format) -> None:
+    """The checks cheap enough for the request, on a file the job will parse in the sandbox: it holds something,
+    and a PDF or DOCX at least starts like one. Raises Unprocessable (422); everything else is the job's."""
+    if not data.strip():
+        raise Unprocessable("the file is empty; there is no text to index")
+    # The PDF header may follow some junk (readers look in the first 1,024 bytes); a DOCX is a zip archive.
+    if fmt is Format.PDF and b"%PDF-" not in data[:1024]:
+        raise Unprocessable("the file is not a PDF (no %PDF- header); export it again as PDF")
+    if fmt is Format.DOCX and not data.startswith(b"PK\x03\x04"):
+        raise Unprocessable("the file is not a DOCX (not a zip archive); save it again as .docx")
+
+
 def default_limits() -> ParseLimits:
     return ParseLimits.from_settings(IngestSettings())
 

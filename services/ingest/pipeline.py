@@ -7,6 +7,8 @@ once in SQL, so a retried job changes nothing twice.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,17 +16,20 @@ from typing import Any
 
 import numpy as np
 import structlog
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.db import transaction, utcnow
 from services.core.embeddings import Embedder
+from services.core.errors import Unprocessable
 from services.core.retrieval import current_versions
 from services.core.text import sha256_hex
 from services.core.vectorstore import ChunkPoint, PointFilter, StoredPoint, VectorStore, point_id
 from services.core.vectorstore.bm25 import Bm25Encoder
 from services.ingest.chunking import Chunk, Chunker
-from services.ingest.models import Document, DocumentVersion, IngestJob, JobStatus, VersionStatus
+from services.ingest.extract import ParseLimits
+from services.ingest.models import Document, DocumentVersion, IngestJob, JobStatus, VersionStatus, VersionUpload
+from services.ingest.parsing import Format, default_limits, parse_content_async
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +52,17 @@ class JobLeased(Exception):
 
 class StoreIncomplete(Exception):
     """Fewer points were stored than written (a store fault): retry, never switch to a partial version."""
+
+
+# Parse children running at once in this process (PITCHCRAFT_PARSE_CONCURRENCY): embedded mode runs several jobs
+# on worker threads, each with its own event loop, so the bound is a thread semaphore, taken without blocking.
+_parse_slots: dict[int, threading.BoundedSemaphore] = {}
+_parse_slots_lock = threading.Lock()
+
+
+def _parse_slot(concurrency: int) -> threading.BoundedSemaphore:
+    with _parse_slots_lock:
+        return _parse_slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +128,9 @@ class IngestPipeline:
         batch_size: int = 32,
         lease_seconds: int = 120,
         max_attempts: int = 5,
+        parse_limits: ParseLimits | None = None,
+        max_chars: int = 1_000_000,
+        parse_concurrency: int = 2,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -121,6 +140,9 @@ class IngestPipeline:
         self._batch_size = batch_size
         self._lease = timedelta(seconds=lease_seconds)
         self._max_attempts = max_attempts
+        self._parse_limits = parse_limits or default_limits()
+        self._max_chars = max_chars
+        self._parse_slot = _parse_slot(parse_concurrency)
 
     async def _claim(self, job_id: str) -> tuple[list[dict[str, Any]], str, int] | None:
         """Take the job atomically: queued, or running with a lapsed lease (its worker is gone). Another
@@ -176,6 +198,7 @@ class IngestPipeline:
             )
             return []
         try:
+            await self._parse_uploads(job_id, items)
             plans = await self._plan(items)
         except PermanentIngestError as exc:
             await mark_failed(self._sessions, job_id, str(exc), store=self._store)
@@ -250,6 +273,69 @@ class IngestPipeline:
         if fresh:
             self._store.optimize()  # after the job is reported done: searches are faster with the index built
         return changes
+
+    async def _parse_uploads(self, job_id: str, items: Sequence[dict[str, object]]) -> None:
+        """Parse the job's stored uploads (HTML, PDF, DOCX) in the sandbox, one at a time, under the parse limits;
+        each parsed text is written to its version and the upload dropped in one transaction, so a rerun after a
+        crash parses only what is left. A file past a limit raises PermanentIngestError naming the document and
+        the setting (the job fails; the document's current version is untouched). A parser bug (ParserFailed)
+        propagates: the task logs it and fails the job."""
+        wanted = [(str(i["document_id"]), int(str(i["version"]))) for i in items]
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        DocumentVersion.id,
+                        DocumentVersion.document_id,
+                        DocumentVersion.version,
+                        DocumentVersion.content_type,
+                        Document.external_id,
+                    )
+                    .join(VersionUpload, VersionUpload.version_id == DocumentVersion.id)
+                    .join(Document, Document.id == DocumentVersion.document_id)
+                    .where(
+                        DocumentVersion.document_id.in_({d for d, _ in wanted}),
+                        DocumentVersion.status == VersionStatus.PENDING,
+                    )
+                )
+            ).all()
+        pending = {(doc_id, number): (version_id, fmt, ext) for version_id, doc_id, number, fmt, ext in rows}
+        for key in wanted:  # job order
+            if key not in pending:
+                continue
+            version_id, fmt, external_id = pending[key]
+            async with self._sessions() as session:  # one file in memory at a time
+                data = (
+                    await session.execute(select(VersionUpload.data).where(VersionUpload.version_id == version_id))
+                ).scalar_one_or_none()
+            if data is None:
+                continue  # parsed by a run that raced this one
+            try:
+                # Polled, not awaited in a thread: a cancelled job can never leave a slot taken.
+                while not self._parse_slot.acquire(blocking=False):  # noqa: ASYNC110 - a cross-loop thread semaphore
+                    await asyncio.sleep(0.05)
+                try:
+                    parsed = await parse_content_async(
+                        data,
+                        content_type=Format(fmt).value,
+                        filename=None,
+                        max_chars=self._max_chars,
+                        limits=self._parse_limits,
+                    )
+                finally:
+                    self._parse_slot.release()
+            except Unprocessable as exc:
+                raise PermanentIngestError(f"{external_id}: {exc.message}") from exc
+            del data
+            async with transaction(self._sessions) as session:
+                version = await session.get(DocumentVersion, version_id)
+                if version is not None and version.status == VersionStatus.PENDING:
+                    version.content = parsed.text
+                    version.meta = {**version.meta, "content_hash": sha256_hex(parsed.text)}
+                await session.execute(delete(VersionUpload).where(VersionUpload.version_id == version_id))
+                # Parsing takes seconds per file: the job's lease must not lapse under it.
+                await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(updated_at=utcnow()))
+            log.info("ingest.upload.parsed", job_id=job_id, document_id=key[0], version=key[1], chars=len(parsed.text))
 
     async def _plan(self, items: Sequence[dict[str, object]]) -> list[VersionPlan]:
         wanted = {(str(i["document_id"]), int(str(i["version"]))) for i in items}
@@ -393,6 +479,16 @@ class IngestPipeline:
                     )
                     .values(status=VersionStatus.SUPERSEDED)
                 )
+                # Older versions never parsed (superseded while queued) will not be: their uploads go.
+                await session.execute(
+                    delete(VersionUpload).where(
+                        VersionUpload.version_id.in_(
+                            select(DocumentVersion.id).where(
+                                DocumentVersion.document_id == doc_id, DocumentVersion.version < number
+                            )
+                        )
+                    )
+                )
                 drops.append(PointFilter(org_id=org, document_id=doc_id, version_below=number))
         for flt in drops:
             self._store.delete(flt)
@@ -425,6 +521,22 @@ async def mark_failed(
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 failed.append((job.org_id, item["document_id"], item["version"]))
+        if failed:
+            # A failed version is never parsed again (the client posts the document anew): its upload goes.
+            await session.execute(
+                delete(VersionUpload).where(
+                    VersionUpload.version_id.in_(
+                        select(DocumentVersion.id).where(
+                            or_(
+                                *(
+                                    and_(DocumentVersion.document_id == d, DocumentVersion.version == v)
+                                    for _, d, v in failed
+                                )
+                            )
+                        )
+                    )
+                )
+            )
     if store is not None:
         for org, doc_id, version in failed:
             store.delete(PointFilter(org_id=org, document_id=doc_id, version=version))

@@ -130,8 +130,8 @@ class IngestController(Controller):
             batch = BatchIn.model_validate(raw)
         except ValidationError as exc:
             raise Unprocessable("the batch is invalid: see details", details=validation_details(exc)) from exc
-        # HTML members are parsed in the sandbox, PITCHCRAFT_PARSE_CONCURRENCY at a time; the first refusal wins
-        # and cancels the rest (a TaskGroup: no parse keeps running after the 422).
+        # Markdown and text members are read in threads (HTML is kept for the job to parse); the first refusal
+        # wins and cancels the rest (a TaskGroup: nothing keeps running after the 4xx).
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,14 +16,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
-from services.core.db import transaction, utcnow
+from services.core.db import new_id, transaction, utcnow
 from services.core.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from services.core.settings import IngestSettings
 from services.core.text import sha256_hex
 from services.core.vectorstore import PointFilter, VectorStore
 from services.ingest.extract import ParseLimits
-from services.ingest.models import Document, DocumentKind, DocumentVersion, IngestJob, VersionStatus
-from services.ingest.parsing import ParsedContent, parse_content, parse_content_async
+from services.ingest.models import Document, DocumentKind, DocumentVersion, IngestJob, VersionStatus, VersionUpload
+from services.ingest.parsing import (
+    SANDBOXED,
+    Format,
+    ParsedContent,
+    check_upload,
+    detect_format,
+    parse_content,
+    parse_content_async,
+)
 from services.ingest.pipeline import DocumentChange
 from services.ingest.schemas import (
     META_FIELDS,
@@ -57,12 +66,29 @@ class VersionNotFound(NotFound):
 
 
 @dataclass(frozen=True, slots=True)
+class RawUpload:
+    """An HTML, PDF or DOCX upload kept as sent: its job parses it in the sandbox, off the request path."""
+
+    data: bytes
+    format: Format
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Submission:
-    """A validated document: its metadata and its parsed text."""
+    """A validated document: its metadata and its text, parsed (markdown, text) or still to parse (RawUpload)."""
 
     meta: DocumentMeta
-    parsed: ParsedContent
+    content: ParsedContent | RawUpload
     filename: str | None = None
+
+    @property
+    def text(self) -> str | None:
+        """The parsed text; None until the job parses a raw upload."""
+        return self.content.text if isinstance(self.content, ParsedContent) else None
 
     @property
     def external_id(self) -> str:
@@ -80,14 +106,18 @@ class Submission:
             "as_of": (m.as_of or now).isoformat(),
             "expires_at": m.expires_at.isoformat() if m.expires_at else None,
             "review_interval_days": m.review_interval_days or default_interval,
-            "content_hash": sha256_hex(self.parsed.text),
+            # Set by the job once it has parsed a raw upload.
+            "content_hash": sha256_hex(self.text) if self.text is not None else None,
         }
 
     def fingerprint(self) -> str:
         """Everything that shapes the indexed points; equal fingerprints mean re-indexing changes nothing."""
         m = self.meta
+        # A raw upload is known by its bytes: the same file again is unchanged without parsing it.
+        c = self.content
+        content = c.text if isinstance(c, ParsedContent) else f"upload:{c.format.value}:{c.sha256}"
         return sha256_hex(
-            self.parsed.text,
+            content,
             m.kind.value,
             m.title,
             m.product or "",
@@ -122,11 +152,17 @@ def to_submission(
 
 
 def submission_from(
-    fields: dict[str, Any], parsed: ParsedContent, *, filename: str | None, defaults: dict[str, Any] | None = None
+    fields: dict[str, Any],
+    content: ParsedContent | RawUpload,
+    *,
+    filename: str | None,
+    defaults: dict[str, Any] | None = None,
 ) -> Submission:
-    """Validate the metadata of parsed content. Raises Unprocessable (422) naming the fields to fix."""
+    """Validate the metadata of parsed content or of a raw upload (which has no front matter). Raises
+    Unprocessable (422) naming the fields to fix."""
     given = {k: v for k, v in fields.items() if k in META_FIELDS and v not in (None, "")}
-    front = {k: v for k, v in parsed.front_matter.items() if k in META_FIELDS and v is not None}
+    matter = content.front_matter if isinstance(content, ParsedContent) else {}
+    front = {k: v for k, v in matter.items() if k in META_FIELDS and v is not None}
     try:
         meta = DocumentMeta.model_validate((defaults or {}) | front | given)
     except ValidationError as exc:
@@ -136,7 +172,7 @@ def submission_from(
             + ")",
             details=validation_details(exc),
         ) from exc
-    return Submission(meta=meta, parsed=parsed, filename=filename)
+    return Submission(meta=meta, content=content, filename=filename)
 
 
 # A version's job is created in the same transaction as the version, after every document of its batch (at most
@@ -198,22 +234,24 @@ class IngestService:
         self._enqueue = enqueue
         self._announce = announce
         self._limits = ParseLimits.from_settings(settings)
-        # Parse children running at once for this process; others wait their turn (each may use
-        # PITCHCRAFT_PARSE_MEMORY_BYTES, so this bounds the memory hostile uploads can take from the machine).
-        self._parsing = asyncio.Semaphore(settings.parse_concurrency)
 
     async def prepare(self, fields: dict[str, Any], content: bytes | str, *, filename: str | None) -> Submission:
-        """Parse and validate one upload without blocking the event loop: HTML, PDF and DOCX in the sandbox
-        under the parse limits. Raises UnsupportedMediaType (415) or Unprocessable (422, a crossed limit named
-        in `details.setting`)."""
-        async with self._parsing:
-            parsed = await parse_content_async(
-                content,
-                content_type=fields.get("content_type"),
-                filename=filename,
-                max_chars=self._settings.max_content_chars,
-                limits=self._limits,
-            )
+        """Validate one upload without blocking the event loop. Markdown and text are read here (in a thread:
+        their front matter may supply the fields); HTML, PDF and DOCX are kept as sent for the job to parse in
+        the sandbox, after the cheap checks (empty, not a PDF or zip). Raises UnsupportedMediaType (415) or
+        Unprocessable (422)."""
+        fmt = detect_format(fields.get("content_type"), filename)
+        if fmt in SANDBOXED:
+            data = content.encode() if isinstance(content, str) else content
+            check_upload(data, fmt)
+            return submission_from(fields, RawUpload(data, fmt), filename=filename)
+        parsed = await parse_content_async(
+            content,
+            content_type=fields.get("content_type"),
+            filename=filename,
+            max_chars=self._settings.max_content_chars,
+            limits=self._limits,
+        )
         return submission_from(fields, parsed, filename=filename)
 
     async def submit(
@@ -318,10 +356,11 @@ class IngestService:
         doc.updated_at = now
         await session.flush()
         version = DocumentVersion(
+            id=new_id(),
             document_id=doc.id,
             version=doc.latest_version,
-            content=sub.parsed.text,
-            content_type=sub.parsed.format.value,
+            content=sub.text or "",  # a raw upload's text is written by its job
+            content_type=sub.content.format.value,
             filename=sub.filename,
             fingerprint=fingerprint,
             meta=meta,
@@ -329,6 +368,10 @@ class IngestService:
             created_at=now,
         )
         session.add(version)
+        if isinstance(sub.content, RawUpload):
+            await session.flush()  # the version row first: the upload's foreign key names it
+            raw = sub.content
+            session.add(VersionUpload(version_id=version.id, data=raw.data, size=len(raw.data), sha256=raw.sha256))
         return (
             DocumentAccepted(
                 document_id=doc.id, external_id=doc.external_id, job_id=None, version=version.version, status="queued"

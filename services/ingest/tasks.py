@@ -23,6 +23,7 @@ from services.core.runtime import TaskRuntime, task_runtime
 from services.core.tokens import token_counter
 from services.core.vectorstore.bm25 import bm25_encoder
 from services.ingest.chunking import Chunker
+from services.ingest.extract import ParseLimits
 from services.ingest.models import IngestJob, JobStatus
 from services.ingest.pipeline import (
     DocumentChange,
@@ -78,6 +79,9 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
         batch_size=cfg.embed_batch_size,
         lease_seconds=cfg.job_lease_seconds,
         max_attempts=cfg.max_job_attempts,
+        parse_limits=ParseLimits.from_settings(cfg),
+        max_chars=cfg.max_content_chars,
+        parse_concurrency=cfg.parse_concurrency,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from playwright.sync_api import expect
 
+from tests import hostile_files as hostile
 from tests.browser.conftest import OTHER_ORG_ENGINEER, ROOT, WebApp, sign_in
 
 # Indexing runs the real model in the server's worker thread: generous, never a timed assertion.
@@ -196,6 +197,25 @@ def test_pasted_markdown_upload_then_the_same_again_is_unchanged(as_role: Callab
     assert "30-day starter plan" in page.locator("pre.doc-text").inner_text()
     # The chunks are always the current version's.
     assert "45-day starter plan" in (page.locator(".chunk-list").text_content() or "")
+
+
+def test_a_hostile_file_is_accepted_and_its_job_shows_the_limit_it_crossed(
+    as_role: Callable[..., Any], web_app: WebApp, tmp_path: Path
+) -> None:
+    """HTML, PDF and DOCX are parsed by the job, not the request: the upload is accepted and the job page
+    shows the reason the job failed, naming the setting."""
+    page = as_role("engineer")
+    page.goto(f"{web_app.base}/library/upload")
+    nested = tmp_path / "nested.html"
+    nested.write_bytes(hostile.nested_html(5_000))
+    page.get_by_label("External ID").fill("web-nested-html")
+    page.get_by_label("Kind").select_option("feature")
+    page.get_by_label("Title").fill("Nested page")
+    page.set_input_files("#upload-file", str(nested))
+    page.get_by_role("button", name="Upload and index").click()
+    _wait_for_job(page, "failed")
+    reason = page.locator("#job-status").get_by_role("alert").inner_text()
+    assert reason.startswith("web-nested-html: ") and "PITCHCRAFT_MAX_HTML_DEPTH" in reason
 
 
 def test_bad_uploads_show_the_apis_message(as_role: Callable[..., Any], web_app: WebApp, tmp_path: Path) -> None:

@@ -1,12 +1,14 @@
 """Hostile uploads against a running `pitchcraft serve` at the default limits (the issue's own probe, scaled
-to the default 10 MB upload limit): every file answers a clear 422 within seconds, the server keeps answering
-health checks meanwhile (also during a 4 s parse), and its RSS stays within RSS_BOUND_MB."""
+to the default 10 MB upload limit): every file is stored and answered 202, its job (on the server's worker
+thread, parsing in the sandbox) fails with a reason that names the limit, the server keeps answering health
+checks meanwhile (also during a 4 s parse), and its RSS stays within RSS_BOUND_MB."""
 
 from __future__ import annotations
 
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,6 +41,18 @@ def _server_pid(base: str) -> int:
     raise AssertionError(f"no server process on port {port}")
 
 
+def _finished(http: httpx.Client, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The job once it has succeeded or failed (each parse is bounded by PITCHCRAFT_PARSE_TIMEOUT_SECONDS; the
+    first job also loads the model)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = http.get(f"/ingest/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
 def test_hostile_files_at_default_caps_leave_the_server_answering_and_small(
     server: tuple[str, dict[str, str]],
 ) -> None:
@@ -57,7 +71,8 @@ def test_hostile_files_at_default_caps_leave_the_server_answering_and_small(
     ]
     health_waits: list[float] = []
     health_statuses: list[int] = []
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {}  # post to failed job
+    accepted: dict[str, float] = {}  # post to 202
     stop = threading.Event()
 
     def poll_health() -> None:
@@ -76,10 +91,7 @@ def test_hostile_files_at_default_caps_leave_the_server_answering_and_small(
             headers=engineer,
         )
         assert warm.status_code == 202, warm.text
-        deadline = time.monotonic() + 120  # the job loads the model: measure after it
-        while http.get(f"/ingest/v1/jobs/{warm.json()['job_id']}", headers=engineer).json()["status"] != "succeeded":
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        assert _finished(http, warm.json()["job_id"], engineer)["status"] == "succeeded"  # the model loads first
         rss_before = _rss_mb(pid)
         poller = threading.Thread(target=poll_health)
         poller.start()
@@ -92,12 +104,11 @@ def test_hostile_files_at_default_caps_leave_the_server_answering_and_small(
                     data={"external_id": "hostile", "kind": "feature", "title": "Hostile"},
                     headers=engineer,
                 )
-                elapsed = time.perf_counter() - started
-                timings[name] = round(elapsed, 2)
-                assert response.status_code == 422, (name, response.text)
-                assert fragment in response.json()["error"]["message"], (name, response.json())
-                # Within the configured limit (PITCHCRAFT_PARSE_TIMEOUT_SECONDS, 30 s), not a speed target.
-                assert elapsed < 30 + 5, (name, elapsed)
+                assert response.status_code == 202, (name, response.text)
+                accepted[name] = round(time.perf_counter() - started, 2)
+                job = _finished(http, response.json()["job_id"], engineer)
+                timings[name] = round(time.perf_counter() - started, 2)
+                assert job["status"] == "failed" and fragment in job["error"], (name, job)
         finally:
             stop.set()
             poller.join()
@@ -105,8 +116,12 @@ def test_hostile_files_at_default_caps_leave_the_server_answering_and_small(
         grown = _rss_mb(pid) - rss_before
         listed = http.get("/ingest/v1/documents", headers=engineer).json()
     # The figures quoted in the README (pytest -s shows them).
-    print(f"hostile corpus: seconds {timings}; server RSS +{grown:.1f} MB; health max {max(health_waits):.3f} s")
+    print(
+        f"hostile corpus: seconds to 202 {accepted}; to the failed job {timings}; server RSS +{grown:.1f} MB; "
+        f"health max {max(health_waits):.3f} s"
+    )
     assert grown < RSS_BOUND_MB, f"the server grew by {grown:.0f} MB"
     # Not a speed target: a blocked event loop (the old in-request parse) held health checks for minutes.
     assert len(health_waits) > 20 and max(health_waits) < 5, max(health_waits)
-    assert [d["external_id"] for d in listed["items"]] == ["warm"]
+    # The hostile document exists (its versions failed) but nothing of it was ever searchable.
+    assert {d["external_id"]: d["current_version"] for d in listed["items"]} == {"hostile": None, "warm": 1}

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
 
 from services.core.settings import Settings
 from services.core.vectorstore import PointFilter
+from services.ingest.models import VersionUpload
 from services.main import create_app
 from tests.conftest import token
 from tests.integration.conftest import ctx_of, feature_doc, wait_job
@@ -149,13 +151,24 @@ async def test_bad_input_gets_a_clear_error_and_loses_nothing(client: AsyncTestC
         ({"json": {**feature_doc("keep-me"), "kind": "brochure"}}, 422, "unprocessable"),
         ({"json": {k: v for k, v in feature_doc("keep-me").items() if k != "title"}}, 422, "unprocessable"),
         (
-            {"json": feature_doc("keep-me", content_type="text/html", body="<script>x()</script>")},
+            {
+                "files": {"file": ("empty.pdf", b" \n", "application/pdf")},
+                "data": {"external_id": "keep-me", "kind": "feature", "title": "t"},
+            },
             422,
             "unprocessable",
         ),
         (
             {
-                "files": {"file": ("broken.pdf", b"%PDF-1.4 garbage", "application/pdf")},
+                "files": {"file": ("deck.pdf", b"PK\x03\x04 a zip", "application/pdf")},
+                "data": {"external_id": "keep-me", "kind": "feature", "title": "t"},
+            },
+            422,
+            "unprocessable",
+        ),
+        (
+            {
+                "files": {"file": ("notes.docx", b"plain words", "application/octet-stream")},
                 "data": {"external_id": "keep-me", "kind": "feature", "title": "t"},
             },
             422,
@@ -185,6 +198,29 @@ async def test_bad_input_gets_a_clear_error_and_loses_nothing(client: AsyncTestC
     assert after["current_version"] == 1 and after["latest_version"] == 1
     assert sorted(p.id for p in points_of(client, doc_id)) == before
     assert len(before) == job["progress"]["total"]
+
+    # HTML and PDF pass the request's cheap checks and are parsed by the job: a file with no text, or one that
+    # is not a readable PDF, is a failed job with the reason; the indexed version stays current.
+    for kwargs, reason in (
+        ({"json": feature_doc("keep-me", content_type="text/html", body="<script>x()</script>")}, "empty"),
+        (
+            {
+                "files": {"file": ("broken.pdf", b"%PDF-1.4 garbage", "application/pdf")},
+                "data": {"external_id": "keep-me", "kind": "feature", "title": "t"},
+            },
+            "PDF cannot be read",
+        ),
+    ):
+        accepted = await client.post("/ingest/v1/documents", headers=ENGINEER, **kwargs)
+        assert accepted.status_code == 202, accepted.text
+        failed = await wait_job(client, accepted.json()["job_id"])
+        assert failed["status"] == "failed" and failed["error"].startswith("keep-me: ") and reason in failed["error"]
+    after = (await client.get(f"/ingest/v1/documents/{doc_id}", headers=ENGINEER)).json()
+    assert after["current_version"] == 1 and after["latest_version"] == 3
+    assert sorted(p.id for p in points_of(client, doc_id)) == before
+    versions = (await client.get(f"/ingest/v1/documents/{doc_id}/versions", headers=ENGINEER)).json()["items"]
+    assert [(v["version"], v["status"]) for v in versions] == [(3, "failed"), (2, "failed"), (1, "indexed")]
+    assert ctx_of(client).store.count(PointFilter(org_id="acme", document_id=doc_id)) == len(before)
 
 
 async def test_two_orgs_cannot_see_each_other(client: AsyncTestClient[Any]) -> None:
@@ -288,3 +324,60 @@ async def test_json_post_takes_fields_it_leaves_out_from_front_matter(client: As
     await wait_job(client, response.json()["job_id"])
     doc = (await client.get(f"/ingest/v1/documents/{response.json()['document_id']}", headers=ENGINEER)).json()
     assert (doc["tags"], doc["owner"]) == (["pricing", "roi"], "lee@acme.example")
+
+
+async def _uploads_left(client: AsyncTestClient[Any]) -> int:
+    """Raw uploads still stored, counted on the app's own loop (the engine's connections belong to it)."""
+
+    async def count() -> int:
+        async with ctx_of(client).sessions() as session:
+            return int((await session.execute(select(func.count()).select_from(VersionUpload))).scalar_one())
+
+    return client.blocking_portal.call(count)
+
+
+async def test_an_html_upload_is_stored_at_once_and_parsed_by_its_job(
+    make_settings: Callable[..., Settings], redis_url: str, embedder: Any, database: str | None
+) -> None:
+    app = create_app(make_settings(REDIS_URL=redis_url, DATABASE_URL=database))
+    page = (
+        b"<html><body><nav>menu</nav><h1>Audit log</h1><p>Every admin action is recorded with who did it.</p>"
+        b"<h2>Export</h2><p>Logs stream to the customer's own bucket every minute.</p></body></html>"
+    )
+    form = {"external_id": "audit", "kind": "feature", "title": "Audit log"}
+    async with AsyncTestClient(app=app, timeout=60) as client:
+        first = await client.post(
+            "/ingest/v1/documents", files={"file": ("audit.html", page, "text/html")}, data=form, headers=ENGINEER
+        )
+        assert first.status_code == 202 and first.json()["status"] == "queued", first.text
+        doc_id = first.json()["document_id"]
+        assert (await wait_job(client, first.json()["job_id"]))["status"] == "succeeded"
+        version = (await client.get(f"/ingest/v1/documents/{doc_id}/versions/1", headers=ENGINEER)).json()
+        assert version["content_type"] == "html" and version["filename"] == "audit.html"
+        assert "# Audit log" in version["content"] and "menu" not in version["content"]
+        assert version["content_hash"] and version["status"] == "indexed"
+        assert any("customer's own bucket" in p.payload["text"] for p in points_of(client, doc_id))
+        assert await _uploads_left(client) == 0  # the parsed text is kept; the raw bytes are not
+
+        # The same file again is a no-op, decided on its bytes without parsing it.
+        again = await client.post(
+            "/ingest/v1/documents", files={"file": ("audit.html", page, "text/html")}, data=form, headers=ENGINEER
+        )
+        assert again.status_code == 200 and again.json()["status"] == "unchanged"
+
+        # Past a parse limit: accepted, then the job fails naming the setting; version 1 and its points stay.
+        before = sorted(p.id for p in points_of(client, doc_id))
+        deep = await client.post(
+            "/ingest/v1/documents",
+            files={"file": ("deep.html", b"<div>" * 5_000 + b"x", "text/html")},
+            data=form,
+            headers=ENGINEER,
+        )
+        assert deep.status_code == 202 and deep.json()["version"] == 2
+        failed = await wait_job(client, deep.json()["job_id"])
+        assert failed["status"] == "failed" and "PITCHCRAFT_MAX_HTML_DEPTH" in failed["error"], failed
+        assert failed["error"].startswith("audit: ")
+        detail = (await client.get(f"/ingest/v1/documents/{doc_id}", headers=ENGINEER)).json()
+        assert detail["current_version"] == 1 and detail["latest_version"] == 2
+        assert sorted(p.id for p in points_of(client, doc_id)) == before
+        assert await _uploads_left(client) == 0
