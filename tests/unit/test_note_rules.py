@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from services.pitch.deals.dates import find_dates
+from services.pitch.deals.notes import NoteFacts, NoteSentence, heading_kind, names_in, split_note
 
 MEETING = date(2026, 3, 10)  # a Tuesday
 
@@ -53,3 +54,85 @@ def test_a_date_after_by_or_due_is_a_deadline() -> None:
         (date(2026, 3, 19), False),
     ]
     assert [f.deadline for f in find_dates("pricing due on Thursday", MEETING)] == [True]
+
+
+# Structure ------------------------------------------------------------------------------------------------------
+
+
+def test_a_short_line_ending_with_a_colon_is_a_heading_not_a_sentence() -> None:
+    sentences = split_note("FEARS:\n- the rollout lands in their busiest month\nWhere things stand:\n- two offices")
+    assert [(s.text, s.section) for s in sentences] == [
+        ("the rollout lands in their busiest month", "objection"),
+        ("two offices", None),
+    ]
+
+
+def test_a_label_in_capitals_is_structure_and_gives_its_kind() -> None:
+    sentences = split_note("ACME HOLDINGS\nWHAT THEY USE: Zendesk and Jira\nIN PLAY: Quarry")
+    assert [(s.text, s.section) for s in sentences] == [("Zendesk and Jira", "systems"), ("Quarry", "competitors")]
+
+
+def test_a_question_gives_its_kind_to_the_answer_and_is_no_sentence() -> None:
+    sentences = split_note("Q: any worries?\nA: legal wants their own contract template\nQ: budget?\nA: set in June")
+    assert [(s.text, s.section) for s in sentences] == [
+        ("legal wants their own contract template", "objection"),
+        ("set in June", None),
+    ]
+
+
+def test_heading_kind_reads_known_headings_only() -> None:
+    assert heading_kind("Concerns") == "objection"
+    assert heading_kind("what does good look like") == "goal"
+    assert heading_kind("Attendees") is None
+
+
+# Names ----------------------------------------------------------------------------------------------------------
+
+
+def _names(text: str, *, section: str | None = None, people: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    facts = NoteFacts(
+        meeting_date=MEETING,
+        competitors={"brightwater": "Brightwater Analytics", "brightwater analytics": "Brightwater Analytics"},
+        people={w.lower() for p in people for w in p.split()},
+        own_names={"lumora"},
+    )
+    return list(names_in(NoteSentence(0, text, section), facts))
+
+
+def test_job_titles_and_departments_are_no_systems() -> None:
+    text = "Met Oskar Lind, VP Growth Marketing, and the Head of Field Enablement; CRM is Zendesk Sell."
+    assert _names(text, people=("Oskar Lind",)) == [("system", "Zendesk Sell")]
+
+
+def test_abbreviations_time_zones_and_fiscal_years_are_no_systems() -> None:
+    assert _names("Budget for FY28 only, call at 9 CET, TPRM first, then DTC and POS data in Klarbyte") == [
+        ("system", "Klarbyte")
+    ]
+
+
+def test_a_name_with_an_attendee_in_it_is_no_system() -> None:
+    assert _names("Jonna OOO until the 20th, Jon EOW", people=("Jonathan Pike", "Jonna Berg")) == []
+
+
+def test_lower_case_products_count_where_a_product_stands() -> None:
+    assert _names("leads land in pipedrive, invoices = zoho + freshbooks") == [
+        ("system", "pipedrive"),
+        ("system", "zoho"),
+        ("system", "freshbooks"),
+    ]
+    # Not after a possessive, not followed by a noun, not a common word or its plural.
+    assert _names("her tiktok posts do well and they track installs in spreadsheets") == []
+
+
+def test_a_list_is_read_both_ways_from_a_system() -> None:
+    assert _names("paid: Google + Snapchat") == [("system", "Google"), ("system", "Snapchat")]
+
+
+def test_a_misspelt_battlecard_name_is_the_competitor() -> None:
+    assert _names("they trialled Brightwatter last spring") == [("competitor", "Brightwater Analytics")]
+    assert _names("they trialled Brightwater last spring") == [("competitor", "Brightwater Analytics")]
+
+
+def test_a_vendor_introduced_as_one_is_a_competitor() -> None:
+    assert _names("also a pilot with a startup called Zentrik") == [("competitor", "Zentrik")]
+    assert _names("Omnivale, a small attribution vendor, pitched them too") == [("competitor", "Omnivale")]

@@ -35,9 +35,23 @@ _HEADING_RE = {
     "objection": r"objections?|concerns?|risks?|push ?back|blockers?|hesitations?|red flags?",
     "commitment": r"commitments?|action items?|actions?|to ?dos?|owes?|we owe|they owe|AIs?|follow[- ]?ups?",
     "next_step": r"next steps?|NS|next",
-    "systems": r"tech stack|stack|systems?|tools?|current tools?|integrations?",
-    "competitors": r"competition|competitors?|alternatives?|also evaluating",
+    "systems": r"tech stack|stack|systems?|tools?|current tools?|integrations?|what they use|in use|platforms?",
+    "competitors": r"competition|competitors?|alternatives?|also evaluating|also in play|in play|in the mix|"
+    r"incumbents?|others|other vendors|other options",
 }
+# Headings a heading line or a question may use beside the labels above (whole heading only).
+_HEADING_EXTRA = {
+    "objection": re.compile(r"\b(?:worr(?:y|ies|ied)|fears?|doubts?|pushback|push back|obstacles?|hurdles?)\b", re.I),
+    "pain": re.compile(r"^why\b|\b(?:drivers?|triggers?|broken)\b", re.I),
+    "goal": re.compile(r"\bgood\b.{0,12}\blooks? like|\bsuccess\b|\bdesired (?:state|outcomes?)\b", re.I),
+}
+# A line that is a heading: short and ending with a colon ("WHAT THEY USE:", "Where they are:"), or a short line in
+# capitals ("PALLAS WORKWEAR", "OTHERS"); a question to the customer ("Q: concerns?") heads its answer ("A: ...").
+_HEADING_LINE = re.compile(r"^(?P<head>[^.!?:;]{1,40}):$")
+_CAPS_LABEL = re.compile(r"^(?P<head>[A-Z][A-Z0-9&/' ]{1,30}[A-Z]):\s+(?P<rest>\S.*)$")
+_QUESTION = re.compile(r"^Q\s*[:.)]\s*(?P<q>.+)$")
+_ANSWER = re.compile(r"^A\s*[:.)]\s*")
+
 _LABEL = re.compile(
     r"^\s*(?P<label>"
     + "|".join(f"(?P<{k}>{v})" for k, v in _HEADING_RE.items())
@@ -180,7 +194,39 @@ _NOT_SYSTEMS = frozenset(
     QOQ B2B B2C SAAS SMB AE SE SDR BDR CSM CS PS FTE FTES OK ID PDF CSV SQL JSON HQ NS DR ICP VPN PII SEO SEM
     PPC ABM IPO IMO TLDR RE FW CC BCC PO SKU SKUS GTM PLG NPS CSAT MQL MQLS SQLS DB DBA QA OOO PTO DM RIF YTD
     MTD WAU MAU DAU REST SOAP SFTP FTP ACV TCV MAP TAM SAM ROAS CPA CPC CPM CTR REVOPS LIVEOPS DEVOPS SECOPS
-    FINOPS SALESOPS MARTECH MOPS PMS OTA HCP PQL BAA""".split()  # noqa: SIM905
+    FINOPS SALESOPS MARTECH MOPS PMS OTA HCP PQL BAA
+    TPRM VRM DTC D2C VPC BYOK HYOK KMS POS CIS PIM DAM CMS ESP DMP WMS TMS LMS HRIS ATS OMS CX EX SME LOB BU PNL
+    NB PS FAQ EOQ EOY ETA SOP SOPS RACI
+    ET EST EDT CT CST CDT MT MST MDT PT PST PDT GMT UTC BST CET CEST EET EEST WET IST JST AEST AEDT SGT HKT""".split()  # noqa: SIM905
+)
+# Abbreviations that follow a pattern: C-suite titles (CCO, CDAO), fiscal years and quarters (FY27, Q3'26).
+_NOT_SYSTEM_PATTERN = re.compile(r"C[A-Z]{1,3}O|(?i:FY)\d{2,4}|[Qq][1-4](?:'?\d{2})?|H[12](?:'?\d{2})?")
+# Shorthand reps write, and compounds of common words that name no product (lower-case; not in the model's
+# vocabulary, so they would otherwise read as a product's name).
+_SHORTHAND = frozenset(
+    """acct accts mtg mtgs mgr mgrs mgmt mktg mkt obj objs ecom ecomm infosec dir svc svcs govt dept depts approx
+    eng biz dev devs fin exec execs admin reqs req pls thx fwd disco qual intl natl corp inc ltd llc hrs hr mins
+    wk wks yr yrs mos ppl pts abt appt appts thru w/ b/c f/u btw imo tbh fyi ok asap avg max min est info org
+    orgs rev prod ops config configs
+    spreadsheet spreadsheets workbook workbooks dashboard dashboards inbox inboxes website websites webform webforms
+    homepage database databases whiteboard whiteboards checklist checklists helpdesk timesheet timesheets
+    email emails newsletter newsletters""".split()  # noqa: SIM905
+)
+# Words of job titles: a capitalised run holding one is a role ("VP Demand Gen", "Enterprise Architect").
+_TITLE_WORDS = frozenset(
+    """head director dir vp svp evp avp chief officer manager mgr lead leader architect partner founder cofounder
+    co-founder owner president coordinator specialist analyst engineer consultant executive exec counsel
+    associate assistant principal supervisor controller treasurer secretary intern advisor strategist
+    administrator""".split()  # noqa: SIM905
+)
+# English function words written in capitals for emphasis ("NOT convinced"), never acronyms of a product.
+_EMPHASIS = frozenset(
+    """NOT NO YES ALL ANY ONLY NEVER MUST AND OR BUT THE WHO WHAT WHY WHEN WHERE HOW VERY REALLY HUGE BIG KEY NEW
+    NOW ASAP URGENT IMPORTANT NOTE""".split()  # noqa: SIM905
+)
+_HOLIDAYS = re.compile(
+    r"(?:Black Friday|Cyber Monday|Christmas|Xmas|Easter|Thanksgiving|Halloween|New Year'?s?|Hanukkah|Diwali|Ramadan|"
+    r"Eid|Lunar New Year|Chinese New Year|Memorial Day|Labor Day|Labour Day|Boxing Day)",
 )
 _NOT_NAMES = frozenset(
     [
@@ -407,7 +453,22 @@ _PERSON_AFTER = re.compile(
     r"runs|leads|manages|owns|reports|is (?:the|our|their|a) (?:\w+ )?(?:champion|sponsor|buyer|lead|head)))\b",
     re.I,
 )
-_PERSON_BEFORE = re.compile(r"\b(?:with|asked|told|per|cc|ping|pinged|email|emailed|intro to|ask)\s*$", re.I)
+_PERSON_BEFORE = re.compile(
+    r"\b(?:(?:call|met|meet|meeting|mtg|spoke|speak|talked|talk|chat|catch[- ]?up|sync|session|demo|workshop|intro|"
+    r"lunch|coffee|dinner|along|together|w/|and me|and I|SE|AE) with|asked|told|per|cc|ping|pinged|email|emailed|"
+    r"intro to|ask)\s*$",
+    re.I,
+)
+# A department after a title ("Head of Digital Acquisition", "VP Audience"), a place after an event ("workshop in
+# Amsterdam"), a regulator or body after "for"/"by" is no system.
+_ROLE_BEFORE = re.compile(
+    r"\b(?:head|director|dir|vp|svp|evp|avp|chief|manager|mgr|lead|officer)\.?(?:\s+(?:of|for))?\s+$", re.I
+)
+_PLACE_BEFORE = re.compile(
+    r"\b(?:workshop|meeting|mtg|office|onsite|on-site|based|located|headquartered|hq|conference|dinner|lunch|"
+    r"plant)s? (?:in|at)\s+$",
+    re.I,
+)
 _SYSTEM_BEFORE = re.compile(
     r"\b(?:in|into|from|on|via|using|use|uses|used|run|runs|on top of|with|replace|replacing|migrat\w+ (?:to|off|"
     r"from)|integrat\w+ with|connect\w* to|sync\w* (?:to|with)|our|their|the|existing|current|legacy)\s+$",
@@ -427,10 +488,28 @@ _EVALUATING = re.compile(
     r"\b(?:evaluating|also (?:looking at|talking to|considering|evaluating|speaking with)|looking at|comparing "
     r"(?:us )?(?:with|to|against)|talking to|in talks with|bake-?off (?:with|against)|vs\.?|versus|against|"
     r"incumbent(?: is)?|shortlist(?:ed)?(?: includes)?|alternatives? (?:like|such as|is|are)|demoed|"
-    r"(?:trialing|trialling|piloting)|competing with|up against|quote from|proposal from)\s*$",
+    r"(?:trialing|trialling|piloting)|competing with|up against|quote from|proposal from|pilot with|trial with|"
+    r"(?:vendor|startup|company|tool|provider|platform|player|agency|consultancy|competitor) called)\s*$",
     re.I,
 )
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9]*(?:[.&][A-Za-z0-9]+|-[A-Z0-9][A-Za-z0-9]*)*")
+_WORD = re.compile(r"[^\W_][^\W_]*(?:[.&][^\W_]+|-[A-Z0-9][^\W_]*)*")
+# A lower-case word in a place where a product stands: "orders in quickbooks", "mktg = mailchimp", "thru etsy".
+_LOWER_SYSTEM_BEFORE = re.compile(
+    r"(?:\b(?:in|on|via|thru|through|using|uses|use|used|runs?|into|w/|on top of|built on|hosted on|synced? (?:to|"
+    r"with|from)|moved? (?:to|off)|migrat\w+ (?:to|off|from)|switch\w* (?:to|from))|=)\s*$",
+    re.I,
+)
+_LOWER_SYSTEM_AFTER = re.compile(
+    r"\s*(?:$|[,.;)+/&(]|<>|->|\s(?:and|or|plus|on|in|for|to|with|via|w/|too|already|only|as|is|are|was)\b)", re.I
+)
+_SYSTEM_BEFORE_PLACE = re.compile(r"\b(?:in|into|via|using|uses|on top of)\s+$", re.I)
+_CHAIN_AFTER = re.compile(r"^\s*(?:,|\+|/|&|\band\b|\bor\b)\s*$")
+# Evaluation cues after a name: "Cartolux, a smaller vendor", "X pitched them", "X quoted less".
+_COMPETITOR_AFTER = re.compile(
+    r"^\s*(?:,\s*(?:a|an|another)\s+(?:\w+\s+){0,2}(?:vendor|startup|provider|competitor|player|tool|platform)\b|"
+    r"\s(?:pitched|quoted|came in|demoed|is cheaper|was cheaper|undercut))",
+    re.I,
+)
 
 
 @functools.cache
@@ -439,6 +518,25 @@ def _vocabulary() -> frozenset[str]:
     as Okta, Salesforce or Marketo are not in it; Snowflake, Slack and Segment are)."""
     words = (model_path() / "vocab.txt").read_text(encoding="utf-8").split()
     return frozenset(w for w in words if w.isalpha())
+
+
+_SUFFIXES = ("ies", "es", "s", "ers", "er", "als", "al", "ments", "ment", "ings", "ing", "ed")
+
+
+def _common(word: str) -> bool:
+    """A word of the model's vocabulary, or one formed from one by a regular ending ("recruiters" from recruit,
+    "referrals" from refer, "bookings"): a common English word, not a product's name."""
+    lowered = word.lower()
+    vocabulary = _vocabulary()
+    if lowered in vocabulary:
+        return True
+    for suffix in _SUFFIXES:
+        if lowered.endswith(suffix) and len(lowered) - len(suffix) >= 3:
+            stem = lowered[: -len(suffix)]
+            doubled = stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] else stem
+            if {stem, doubled, stem + "e", stem + "y"} & vocabulary:
+                return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,17 +557,34 @@ class NoteFacts:
 
 
 def split_note(text: str) -> list[NoteSentence]:
-    """Lines first (a heading line sets the kind of the lines under it until a blank line or another heading),
-    then sentences within each line."""
+    """Lines first, then sentences within each line. Structure is not content: a heading line (a known heading,
+    a short line ending with a colon, a short line in capitals) is no sentence and gives its kind to the lines
+    under it until a blank line or another heading; a question ("Q: concerns?") gives its kind to its answer; an
+    inline label ("Pains: ...", "WORRIES: ...") to its line, and a label in capitals is left out of the text."""
     out: list[NoteSentence] = []
     section: str | None = None
+    answer_kind: str | None = None  # the kind a question asked, for the answer line after it
     for raw in text.splitlines():
         if not raw.strip():
-            section = None
+            section = answer_kind = None
             continue
         line = _BULLET.sub("", raw).strip()
+        question = _QUESTION.match(line)
+        if question is not None:
+            answer_kind = heading_kind(question.group("q").strip().rstrip("?").strip())
+            continue
+        if _ANSWER.match(line):
+            line = _ANSWER.sub("", line, count=1)
+            line_section, answer_kind = answer_kind, None
+            out.extend(_sentences(line, line_section, len(out)))
+            continue
+        answer_kind = None
+        if _is_heading(line):
+            section = heading_kind(line.rstrip(":").strip())
+            continue
         label = _LABEL.match(line)
         line_section = section
+        caps = _CAPS_LABEL.match(line)
         if label is not None:
             kind = next(k for k in _HEADING_RE if label.group(k))
             rest = line[label.end() :].strip()
@@ -481,15 +596,51 @@ def split_note(text: str) -> list[NoteSentence]:
                 line_section = kind
                 if label.group(0).rstrip()[-1:] in ":-\u2013\u2014=>":
                     line = rest
+        elif caps is not None:
+            line_section, line = heading_kind(caps.group("head")), caps.group("rest")
         elif _BULLET.match(raw) is None and section is not None and not raw.startswith((" ", "\t")):
-            section = None if raw.strip().endswith(":") else section
-        for sentence in split_sentences(line):
-            own = _LABEL.match(sentence) if line_section is None else None
-            own_kind: str | None = None
-            if own is not None and own.group(0).rstrip()[-1:] in ":-\u2013\u2014=>" and sentence[own.end() :].strip():
-                own_kind = next(k for k in _HEADING_RE if own.group(k))
-            out.append(NoteSentence(len(out), sentence, line_section or own_kind))
+            section = None
+        out.extend(_sentences(line, line_section, len(out)))
     return out
+
+
+def _sentences(line: str, line_section: str | None, first: int) -> list[NoteSentence]:
+    out: list[NoteSentence] = []
+    for sentence in split_sentences(line):
+        own = _LABEL.match(sentence) if line_section is None else None
+        own_kind: str | None = None
+        if own is not None and own.group(0).rstrip()[-1:] in ":-\u2013\u2014=>" and sentence[own.end() :].strip():
+            own_kind = next(k for k in _HEADING_RE if own.group(k))
+        out.append(NoteSentence(first + len(out), sentence, line_section or own_kind))
+    return out
+
+
+def _is_heading(line: str) -> bool:
+    """A short line ending with a colon, or a short line in capitals (letters of at least two words or one of
+    four or more: "OTHERS", "PALLAS WORKWEAR"; not "NS" or "SAP")."""
+    if _HEADING_LINE.match(line) and len(line.split()) <= 5:
+        return True
+    letters = re.sub(r"[^A-Za-z ]", "", line).strip()
+    return (
+        bool(letters)
+        and letters.isupper()
+        and len(line.split()) <= 5
+        and (len(letters.split()) >= 2 or len(letters) >= 4)
+        and not re.search(r"[a-z]", line)
+    )
+
+
+def heading_kind(heading: str) -> str | None:
+    """The kind a heading or a question names ("Pains", "WORRIES", "any concerns", "what's broken today"), else
+    None. Headings are short, so a heading word anywhere in one names its kind."""
+    heading = heading.strip()
+    for kind, pattern in _HEADING_RE.items():
+        if re.search(rf"\b(?:{pattern})\b", heading, re.I):
+            return kind
+    for kind, extra in _HEADING_EXTRA.items():
+        if extra.search(heading):
+            return kind
+    return None
 
 
 class NoteAnalyser:
@@ -564,6 +715,9 @@ class NoteAnalyser:
                     continue
                 seen_names.add((kind, name.lower()))
                 result[kind + "s"].append({"kind": kind, "text": name, "citation": cite, "date": None})
+        # A name the note calls a competitor anywhere is no system where it stands without a cue.
+        rivals = {item["text"].lower() for item in result["competitors"]}
+        result["systems"] = [item for item in result["systems"] if item["text"].lower() not in rivals]
         analysis: dict[str, Any] = dict(result)
         analysis["next_step_date"] = _iso(min(next_dates)) if next_dates else None
         analysis["next_step_missing"] = not next_dates
@@ -612,14 +766,127 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
                 continue
             taken.append((m.start(), m.end()))
             yield "competitor", display
-    prior_system = False
-    for start, end, phrase in _capitalised_phrases(text):
-        if any(start < e and s < end for s, e in taken):
+    for m in re.finditer(r"[^\W\d_]{5,}", text):
+        if any(m.start() < e and s < m.end() for s, e in taken):
             continue
+        rival = _misspelt_competitor(m.group(0), facts.competitors)
+        if rival is not None:
+            taken.append((m.start(), m.end()))
+            yield "competitor", rival
+    phrases = [p for p in _capitalised_phrases(text) if not any(p[0] < e and s < p[1] for s, e in taken)]
+    kinds: list[str | None] = []
+    prior_system = False
+    for start, end, phrase in phrases:
         kind = _name_kind(text, start, end, phrase, facts, sentence, prior_system)
         prior_system = kind == "system"
-        if kind is not None:
-            yield kind, phrase
+        kinds.append(kind)
+    # A name chained to a system that follows it is one too: "ads: Google + TikTok", "Google/Meta".
+    for i in range(len(phrases) - 2, -1, -1):
+        start, end, phrase = phrases[i]
+        chained = kinds[i] is None and kinds[i + 1] == "system" and _CHAIN_AFTER.match(text[end : phrases[i + 1][0]])
+        if chained and _could_be_system(text, start, end, phrase, facts):
+            kinds[i] = "system"
+    found = [(p[0], k, p[2]) for p, k in zip(phrases, kinds, strict=True) if k is not None]
+    found += [(start, "system", word) for start, word in _lower_case_systems(text, sentence, facts, taken)]
+    for _, kind, phrase in sorted(found):
+        yield kind, phrase
+
+
+def _misspelt_competitor(word: str, competitors: dict[str, str]) -> str | None:
+    """The battlecard a word misspells: one edit from a one-word name of six letters or more (two from one of
+    nine or more), and no common word itself ("Tesselate" for Tessellate; never "query" for Quarry)."""
+    lowered = word.lower()
+    if lowered in _vocabulary() or lowered in competitors:
+        return None
+    near = [
+        display
+        for alias, display in competitors.items()
+        if len(alias) >= 6
+        and alias.isalpha()
+        and abs(len(alias) - len(lowered)) <= 2
+        and _edit_distance(lowered, alias) <= (1 if len(alias) < 9 else 2)
+    ]
+    return max(near, key=len) if near else None  # the fullest display name of the battlecard
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _lower_case_systems(
+    text: str, sentence: NoteSentence, facts: NoteFacts, taken: list[tuple[int, int]]
+) -> Iterable[tuple[int, str]]:
+    """Products written in lower case, as reps do ("orders in quickbooks", "stack: shopify + klaviyo"): a word
+    that is no word of the model's vocabulary (nor its plural, nor shorthand), where a product stands: after "in",
+    "on", "via", "thru", "=", in a list that started with a system, or first in a line of a systems section; and
+    ending a phrase (then punctuation, a list, a preposition): "on influencer codes" is no product."""
+    prior = False
+    for m in re.finditer(r"(?<![\w/@.'-])[a-z0-9][a-z0-9]*(?:\.[a-z]{2,4})?(?![\w/@'-])", text):
+        word = m.group(0)
+        if any(m.start() < e and s < m.end() for s, e in taken):
+            continue
+        before = text[: m.start()]
+        unknown = (
+            not _common(word)
+            and word not in _SHORTHAND
+            and word.upper() not in _NOT_SYSTEMS
+            and word not in facts.people
+            and word not in facts.own_names
+            and not any(len(word) >= 3 and p.startswith(word) for p in facts.people)
+            and re.search(r"[a-z]", word) is not None
+            and not re.fullmatch(r"\d+(?:st|nd|rd|th|am|pm|k|m|x|h|s|d|w|hrs?|mins?|yrs?|mos?|wks?|pts?|ish)", word)
+            and len(word) >= 2
+        )
+        chained = prior and bool(_CHAIN.search(before))
+        first = sentence.section == "systems" and not before.strip()
+        placed = bool(_LOWER_SYSTEM_BEFORE.search(before)) or chained or first
+        ends = _LOWER_SYSTEM_AFTER.match(text[m.end() :]) is not None
+        prior = unknown and placed and ends
+        if prior:
+            yield m.start(), word
+
+
+def _could_be_system(text: str, start: int, end: int, phrase: str, facts: NoteFacts) -> bool:
+    """False for a person of the deal, the account or our product, a role ("VP Demand Gen", but "in Google Ad
+    Manager" is a product), abbreviations and holidays."""
+    words = phrase.replace("&", " ").replace("-", " ").split()
+    lowered = [w.lower() for w in words]
+    placed = _SYSTEM_BEFORE_PLACE.search(text[:start]) is not None
+    return not (
+        any(_is_person_word(w, facts) for w in lowered)
+        or any(w in facts.own_names for w in lowered)
+        or (any(_is_role_word(w) for w in words) and not placed)
+        or all(_is_abbreviation(w) or w in _NOT_NAMES for w in words if not w.isdigit())
+        or _HOLIDAYS.fullmatch(phrase) is not None
+    )
+
+
+def _is_person_word(word: str, facts: NoteFacts) -> bool:
+    """An attendee's or stakeholder's name word, or the start of one ("Vik" for Vikram)."""
+    return word in facts.people or (len(word) >= 3 and any(p.startswith(word) for p in facts.people if len(p) > 4))
+
+
+def _is_role_word(word: str) -> bool:
+    return word.lower().rstrip(".") in _TITLE_WORDS or bool(re.fullmatch(r"C[A-Z]{1,3}O", word))
+
+
+def _is_abbreviation(word: str) -> bool:
+    """A business abbreviation, shorthand, a fiscal period or an emphasised English word, plurals included."""
+    upper = word.upper()
+    singular = upper[:-1] if upper.endswith("S") and len(upper) > 2 else upper
+    return (
+        upper in _NOT_SYSTEMS
+        or singular in _NOT_SYSTEMS
+        or word.lower() in _SHORTHAND
+        or word in _EMPHASIS
+        or _NOT_SYSTEM_PATTERN.fullmatch(word) is not None
+    )
 
 
 def _capitalised_phrases(text: str) -> Iterable[tuple[int, int, str]]:
@@ -651,29 +918,30 @@ def _capitalised_phrases(text: str) -> Iterable[tuple[int, int, str]]:
 
 
 def _is_capital(word: str) -> bool:
-    return word[:1].isupper() or bool(re.search(r"[a-z][A-Z]", word))
+    """Capitalised, inner capitals ("eComm", "ezyVet"), or a number run into a word ("6sense")."""
+    return word[:1].isupper() or bool(re.search(r"[a-z][A-Z]", word) or re.fullmatch(r"\d+[a-z]{4,}", word))
 
 
 def _strong(word: str) -> bool:
     """A word that looks like a product name wherever it stands."""
+    if _is_abbreviation(word):
+        return False
     if re.search(r"[a-z][A-Z]", word) or (re.search(r"\d", word) and re.search(r"[A-Za-z]", word)):
-        return word.upper() not in _NOT_SYSTEMS
-    if word.isupper() and len(word) >= 2:
-        return word.upper() not in _NOT_SYSTEMS and not word.isdigit()
-    return word[:1].isupper() and word.lower() not in _vocabulary() and word not in _NOT_NAMES
+        return True
+    if word.isupper() and len(word) >= 3:
+        return not word.isdigit()  # two capitals ("FF", "SF") need a system's place or section
+    return word[:1].isupper() and not _common(word) and word not in _NOT_NAMES
 
 
 def _name_kind(
     text: str, start: int, end: int, phrase: str, facts: NoteFacts, sentence: NoteSentence, prior_system: bool = False
 ) -> str | None:
     words = phrase.replace("&", " ").replace("-", " ").split()
-    lowered = [w.lower() for w in words]
-    named = [w for w in lowered if w.isalpha()]
-    if any(w in facts.own_names for w in lowered) or (named and all(w in facts.people for w in named)):
-        return None
-    if all(w in _NOT_NAMES or w.upper() in _NOT_SYSTEMS for w in words if not w.isdigit()):
-        return None
     before, after = text[:start], text[end:]
+    if not _could_be_system(text, start, end, phrase, facts):
+        return None
+    if _ROLE_BEFORE.search(before) or _PLACE_BEFORE.search(before):
+        return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
     technical = any(re.search(r"[a-z][A-Z]|\d", w) or (w.isupper() and len(w) > 1) for w in words)
     person_cue = _PERSON_AFTER.match(after) or (
         _PERSON_BEFORE.search(before) and not _SYSTEM_BEFORE_STRONG.search(before)
@@ -684,13 +952,14 @@ def _name_kind(
     contextual = bool(_SYSTEM_BEFORE.search(before) or _SYSTEM_AFTER.match(after))
     at_start = not before.strip() or before.rstrip().endswith((":", "-", "(", "/"))
     title_case = len(words) >= 2 and all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words)
+    if _CHAIN.search(before) and prior_system:
+        contextual = True  # "Gong and Outreach", "Google/Meta": a list that started with a system
+        at_start = False
     if title_case and all(w.lower() not in _vocabulary() for w in words) and not contextual:
         return None  # "Priya Raman": two unknown capitalised words read as a person's name
     if len(words) >= 2 and not at_start and all(w.lower() in _vocabulary() or w.isupper() for w in words):
         contextual = True  # common words capitalised together mid-sentence name a product: "Google Ads", "Power BI"
-    if _CHAIN.search(before) and prior_system:
-        contextual = True  # "Gong and Outreach": a list that started with a system
-    if _EVALUATING.search(before) and (strong or contextual or not at_start):
+    if _COMPETITOR_AFTER.match(after) or (_EVALUATING.search(before) and (strong or contextual or not at_start)):
         return "competitor"
     if sentence.section == "competitors" and (strong or not at_start):
         return "competitor"
