@@ -68,14 +68,24 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"broken|problem\w*|challeng\w*|bottleneck\w*|error[- ]prone|stitch\w*|silo\w*|churn\w*|losing|lost|"
         r"wast\w*|blind|complain\w*|headache\w*|fire ?drill\w*|mess\w*|nightmare|inconsistent|disconnected|"
         r"duplicat\w*|out of date|stale|doesn'?t scale|not scal\w*|miss(es|ed|ing) (targets?|forecasts?|numbers?)|"
-        r"no (link|join|early warning|consolidated|source|single|idea)|nobody|no one|never|unhappy|guesswork|"
+        r"no (link|join|early warning|consolidated|source|single|idea)|nobody(?! else)|no one(?! else)|never|unhappy|"
+        r"guess\w*|"
         r"black box|(don'?t|doesn'?t|do not|does not) (trust|know|see)|flat|dropped|declin\w*|(down|up) \d|"
         r"eating|spans? \d+|\d+ different|(three|four|five|several) different|los(e|es|ing)|leav(e|es|ing)|"
-        r"switch(es)? (supplier|vendor|provider)|by email|typed|rebuild\w*|assembl\w* manually)\b",
+        r"switch(es)? (supplier|vendor|provider)|by email|typed|rebuild\w*|assembl\w* manually|"
+        # what is missing or blind, what goes wrong, what numbers do, work done by hand under another name
+        r"no (clue|real|list|record|tracking|attribution|history)|nothing (ties|links|connects|joins)|"
+        r"none of (them|these|those|it)|(don'?t|doesn'?t|do not|does not) talk to|buried|can only|"
+        r"only (notice|learn|find out|see|hear|get|works?|attribute|earn)\w*|drop(s|ped|ping)? off|drop-off|"
+        r"abandon\w*|slipp\w*|fell|falling|spike\w*|gone by|fighting|suspects?|overspend\w*|its own|"
+        r"spends? (\w+ ){0,3}(nights|weekends|evenings|days|hours|mornings)|exporting|reformat\w*|"
+        r"copy(ing)?[- ]and[- ]past\w*|wrong|all the credit|(gets? no|without) credit)\b",
         re.I,
     ),
     "goal": re.compile(
-        r"\b(wants? (a|an|one|to|the|all|proof|\w+ing)|would like|goal\w*|aim\w*|looking to|"
+        r"\b(wants? (?!us\b|me\b|you\b|them\b)\S+|(would|'d) like|goal\w*|aim\w*|looking to|"
+        r"(has|have|need) to (grow|cut|reduce|increase|hit|reach|double|halve|fix|get)|(#1|main|big|key|one) ask|"
+        r"ask (is|was)|"
         r"hop(e|es|ing) to|priorit\w*|"
         r"objective\w*|target\w*|plans? to|trying to|mandate\w*|initiative\w*|need(s)? (a|an|one|to (get|have|"
         r"cut|reduce|grow|increase|consolidate|improve|prove|show|see|be|move))|by (q[1-4]|end of (the )?year|"
@@ -95,7 +105,22 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"red flag|blocker|deal[- ]?breaker|hard sell|questioned|objected|resist\w*|risky|risk (of|that|averse)|"
         r"overlap\w*|"
         r"wary|nervous|(isn'?t|wasn'?t|aren'?t) (keen|sold|convinced|comfortable)|too (complex|complicated|much "
-        r"change)|(another|one more) (tool|vendor|platform))\b",
+        r"change)|(another|one more) (tool|vendor|platform)|"
+        # conditions and demands the customer sets, hurdles, a rival's lower price, timing, a bad past experience
+        r"non[- ]?starter|show[- ]?stopper|(could|would|will) kill|uncomfortable|scared|"
+        r"(got|been|was|were) (burn(ed|t)|bitten)|"
+        r"not going through (that|this|it) again|cheaper|quoted (us )?(less|lower)|came in (lower|under)|undercut\w*|"
+        r"(not|n'?t|no) spend\w*|not (this|until|before) (year|yr|quarter|month|q[1-4]|after)|until after|"
+        r"(would|'d) rather|prefer(s|red)? to wait|hold(ing)? off|wait (until|till|for)|"
+        r"can'?t (babysit|afford|stretch|go (above|over|beyond))|another (integration|login|migration|system|sync|"
+        r"app|rollout)|big number|steep|out of (our|their|his|her) (budget|range|league)|confus\w*|"
+        r"(if|when) it'?s more than|only (sign|buy|accept|contract)\w*|(their|own) paper|not ours|"
+        r"(isn'?t|is not) sure|why (they|we|he|she)'?d|build (this|it) (themselves|himself|herself|in[- ]house)|"
+        r"(doesn'?t|don'?t|does not|do not) want (a|an|another|to (commit|sign|buy|pay|move|switch|add|explain|"
+        r"integrate))|show (me|us)|payback|pays? for itself|full tender|tender|"
+        r"framework agreement|security questionnaire|\d+[- ]question|"
+        r"runs? (about |around |roughly |~)?\d+ (weeks|months)|\d+\+ (weeks|months)|pushed hard|grill\w*|"
+        r"winc\w*|balk\w*|baulk\w*)\b",
         re.I,
     ),
     "commitment": re.compile(
@@ -134,7 +159,8 @@ _UNDATED = re.compile(
 
 _NO_OBJECTION = re.compile(
     r"\b(no (objections?|concerns?|pushback)|(did not|didn'?t) (raise|have) (any )?(concerns?|objections?)|"
-    r"(did not|didn'?t) have concerns|not an issue|is not an issue)\b",
+    r"(did not|didn'?t) have concerns|not an issue|is not an issue|not a (blocker|problem|concern|deal[- ]?breaker)|"
+    r"no (blockers?|red flags?))\b",
     re.I,
 )
 
@@ -161,6 +187,12 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "They already have a tool that does this and don't see why they need another.",
         "He is skeptical that the rollout will be quick.",
         "Legal pushed back on the contract terms.",
+        # Conditions and demands the customer sets, which carry no word of worry.
+        "They will only go ahead if we can prove the return within a year.",
+        "Their procurement team only signs contracts on its own terms.",
+        "Another vendor offered them a lower price.",
+        "They won't buy anything until their busy season is over.",
+        "A similar vendor let them down before and they will not risk it again.",
     ),
     "commitment": (
         "We will send the proposal by Friday.",
@@ -746,8 +778,10 @@ def classify(sentence: NoteSentence, sims: dict[str, float]) -> set[str]:
         kinds.discard("objection")
     if "next_step" in kinds and "objection" not in cues and sentence.section != "objection":
         kinds.discard("objection")
+    if sentence.section == "objection":
+        kinds -= {"pain", "goal"}  # under "Pushback" or "Worries", "wants month-to-month" is a condition
     if "objection" in kinds and "objection" in cues and sentence.section not in ("pain", "goal"):
-        kinds.discard("pain")  # "worried the price is too high": an objection, not the customer's pain
+        kinds -= {"pain", "goal"}  # "worried the price is too high": an objection, not the customer's pain
     if "pain" in kinds and "goal" in kinds:
         kinds.discard("goal" if sims["pain"] >= sims["goal"] else "pain")
     if sentence.section in ("systems", "competitors"):
