@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -26,6 +27,7 @@ from services.core.errors import (
 )
 from services.core.http import app_context
 from services.ingest.models import DocumentKind
+from services.ingest.openapi import BatchOperation, DocumentOperation
 from services.ingest.schemas import (
     BatchAccepted,
     BatchIn,
@@ -75,16 +77,26 @@ class IngestController(Controller):
     tags = ["ingest"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
 
-    @post("/documents", guards=[WRITERS], status_code=HTTP_202_ACCEPTED, responses=error_responses(409, 413, 415))
+    @post(
+        "/documents",
+        guards=[WRITERS],
+        status_code=HTTP_202_ACCEPTED,
+        operation_class=DocumentOperation,
+        responses={
+            HTTP_200_OK: ResponseSpec(DocumentAccepted, description="unchanged: the same as the latest version"),
+            **error_responses(409, 413, 415),
+        },
+    )
     async def create_document(
         self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], state: State
     ) -> Response[DocumentAccepted]:
         """Add a document or a new version of one (same `external_id`).
 
-        JSON `{external_id, kind, title, content, content_type?, product?, competitor?, tags?, owner?,
-        expires_at?}`, or multipart/form-data with a `file` (markdown, text, HTML, PDF, DOCX) and the same
-        fields (markdown front matter may supply them). 202 with a job id; 200 with status `unchanged`
-        when the content is the same as the latest version.
+        JSON `{external_id, kind, title, content, content_type?, product?, competitor?, tags?, owner?, as_of?,
+        expires_at?, review_interval_days?}`, or multipart/form-data with a `file` (markdown, text, HTML, PDF,
+        DOCX) and the same fields (markdown front matter may supply them). 202 with a job id; 200 with status
+        `unchanged` when the content is the same as the latest version. HTML, PDF and DOCX are parsed by the
+        job: a file past a parse limit is a failed job whose `error` names the setting, not a 422.
         """
         limits = app_context(state).settings.ingest
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -119,7 +131,16 @@ class IngestController(Controller):
         status = HTTP_202_ACCEPTED if results[0].status == "queued" else HTTP_200_OK
         return Response(results[0], status_code=status)
 
-    @post("/documents/batch", guards=[WRITERS], status_code=HTTP_202_ACCEPTED, responses=error_responses(409, 413, 415))
+    @post(
+        "/documents/batch",
+        guards=[WRITERS],
+        status_code=HTTP_202_ACCEPTED,
+        operation_class=BatchOperation,
+        responses={
+            HTTP_200_OK: ResponseSpec(BatchAccepted, description="every document unchanged; job_id is null"),
+            **error_responses(409, 413, 415),
+        },
+    )
     async def create_batch(
         self, request: Request[Principal, Any, Any], service: NamedDependency[IngestService], state: State
     ) -> Response[BatchAccepted]:
