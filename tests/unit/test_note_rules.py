@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
+import numpy as np
 import pytest
 
 from services.pitch.deals.dates import find_dates
-from services.pitch.deals.notes import NoteFacts, NoteSentence, heading_kind, names_in, split_note
+from services.pitch.deals.notes import NoteAnalyser, NoteFacts, NoteSentence, heading_kind, names_in, split_note
 
 MEETING = date(2026, 3, 10)  # a Tuesday
 
@@ -136,3 +139,90 @@ def test_a_misspelt_battlecard_name_is_the_competitor() -> None:
 def test_a_vendor_introduced_as_one_is_a_competitor() -> None:
     assert _names("also a pilot with a startup called Zentrik") == [("competitor", "Zentrik")]
     assert _names("Omnivale, a small attribution vendor, pitched them too") == [("competitor", "Omnivale")]
+
+
+# Sentence kinds and the next step (a stand-in model: every sentence equally like every prototype, so only the
+# rules decide) ------------------------------------------------------------------------------------------------
+
+
+def _flat(texts: Sequence[str]) -> np.ndarray:
+    return np.full((len(texts), 384), 1 / np.sqrt(384), dtype=np.float32)
+
+
+def _analyse(text: str) -> dict[str, Any]:
+    return NoteAnalyser(_flat).analyse(text, NoteFacts(meeting_date=MEETING))[1]
+
+
+def _texts(analysis: dict[str, Any], key: str) -> list[str]:
+    return [item["text"] for item in analysis[key]]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Their legal team only accepts contracts on its own template.",
+        "The COO said: show me the numbers work before we talk price.",
+        "Another vendor came in lower for the same scope.",
+        "Nothing gets signed until after the audit, she'd rather wait.",
+        "Roll-out is a non-starter while they migrate the warehouse.",
+        "They got burned by an agency last year and want no repeat.",
+        "Customer data can't leave Norway.",
+        "The board froze new software spend.",
+    ],
+)
+def test_conditions_and_hurdles_the_customer_sets_are_objections(sentence: str) -> None:
+    analysis = _analyse(sentence)
+    assert _texts(analysis, "objections") == [sentence]
+    assert _texts(analysis, "pains") == []
+
+
+def test_a_negated_hurdle_is_no_objection() -> None:
+    assert _texts(_analyse("Hosting in the EU is not a blocker, we have a region there."), "objections") == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Nothing links web sign-ups to the tills.",
+        "Someone spends two evenings a week reformatting supplier files.",
+        "Repeat orders slipped to 31% and they only find out at quarter end.",
+        "She wants one renewal list per region every Monday.",
+        "He'd like margin per order, not just revenue.",
+    ],
+)
+def test_what_is_missing_goes_wrong_or_is_wanted_is_a_pain_or_goal(sentence: str) -> None:
+    assert _texts(_analyse(sentence), "pains") == [sentence]
+
+
+def test_under_an_objection_heading_a_want_is_a_condition_not_a_goal() -> None:
+    analysis = _analyse("Concerns:\n- want quarterly billing, not upfront")
+    assert _texts(analysis, "objections") == ["want quarterly billing, not upfront"]
+    assert _texts(analysis, "pains") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "dated"),
+    [
+        ("Will send the pricing sheet by Thursday.", False),
+        ("I'm emailing the case study over by 3/20; no call booked.", False),
+        ("Demo with their ops team by EOW.", True),
+        ("Board review on 14.4., 09:00.", True),
+        ("Steering committee Apr 14 - we get 15 minutes", True),
+        ("Final presentation in the week of Apr 20, no day yet.", False),
+        ("No next mtg yet, she will confirm a day.", False),
+    ],
+)
+def test_the_next_step_is_a_dated_meeting_not_a_deadline(text: str, dated: bool) -> None:
+    assert _analyse(text)["next_step_missing"] is (not dated)
+
+
+def test_a_deliverable_keeps_its_deadline_as_a_commitment() -> None:
+    analysis = _analyse("Will send the pricing sheet by Thursday.")
+    assert [(c["text"], c["date"]) for c in analysis["commitments"]] == [
+        ("Will send the pricing sheet by Thursday.", "2026-03-12")
+    ]
+
+
+def test_a_plain_account_of_the_call_is_neither_pain_nor_objection() -> None:
+    analysis = _analyse("We walked through the cohort view. They have 60 staff across two sites.")
+    assert analysis["pains"] == analysis["objections"] == []

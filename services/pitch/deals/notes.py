@@ -78,8 +78,10 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"none of (them|these|those|it)|(don'?t|doesn'?t|do not|does not) talk to|buried|can only|"
         r"only (notice|learn|find out|see|hear|get|works?|attribute|earn)\w*|drop(s|ped|ping)? off|drop-off|"
         r"abandon\w*|slipp\w*|fell|falling|spike\w*|gone by|fighting|suspects?|overspend\w*|its own|"
-        r"spends? (\w+ ){0,3}(nights|weekends|evenings|days|hours|mornings)|exporting|reformat\w*|"
-        r"copy(ing)?[- ]and[- ]past\w*|wrong|all the credit|(gets? no|without) credit)\b",
+        r"spends? (\w+ ){0,3}(nights|weekends|evenings|days|hours|mornings|afternoons)|exporting|reformat\w*|"
+        r"copy(ing)?[- ]and[- ]past\w*|wrong|all the credit|(gets? no|without) credit|eats?|"
+        r"zero (idea|visibility|insight|clue|way)|(by|from) memory|gut feel\w*|untouched|go(es)? cold|"
+        r"fall(s|ing)? through the cracks|differently|argu\w*|(no|not) (standard|consistent))\b",
         re.I,
     ),
     "goal": re.compile(
@@ -120,7 +122,17 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"integrate))|show (me|us)|payback|pays? for itself|full tender|tender|"
         r"framework agreement|security questionnaire|\d+[- ]question|"
         r"runs? (about |around |roughly |~)?\d+ (weeks|months)|\d+\+ (weeks|months)|pushed hard|grill\w*|"
-        r"winc\w*|balk\w*|baulk\w*)\b",
+        r"winc\w*|balk\w*|baulk\w*|(half|a fraction of) the (price|money|cost)|(lower|better) (price|offer|quote)|"
+        r"never (went live|worked|delivered|launched|got \w+ working)|"
+        r"go(es)? through (a |an |their )?(formal )?(rfp|tender|procurement|security review|vendor assessment)|"
+        r"formal (rfp|tender)|too \w+ for (them|us|him|her|their|our|a|any)|"
+        r"(we|which we|that we) (can'?t|cannot|don'?t|do not) (do|support|offer|meet|host|provide)|"
+        # the usual families of B2B objections: frozen budgets, supplier onboarding, fit of the pricing model,
+        # contract terms, data residency, conditions before signing
+        r"fr(o|ee)z\w*|(approved|preferred) (supplier|vendor) list|(supplier|vendor) onboarding|"
+        r"procurement (process|review)|(doesn'?t|does not|won'?t|will not) work for (them|us|him|her)|multi-?year|"
+        r"(months|years|seats|users) max|at most|month-to-month|(can'?t|cannot|must not|mustn'?t|may not) leave|"
+        r"free (pilot|trial) (first|before))\b",
         re.I,
     ),
     "commitment": re.compile(
@@ -157,6 +169,12 @@ _UNDATED = re.compile(
     re.I,
 )
 
+# Something one side sends the other: its deadline is no meeting.
+_DELIVERABLE = re.compile(
+    r"\b(send|sending|sent|share|sharing|e-?mail\w*|forward\w*|owe[sd]?|deliver\w*|submit\w*|provide|draft\w*|"
+    r"prepare|write|writ\w+ up|put together|pull together|return|asked for|ask for|request\w*)\b",
+    re.I,
+)
 _NO_OBJECTION = re.compile(
     r"\b(no (objections?|concerns?|pushback)|(did not|didn'?t) (raise|have) (any )?(concerns?|objections?)|"
     r"(did not|didn'?t) have concerns|not an issue|is not an issue|not a (blocker|problem|concern|deal[- ]?breaker)|"
@@ -712,8 +730,10 @@ class NoteAnalyser:
             kinds = classify(sentence, sims)
             # A step agreed for the meeting day itself ("send it today") is a deliverable, not the next meeting.
             found = [d for d in find_dates(sentence.text, facts.meeting_date) if d.date > facts.meeting_date]
-            # A deadline ("send the deck by Friday") dates a commitment, never the next meeting.
-            dates = [d.date for d in found if not d.deadline]
+            # A deadline for something sent ("send the deck by Friday") dates a commitment, never the next meeting;
+            # "demo by Friday" still dates the demo.
+            deliverable = bool(_DELIVERABLE.search(sentence.text))
+            dates = [d.date for d in found if not (d.deadline and deliverable)]
             due = min((d.date for d in found), default=None)
             undated = bool(_UNDATED.search(sentence.text))
             if dates and not undated and ("next_step" in kinds or _EVENT.search(sentence.text)):
