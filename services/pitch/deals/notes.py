@@ -1,14 +1,19 @@
 """Extractive analysis of meeting notes: rules and the embedding model, no generated text.
 
 Every item is a sentence of the note (or a name in it) with the sentence's index. A note is split line by line
-(bullets and headings kept apart), then into sentences. Headings ("Pains:", "Next steps") and inline labels
-("Objection - ...") set the kind of the lines under them. Otherwise each sentence is classed by cue phrases and
-by cosine to a few generic prototype sentences per kind (all-MiniLM-L6-v2): a cue needs a modest similarity, no
-cue needs a high one and a margin over every other kind. Names: competitors are the deal's, the organisation's
-battlecards' and any capitalised name after an evaluation cue ("also looking at X"); systems are capitalised
-product-like names (inner capitals, digits, acronyms outside a list of business abbreviations, words that are no
-common English word by the model's vocabulary, or common words in a system context: "in Snowflake"), never
-people (attendees, stakeholders, a name followed by "said"/"asked"...), months, our product or the account.
+(bullets and headings kept apart), then into sentences. Structure is not content: a heading line (a known heading,
+a short line ending with a colon, a short line in capitals) is no sentence and sets the kind of the lines under
+it; a question ("Q: concerns?") sets the kind of its answer; inline labels ("Objection - ...", "WORRIES: ...") set
+the kind of their line. Otherwise each sentence is classed by cue phrases and by cosine to a few generic
+prototype sentences per kind (all-MiniLM-L6-v2): a cue needs a modest similarity, no cue needs a high one and a
+margin over every other kind. Names: competitors are the deal's, the organisation's battlecards' (any case, or
+misspelt by one edit, two for long names) and any capitalised name after an evaluation cue ("also looking at X",
+"a startup called X"); systems are product-like names (inner capitals, digits, acronyms outside a list of
+business abbreviations, words that are no common English word by the model's vocabulary, common words in a
+system context: "in Snowflake", lower-case unknown words where a product stands: "orders in quickbooks"), never
+people (attendees, stakeholders, a name followed by "said"/"asked"...), job titles and departments, time zones,
+fiscal periods, months, our product or the account. A dated next step is a meeting with a date; a deadline for
+something sent ("I'll send the deck by Friday") is a commitment.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from services.core.text import split_sentences
 from services.core.tokens import model_path
 from services.pitch.deals.dates import find_dates
 
-ANALYSER_VERSION = 1
+ANALYSER_VERSION = 2  # 2: structure, roles, lower-case products, deadlines (README "Deals")
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
@@ -80,7 +85,8 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"abandon\w*|slipp\w*|fell|falling|spike\w*|gone by|fighting|suspects?|overspend\w*|its own|"
         r"spends? (\w+ ){0,3}(nights|weekends|evenings|days|hours|mornings|afternoons)|exporting|reformat\w*|"
         r"copy(ing)?[- ]and[- ]past\w*|wrong|all the credit|(gets? no|without) credit|eats?|"
-        r"zero (idea|visibility|insight|clue|way)|(by|from) memory|gut feel\w*|untouched|go(es)? cold|"
+        r"(no|zero|little) (real )?(idea|visibility|insight|clue|way|sense)|(by|from) memory|gut feel\w*|"
+        r"untouched|go(es)? cold|"
         r"fall(s|ing)? through the cracks|differently|argu\w*|(no|not) (standard|consistent))\b",
         re.I,
     ),
@@ -106,7 +112,8 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"bad timing|timing is|locked in\w*|(their |the )?contract (runs|renews|ends)|can'?t justify|"
         r"red flag|blocker|deal[- ]?breaker|hard sell|questioned|objected|resist\w*|risky|risk (of|that|averse)|"
         r"overlap\w*|"
-        r"wary|nervous|(isn'?t|wasn'?t|aren'?t) (keen|sold|convinced|comfortable)|too (complex|complicated|much "
+        r"wary|nervous|(isn'?t|wasn'?t|aren'?t|is not|was not|are not|not too|not that) (keen|sold|convinced|"
+        r"comfortable)|(will|would|'d|'ll) say no|(can'?t|cannot|won'?t|unable to) meet|too (complex|complicated|much "
         r"change)|(another|one more) (tool|vendor|platform)|"
         # conditions and demands the customer sets, hurdles, a rival's lower price, timing, a bad past experience
         r"non[- ]?starter|show[- ]?stopper|(could|would|will) kill|uncomfortable|scared|"
@@ -115,7 +122,7 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"(not|n'?t|no) spend\w*|not (this|until|before) (year|yr|quarter|month|q[1-4]|after)|until after|"
         r"(would|'d) rather|prefer(s|red)? to wait|hold(ing)? off|wait (until|till|for)|"
         r"can'?t (babysit|afford|stretch|go (above|over|beyond))|another (integration|login|migration|system|sync|"
-        r"app|rollout)|big number|steep|out of (our|their|his|her) (budget|range|league)|confus\w*|"
+        r"app|rollout|copy)|big number|steep|out of (our|their|his|her) (budget|range|league)|confus\w*|"
         r"(if|when) it'?s more than|only (sign|buy|accept|contract)\w*|(their|own) paper|not ours|"
         r"(isn'?t|is not) sure|why (they|we|he|she)'?d|build (this|it) (themselves|himself|herself|in[- ]house)|"
         r"(doesn'?t|don'?t|does not|do not) want (a|an|another|to (commit|sign|buy|pay|move|switch|add|explain|"
