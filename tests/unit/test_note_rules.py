@@ -226,3 +226,12 @@ def test_a_deliverable_keeps_its_deadline_as_a_commitment() -> None:
 def test_a_plain_account_of_the_call_is_neither_pain_nor_objection() -> None:
     analysis = _analyse("We walked through the cohort view. They have 60 staff across two sites.")
     assert analysis["pains"] == analysis["objections"] == []
+
+
+def test_a_line_in_capitals_is_content_unless_it_is_the_title_or_names_a_kind() -> None:
+    sentences = split_note("HARBOUR VETS\nNO BUDGET TILL APRIL\nOTHERS\nBrightwater\nCONTACT: Jo Hale, ops")
+    assert [(s.text, s.section) for s in sentences] == [
+        ("NO BUDGET TILL APRIL", None),
+        ("Brightwater", "competitors"),
+        ("CONTACT: Jo Hale, ops", None),
+    ]

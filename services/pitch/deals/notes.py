@@ -621,10 +621,12 @@ def split_note(text: str) -> list[NoteSentence]:
     out: list[NoteSentence] = []
     section: str | None = None
     answer_kind: str | None = None  # the kind a question asked, for the answer line after it
+    seen = False  # a line before this one, kept or not
     for raw in text.splitlines():
         if not raw.strip():
             section = answer_kind = None
             continue
+        first, seen = not seen, True
         line = _BULLET.sub("", raw).strip()
         question = _QUESTION.match(line)
         if question is not None:
@@ -636,7 +638,7 @@ def split_note(text: str) -> list[NoteSentence]:
             out.extend(_sentences(line, line_section, len(out)))
             continue
         answer_kind = None
-        if _is_heading(line):
+        if _is_heading(line, first):
             section = heading_kind(line.rstrip(":").strip())
             continue
         label = _LABEL.match(line)
@@ -653,7 +655,7 @@ def split_note(text: str) -> list[NoteSentence]:
                 line_section = kind
                 if label.group(0).rstrip()[-1:] in ":-\u2013\u2014=>":
                     line = rest
-        elif caps is not None:
+        elif caps is not None and heading_kind(caps.group("head")) is not None:
             line_section, line = heading_kind(caps.group("head")), caps.group("rest")
         elif _BULLET.match(raw) is None and section is not None and not raw.startswith((" ", "\t")):
             section = None
@@ -672,9 +674,10 @@ def _sentences(line: str, line_section: str | None, first: int) -> list[NoteSent
     return out
 
 
-def _is_heading(line: str) -> bool:
+def _is_heading(line: str, first: bool) -> bool:
     """A short line ending with a colon, or a short line in capitals (letters of at least two words or one of
-    four or more: "OTHERS", "PALLAS WORKWEAR"; not "NS" or "SAP")."""
+    four or more; not "NS" or "SAP") that is the note's title ("PALLAS WORKWEAR") or names a kind ("OTHERS");
+    "NO BUDGET TILL Q3" in capitals is content."""
     if _HEADING_LINE.match(line) and len(line.split()) <= 5:
         return True
     letters = re.sub(r"[^A-Za-z ]", "", line).strip()
@@ -684,6 +687,7 @@ def _is_heading(line: str) -> bool:
         and len(line.split()) <= 5
         and (len(letters.split()) >= 2 or len(letters) >= 4)
         and not re.search(r"[a-z]", line)
+        and (first or heading_kind(line) is not None)
     )
 
 
