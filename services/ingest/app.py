@@ -20,13 +20,18 @@ def route_handlers() -> list[object]:
 
 @contextlib.asynccontextmanager
 async def embedded_background(ctx: AppContext) -> AsyncIterator[None]:
-    """At start-up every unfinished job is re-queued (in embedded mode no other process can be running it,
-    and the in-memory broker lost its queue with the last process); then a periodic sweep."""
+    """At start-up every unfinished job without a waiting message is re-queued (in embedded mode no other
+    process can be running it, and the in-memory broker lost its queue with the last process); then a
+    periodic sweep."""
     cfg = ctx.settings.ingest
-    await requeue_stranded(ctx.celery, ctx.sessions, 0)
+    # No worker of this process is running anything yet: every unfinished job whose message is not waiting
+    # in the broker (all of them with the in-memory broker) is sent again.
+    await requeue_stranded(ctx.celery, ctx.sessions, lease_seconds=0, lost_after_seconds=0)
     async with every(
         "ingest-sweeper",
         cfg.sweep_interval_seconds,
-        lambda: requeue_stranded(ctx.celery, ctx.sessions, cfg.stale_job_seconds),
+        lambda: requeue_stranded(
+            ctx.celery, ctx.sessions, lease_seconds=cfg.job_lease_seconds, lost_after_seconds=cfg.stale_job_seconds
+        ),
     ):
         yield

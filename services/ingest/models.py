@@ -139,3 +139,9 @@ class IngestJob(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a message for the job was last published (the API's enqueue, a retry, the sweep's re-send) and when a
+    # worker last received one. Sent after the last delivery: a message is on its way (in a queue, or a retry a
+    # worker holds), so the sweep leaves the job alone. `updated_at` is the running job's lease; the sweep never
+    # touches it.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -149,6 +149,12 @@ class IngestPipeline:
         delivery of a job whose worker is alive, or of a finished job, returns None and does nothing."""
         now = utcnow()
         async with transaction(self._sessions) as session:
+            # Every delivery counts, claimed or not: the sweep re-sends only jobs with no message on its way.
+            await session.execute(
+                update(IngestJob)
+                .where(IngestJob.id == job_id, IngestJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+                .values(delivered_at=now)
+            )
             claimed = await session.execute(
                 update(IngestJob)
                 .where(

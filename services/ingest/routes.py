@@ -16,7 +16,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 from pydantic import ValidationError
 
 from services.core.auth import Principal, Role, requires
-from services.core.celery_app import INGEST_QUEUE
 from services.core.errors import (
     AppError,
     BadRequest,
@@ -42,7 +41,7 @@ from services.ingest.schemas import (
     VersionList,
 )
 from services.ingest.service import IngestService, validation_details
-from services.ingest.tasks import PROCESS_JOB, announce
+from services.ingest.tasks import announce, send_new_job
 
 WRITERS = requires(Role.ENGINEER)
 
@@ -55,7 +54,7 @@ def provide_service(state: State) -> IngestService:
             ctx.sessions,
             ctx.store,
             ctx.settings.ingest,
-            lambda job_id: ctx.send_task(PROCESS_JOB, [job_id], INGEST_QUEUE),
+            lambda job_id: send_new_job(ctx.celery, job_id),
             lambda change: announce(ctx.celery, change),
         )
         ctx.extras["ingest_service"] = service

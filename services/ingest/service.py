@@ -11,8 +11,8 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
@@ -279,7 +279,10 @@ class IngestService:
                     if item is not None:
                         items.append(item)
                 if items:
-                    job = IngestJob(org_id=principal.org, created_by=principal.sub, items=items, updated_at=now)
+                    # sent_at now: the message follows the commit; a sweep in between must not send a second.
+                    job = IngestJob(
+                        org_id=principal.org, created_by=principal.sub, items=items, updated_at=now, sent_at=now
+                    )
                     session.add(job)
                     await session.flush()
                     job_id = job.id
@@ -293,9 +296,19 @@ class IngestService:
                 await asyncio.to_thread(self._enqueue, job_id)
             except Exception:  # the job is committed; the sweep re-sends it
                 log.exception("ingest.job.enqueue_failed", job_id=job_id)
+                await self._unsent(job_id)
             log.info("ingest.job.queued", job_id=job_id, org_id=principal.org, versions=len(items))
         ordered = [results[s.external_id] for s in submissions]
         return job_id, [r.model_copy(update={"job_id": job_id}) if r.status == "queued" else r for r in ordered]
+
+    async def _unsent(self, job_id: str) -> None:
+        """No message went out: say so, so the next sweep sends one (if the database is down too, the sweep
+        still finds the job once its message counts as lost)."""
+        try:
+            async with transaction(self._sessions) as session:
+                await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(sent_at=None))
+        except SQLAlchemyError:
+            log.warning("ingest.job.unsent_not_recorded", job_id=job_id)
 
     async def _submit_one(
         self, session: AsyncSession, principal: Principal, sub: Submission, now: datetime

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +12,7 @@ import structlog
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +40,18 @@ log = structlog.get_logger(__name__)
 
 PROCESS_JOB = "ingest.process_job"
 REQUEUE_STRANDED = "ingest.requeue_stranded_jobs"
+
+# Redis keeps one list per priority step (kombu's priority_steps 0, 3, 6, 9) and a worker reads them in that
+# order, 0 first: a job re-sent by the sweep goes ahead of the backlog of new work. Celery's in-memory transport
+# (embedded mode without REDIS_URL) ignores priorities.
+RECOVERY_PRIORITY = 0
+NEW_WORK_PRIORITY = 3
+
+
+def send_new_job(app: Any, job_id: str) -> None:
+    """Send a newly committed job (the API's enqueue), behind any re-sent job."""
+    app.send_task(PROCESS_JOB, args=[job_id], queue=INGEST_QUEUE, priority=NEW_WORK_PRIORITY)
+
 
 # Faults worth waiting out: the database or vector store briefly away, or a store write found incomplete.
 TRANSIENT = (
@@ -86,13 +100,19 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
 
 
 async def _requeue(sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:
-    """Hand a job that will be retried back to `queued`, so the retry's delivery can claim it."""
+    """Hand a job that will be retried back to `queued`, so the retry's delivery can claim it; its retry
+    message counts as sent from now."""
     async with transaction(sessions) as session:
         await session.execute(
             update(IngestJob)
             .where(IngestJob.id == job_id, IngestJob.status == JobStatus.RUNNING)
-            .values(status=JobStatus.QUEUED, updated_at=utcnow())
+            .values(status=JobStatus.QUEUED, updated_at=utcnow(), sent_at=utcnow())
         )
+
+
+async def _mark_sent(sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:
+    async with transaction(sessions) as session:
+        await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(sent_at=utcnow()))
 
 
 # max_retries=None: the task counts its own transient failures (`failures`); waits for a lease do not count.
@@ -114,6 +134,8 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
     except JobLeased as leased:
         # Possibly the redelivery of a job whose worker just died: come back when its lease has lapsed.
         # Not counted against the retry budget; a live worker finishing first makes the next look a no-op.
+        with contextlib.suppress(*TRANSIENT):  # the retry is a message on its way: the sweep leaves the job
+            runtime.run(_mark_sent(runtime.sessions, job_id))
         raise self.retry(countdown=leased.retry_after + 1) from leased
     except SoftTimeLimitExceeded:
         runtime.run(
@@ -166,34 +188,78 @@ def announce(app: Any, change: DocumentChange) -> None:
         log.exception("ingest.document_changed.send_failed", document_id=change.document_id)
 
 
-async def find_stranded(sessions: async_sessionmaker[AsyncSession], older_than_seconds: float) -> list[str]:
-    """Jobs left queued or running past the deadline; their clock is reset so one sweep re-queues them once."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+async def find_stranded(
+    sessions: async_sessionmaker[AsyncSession], *, lease_seconds: float, lost_after_seconds: float, broker_idle: bool
+) -> list[str]:
+    """Jobs to send again, marked sent (`sent_at`; never `updated_at`, the running job's lease).
+
+    A job is stranded when its lease has lapsed (queued, or running with no progress for `lease_seconds`: its
+    worker is gone) and no message for it is on its way: none was sent since its last delivery, or the one
+    sent more than `lost_after_seconds` ago never arrived while the broker holds no waiting ingest message at
+    all (`broker_idle`; a Redis that lost its data). A job merely waiting in a long queue is never re-sent."""
+    now = utcnow()
+    lease_lapsed = or_(
+        IngestJob.status == JobStatus.QUEUED, IngestJob.updated_at < now - timedelta(seconds=lease_seconds)
+    )
+    no_message = or_(
+        IngestJob.sent_at.is_(None),
+        and_(IngestJob.delivered_at.is_not(None), IngestJob.delivered_at >= IngestJob.sent_at),
+    )
+    if broker_idle:
+        no_message = or_(no_message, IngestJob.sent_at < now - timedelta(seconds=lost_after_seconds))
     async with transaction(sessions) as session:
         ids = list(
             (
                 await session.execute(
-                    select(IngestJob.id).where(
+                    select(IngestJob.id)
+                    .where(
                         IngestJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
-                        IngestJob.updated_at < cutoff,
+                        lease_lapsed,
+                        no_message,
                     )
+                    .order_by(IngestJob.created_at)
                 )
             ).scalars()
         )
         if ids:
-            await session.execute(update(IngestJob).where(IngestJob.id.in_(ids)).values(updated_at=utcnow()))
+            await session.execute(update(IngestJob).where(IngestJob.id.in_(ids)).values(sent_at=now))
     return ids
 
 
+def waiting_messages(app: Any) -> int | None:
+    """Ingest messages waiting in the broker (every priority), or None when the broker does not answer."""
+    try:
+        with app.connection_for_write() as conn:
+            # Not passive: kombu's Redis transport reports a queue under a key prefix as missing; declaring a
+            # Redis or in-memory queue creates nothing and answers its size.
+            return int(conn.default_channel.queue_declare(queue=INGEST_QUEUE).message_count)
+    except Exception:  # any broker fault: without the count, no message is presumed lost
+        log.warning("ingest.sweep.broker_unanswered", exc_info=True)
+        return None
+
+
 async def requeue_stranded(
-    app: Any, sessions: async_sessionmaker[AsyncSession], older_than_seconds: float
+    app: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    lease_seconds: float,
+    lost_after_seconds: float,
+    waiting: Callable[[], int | None] | None = None,
 ) -> list[str]:
-    """Send `ingest.process_job` again for every stranded job (the task is idempotent)."""
-    ids = await find_stranded(sessions, older_than_seconds)
-    for job_id in ids:
-        app.send_task(PROCESS_JOB, args=[job_id], queue=INGEST_QUEUE)
+    """Send `ingest.process_job` again, ahead of new work, for every stranded job (the task is idempotent).
+    `waiting` counts the broker's waiting ingest messages (default: ask the broker)."""
+    count = await asyncio.to_thread(waiting or (lambda: waiting_messages(app)))
+    ids = await find_stranded(
+        sessions, lease_seconds=lease_seconds, lost_after_seconds=lost_after_seconds, broker_idle=count == 0
+    )
+
+    def send() -> None:
+        for job_id in ids:
+            app.send_task(PROCESS_JOB, args=[job_id], queue=INGEST_QUEUE, priority=RECOVERY_PRIORITY)
+
+    await asyncio.to_thread(send)
     if ids:
-        log.warning("ingest.jobs.requeued", count=len(ids), job_ids=ids)
+        log.warning("ingest.jobs.requeued", count=len(ids), job_ids=ids, broker_waiting=count)
     return ids
 
 
@@ -202,4 +268,8 @@ def requeue_stranded_jobs(self: Task) -> int:
     """Periodic (beat) sweep: a job whose worker died is never stranded for longer than the deadline."""
     settings = task_settings()
     runtime = task_runtime(settings)
-    return len(runtime.run(requeue_stranded(task_app(), runtime.sessions, settings.ingest.stale_job_seconds)))
+    cfg = settings.ingest
+    sent = requeue_stranded(
+        task_app(), runtime.sessions, lease_seconds=cfg.job_lease_seconds, lost_after_seconds=cfg.stale_job_seconds
+    )
+    return len(runtime.run(sent))

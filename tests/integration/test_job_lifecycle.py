@@ -76,19 +76,154 @@ async def test_a_job_that_keeps_killing_its_worker_is_failed(env: Any) -> None:
     assert "never finished" in (job.error or "") and "smaller batches" in (job.error or "")
 
 
-async def test_the_sweep_requeues_stranded_jobs_once(env: Any) -> None:
+class FakeBroker:
+    """Records sends; `waiting` is what the broker holds (the sweep asks before presuming a message lost)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int | None]] = []
+        self.waiting = 0
+
+    def send_task(self, name: str, args: list[str], queue: str, priority: int | None = None) -> None:
+        assert name == tasks.PROCESS_JOB and queue == "ingest"
+        self.sent.append((args[0], priority))
+
+    async def sweep(self, runtime: TaskRuntime) -> list[str]:
+        return await tasks.requeue_stranded(
+            self, runtime.sessions, lease_seconds=60, lost_after_seconds=600, waiting=lambda: self.waiting
+        )
+
+
+async def _job_row(runtime: TaskRuntime, job_id: str) -> IngestJob:
+    async with runtime.sessions() as session:
+        job = await session.get(IngestJob, job_id)
+        assert job is not None
+        return job
+
+
+async def test_the_sweep_leaves_a_job_whose_message_waits_in_a_long_queue(env: Any) -> None:
     _, runtime, _, job_id = env
-    sent: list[str] = []
+    broker = FakeBroker()
+    broker.waiting = 1_000  # a backlog: the job's message is somewhere in it
+    assert await broker.sweep(runtime) == []
+    # Twenty minutes later it still waits its turn: sent, never delivered, the broker not idle. Not re-sent.
+    await _set(runtime, job_id, sent_at=utcnow() - timedelta(minutes=20), updated_at=utcnow() - timedelta(minutes=20))
+    for _ in range(3):
+        assert await broker.sweep(runtime) == []
+    # The broker holds nothing, yet the message never arrived: lost (a Redis that lost its data). Sent again once.
+    broker.waiting = 0
+    assert await broker.sweep(runtime) == [job_id]
+    assert await broker.sweep(runtime) == []
+    assert broker.sent == [(job_id, tasks.RECOVERY_PRIORITY)]
 
-    class App:
-        def send_task(self, name: str, args: list[str], queue: str) -> None:
-            sent.append(args[0])
 
-    assert await tasks.requeue_stranded(App(), runtime.sessions, 600) == []
-    await _set(runtime, job_id, updated_at=utcnow() - timedelta(minutes=11))
-    assert await tasks.requeue_stranded(App(), runtime.sessions, 600) == [job_id]
-    assert await tasks.requeue_stranded(App(), runtime.sessions, 600) == []  # its clock was reset
-    assert sent == [job_id]
+async def test_the_sweep_resends_a_dead_workers_job_once_and_never_touches_a_live_lease(env: Any) -> None:
+    _, runtime, _, job_id = env
+    broker = FakeBroker()
+    now = utcnow()
+    # Delivered and running under a live lease (progress a moment ago): the worker is alive. Left alone.
+    await _set(runtime, job_id, status=JobStatus.RUNNING, delivered_at=now, updated_at=now)
+    assert await broker.sweep(runtime) == []
+    job = await _job_row(runtime, job_id)
+    assert job.updated_at == now and job.sent_at is not None and job.sent_at <= now
+
+    # No progress for longer than the lease and no message since its delivery: its worker died. Re-sent once,
+    # ahead of new work, and its lease is not refreshed, so the redelivery can take the job at once.
+    lapsed = now - timedelta(minutes=5)
+    sent = lapsed - timedelta(seconds=1)
+    await _set(runtime, job_id, sent_at=sent, delivered_at=lapsed, updated_at=lapsed)
+    assert await broker.sweep(runtime) == [job_id]
+    assert await broker.sweep(runtime) == []  # its message is on its way now
+    job = await _job_row(runtime, job_id)
+    assert job.updated_at == lapsed and job.sent_at is not None and job.sent_at > lapsed
+    assert broker.sent == [(job_id, tasks.RECOVERY_PRIORITY)]
+    claim = await tasks.build_pipeline(runtime)._claim(job_id)
+    assert claim is not None  # taken over, no JobLeased wait
+    job = await _job_row(runtime, job_id)
+    assert job.delivered_at is not None and job.delivered_at >= job.sent_at  # type: ignore[operator]
+
+
+async def test_a_job_whose_enqueue_failed_is_sent_by_the_next_sweep(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    await upgrade_async(settings.database_url)
+    runtime = TaskRuntime(settings)
+
+    def broker_down(job_id: str) -> None:
+        raise ConnectionError("broker unreachable")
+
+    try:
+        service = IngestService(runtime.sessions, runtime.store, settings.ingest, broker_down)
+        sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
+        job_id, _ = await service.submit(ENGINEER, [sub])
+        assert job_id is not None and (await _job_row(runtime, job_id)).sent_at is None
+        broker = FakeBroker()
+        broker.waiting = 50  # whatever else waits: this job has no message at all
+        assert await broker.sweep(runtime) == [job_id]
+        assert await broker.sweep(runtime) == []
+    finally:
+        await runtime.engine.dispose()
+        runtime.loop.close()
+        close_stores()
+
+
+def _drain(celery: Any) -> list[str]:
+    """The job ids of the waiting ingest messages, in the order a worker would receive them."""
+    ids = []
+    with celery.connection_for_read() as conn:
+        while (message := conn.default_channel.basic_get("ingest", no_ack=True)) is not None:
+            args, _kwargs, _embed = message.decode()
+            ids.append(args[0])
+    return ids
+
+
+async def test_a_resent_job_goes_ahead_of_new_work_on_the_real_broker(
+    make_settings: Callable[..., Settings], redis_url: str
+) -> None:
+    settings = make_settings(REDIS_URL=redis_url, PITCHCRAFT_JOB_LEASE_SECONDS="60")
+    await upgrade_async(settings.database_url)
+    runtime = TaskRuntime(settings)
+    celery = create_celery(settings)
+    try:
+        service = IngestService(
+            runtime.sessions, runtime.store, settings.ingest, lambda job_id: tasks.send_new_job(celery, job_id)
+        )
+
+        async def submit(name: str) -> str:
+            sub = to_submission(
+                {"external_id": name, "kind": "other", "title": name}, "x y", filename=None, max_chars=100
+            )
+            job_id, _ = await service.submit(ENGINEER, [sub])
+            assert job_id is not None
+            return job_id
+
+        killed = await submit("killed")
+        assert _drain(celery) == [killed]  # a worker took its message, then died mid-job
+        lapsed = utcnow() - timedelta(minutes=5)
+        await _set(
+            runtime,
+            killed,
+            status=JobStatus.RUNNING,
+            sent_at=lapsed - timedelta(seconds=1),
+            delivered_at=lapsed,
+            updated_at=lapsed,
+        )
+        backlog = [await submit(f"new-{n}") for n in range(3)]
+
+        sweep = tasks.requeue_stranded(celery, runtime.sessions, lease_seconds=60, lost_after_seconds=600)
+        assert await sweep == [killed]  # the backlog's jobs have their messages waiting: not re-sent
+        assert tasks.waiting_messages(celery) == 4
+        assert _drain(celery) == [killed, *backlog]  # the re-sent job first, then new work in order
+        assert tasks.waiting_messages(celery) == 0
+
+        # Those messages are gone now (drained, as a Redis that lost its data): the idle broker lets the sweep
+        # presume them lost once they are older than the deadline.
+        await _set(runtime, backlog[0], sent_at=utcnow() - timedelta(minutes=20))
+        sweep = tasks.requeue_stranded(celery, runtime.sessions, lease_seconds=60, lost_after_seconds=600)
+        assert await sweep == [backlog[0]]
+        assert _drain(celery) == [backlog[0]]
+    finally:
+        await runtime.engine.dispose()
+        runtime.loop.close()
+        close_stores()
 
 
 def test_transient_errors_retry_with_backoff_then_fail_the_job(

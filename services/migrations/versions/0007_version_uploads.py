@@ -1,4 +1,5 @@
-"""version_uploads: raw HTML, PDF and DOCX uploads kept until their ingest job parses them
+"""version_uploads: raw HTML, PDF and DOCX uploads kept until their ingest job parses them; ingest_jobs.sent_at
+and delivered_at: when a message for the job was last published and last received (the stranded-job sweep)
 
 Revision ID: 0007
 Revises: 0006
@@ -34,7 +35,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("version_id", name=op.f("pk_version_uploads")),
     )
+    op.add_column("ingest_jobs", sa.Column("sent_at", UTCDateTime(timezone=True), nullable=True))
+    op.add_column("ingest_jobs", sa.Column("delivered_at", UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ingest_jobs") as batch:
+        batch.drop_column("delivered_at")
+        batch.drop_column("sent_at")
     op.drop_table("version_uploads")
