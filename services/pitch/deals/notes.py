@@ -849,7 +849,7 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
     for i in range(len(phrases) - 2, -1, -1):
         start, end, phrase = phrases[i]
         chained = kinds[i] is None and kinds[i + 1] == "system" and _CHAIN_AFTER.match(text[end : phrases[i + 1][0]])
-        if chained and _could_be_system(text, start, end, phrase, facts):
+        if chained and _could_be_system(text, start, phrase, facts):
             kinds[i] = "system"
     found = [(p[0], k, p[2]) for p, k in zip(phrases, kinds, strict=True) if k is not None]
     found += [(start, "system", word) for start, word in _lower_case_systems(text, sentence, facts, taken)]
@@ -901,9 +901,8 @@ def _lower_case_systems(
             not _common(word)
             and word not in _SHORTHAND
             and word.upper() not in _NOT_SYSTEMS
-            and word not in facts.people
+            and not _is_person_word(word, facts)
             and word not in facts.own_names
-            and not any(len(word) >= 3 and p.startswith(word) for p in facts.people)
             and re.search(r"[a-z]", word) is not None
             and not re.fullmatch(r"\d+(?:st|nd|rd|th|am|pm|k|m|x|h|s|d|w|hrs?|mins?|yrs?|mos?|wks?|pts?|ish)", word)
             and len(word) >= 2
@@ -917,7 +916,7 @@ def _lower_case_systems(
             yield m.start(), word
 
 
-def _could_be_system(text: str, start: int, end: int, phrase: str, facts: NoteFacts) -> bool:
+def _could_be_system(text: str, start: int, phrase: str, facts: NoteFacts) -> bool:
     """False for a person of the deal, the account or our product, a role ("VP Demand Gen", but "in Google Ad
     Manager" is a product), abbreviations and holidays."""
     words = phrase.replace("&", " ").replace("-", " ").split()
@@ -1003,7 +1002,7 @@ def _name_kind(
 ) -> str | None:
     words = phrase.replace("&", " ").replace("-", " ").split()
     before, after = text[:start], text[end:]
-    if not _could_be_system(text, start, end, phrase, facts):
+    if not _could_be_system(text, start, phrase, facts):
         return None
     if _ROLE_BEFORE.search(before) or _PLACE_BEFORE.search(before):
         return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
