@@ -230,6 +230,7 @@ def waiting_messages(app: Any) -> int | None:
     """Ingest messages waiting in the broker (every priority), or None when the broker does not answer."""
     try:
         with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)  # a broker that is down answers None in seconds
             # Not passive: kombu's Redis transport reports a queue under a key prefix as missing; declaring a
             # Redis or in-memory queue creates nothing and answers its size.
             return int(conn.default_channel.queue_declare(queue=INGEST_QUEUE).message_count)
