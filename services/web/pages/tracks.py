@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
@@ -65,7 +65,7 @@ class TrackForm:
     stakeholder: str = ""
 
     @classmethod
-    def read(cls, values: FormMultiDict | dict[str, Any]) -> TrackForm:
+    def read(cls, values: Mapping[str, Any]) -> TrackForm:
         def text(name: str, default: str = "") -> str:
             value = values.get(name)
             return value.strip() if isinstance(value, str) else default
@@ -228,31 +228,11 @@ async def _render(
 
 @get("/tracks", name="tracks")
 async def tracks_page(
-    user: NamedDependency[Account],
-    api: NamedDependency[Api],
-    persona: FromQuery[str] = "",
-    context: FromQuery[str] = "",
-    competitor: FromQuery[str] = "",
-    segment: FromQuery[str] = "",
-    max_features: FromQuery[str] = "4",
-    persona_brief: FromQuery[str] = "",
-    deal_id: FromQuery[str] = "",
-    stakeholder: FromQuery[str] = "",
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api]
 ) -> Template:
     """The form (filled from the query: the recent list's "ask again" links, a deal page's track link) and the
     recent tracks."""
-    form = TrackForm.read(
-        {
-            "persona": persona,
-            "context": context,
-            "competitor": competitor,
-            "segment": segment,
-            "max_features": max_features,
-            "persona_brief": persona_brief,
-            "deal_id": deal_id,
-            "stakeholder": stakeholder,
-        }
-    )
+    form = TrackForm.read(request.query_params)  # the form's fields, by the same names
     return await _render(api, user, form)
 
 
@@ -275,30 +255,10 @@ async def ask_for_track(
 
 @get("/tracks/download")
 async def download_track(
-    user: NamedDependency[Account],
-    api: NamedDependency[Api],
-    persona: FromQuery[str] = "",
-    context: FromQuery[str] = "",
-    competitor: FromQuery[str] = "",
-    segment: FromQuery[str] = "",
-    max_features: FromQuery[str] = "4",
-    persona_brief: FromQuery[str] = "",
-    deal_id: FromQuery[str] = "",
-    stakeholder: FromQuery[str] = "",
+    request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api]
 ) -> Response[bytes]:
     """The track for the request in the query, as a markdown file (the request is asked again)."""
-    form = TrackForm.read(
-        {
-            "persona": persona,
-            "context": context,
-            "competitor": competitor,
-            "segment": segment,
-            "max_features": max_features,
-            "persona_brief": persona_brief,
-            "deal_id": deal_id,
-            "stakeholder": stakeholder,
-        }
-    )
+    form = TrackForm.read(request.query_params)  # the form's fields, by the same names
     answer = await api.request("POST", TALK_TRACKS, json=form.body(), headers={"Accept": "text/markdown"})
     name = re.sub(r"[^a-z0-9_-]+", "-", (form.persona or form.stakeholder).lower()).strip("-") or "track"
     return Response(
