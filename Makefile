@@ -39,7 +39,7 @@ browser: ## install Debian's chromium package when /usr/bin/chromium is missing 
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
 		$$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
 		{ $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
-	@/usr/bin/chromium --version
+	@/usr/bin/chromium --version 2>/dev/null  # Debian's launcher script prints a harmless shell warning
 
 # The vendored front-end files (services/web/static/vendor), fetched from the npm registry and checked against
 # the sha256 sums in VENDOR.md; `make vendor` refreshes them at the pinned versions.
