@@ -27,7 +27,7 @@ from services.core.http import CorrelationMiddleware, JsonLimitsMiddleware
 from services.core.logging import configure_logging
 from services.core.migrate import upgrade_async
 from services.core.runtime import close_runtimes
-from services.core.settings import Mode, Settings
+from services.core.settings import ConfigurationError, Mode, Settings
 from services.core.vectorstore import close_stores, open_store
 from services.enablement import app as enablement_app
 from services.ingest import app as ingest_app
@@ -46,6 +46,11 @@ def create_app(
     unknown = set(services) - set(SERVICES)
     if unknown:
         raise ValueError(f"unknown services {sorted(unknown)}; choose from {sorted(SERVICES)}")
+    apis = {"ingest", "pitch", "enablement"}
+    if "web" in services and not apis <= set(services) and not settings.web.api_url:
+        raise ConfigurationError(
+            "the web app calls the APIs: serve them in the same process or set PITCHCRAFT_WEB_API_URL (the router)"
+        )
     configure_logging(settings.log_level, settings.log_json)
     secret = settings.jwt_secret()  # fails closed outside development
     embedded = settings.mode is Mode.EMBEDDED

@@ -57,3 +57,11 @@ def test_sync_database_urls_get_async_drivers(make_settings: Callable[..., Setti
     settings = make_settings(DATABASE_URL="postgresql://u@h:5432/db")
     assert settings.database_url == "postgresql+asyncpg://u@h:5432/db"
     assert make_settings().database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_a_web_process_without_the_apis_must_be_told_where_they_are(make_settings: Callable[..., Settings]) -> None:
+    from services.main import create_app
+
+    with pytest.raises(ConfigurationError, match="PITCHCRAFT_WEB_API_URL"):
+        create_app(make_settings(), services=["web"], run_worker=False)
+    assert create_app(make_settings(PITCHCRAFT_WEB_API_URL="http://router:8080"), services=["web"], run_worker=False)
