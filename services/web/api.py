@@ -41,6 +41,22 @@ class ApiError(Exception):
         return lines
 
 
+def api_error(response: httpx.Response) -> ApiError:
+    """The API's error body as an `ApiError`; any other body (not JSON, not the error shape) gives its text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    found = body.get("error") if isinstance(body, dict) else None
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
+    return ApiError(
+        response.status_code,
+        str(error.get("code", "error")),
+        str(error.get("message") or response.text[:300] or response.reason_phrase),
+        error.get("details"),
+    )
+
+
 class Api:
     def __init__(self, ctx: AppContext, app: Any, principal: Principal, request_id: str | None = None) -> None:
         settings = ctx.settings
@@ -75,16 +91,7 @@ class Api:
         except httpx.HTTPError as exc:
             raise ApiError(503, "unavailable", f"the service did not answer ({type(exc).__name__}); try again") from exc
         if response.status_code >= 400:
-            try:
-                error = response.json().get("error", {})
-            except ValueError:
-                error = {}
-            raise ApiError(
-                response.status_code,
-                str(error.get("code", "error")),
-                str(error.get("message") or response.text[:300] or response.reason_phrase),
-                error.get("details"),
-            )
+            raise api_error(response)
         return response
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
