@@ -69,6 +69,7 @@ eval: install ## talk tracks on the demo set and every shared set, short-answer 
 	$(PY) evals/run_notes_eval.py
 	$(PY) evals/run_notes_eval.py --set evals/notes/heldout.jsonl
 	$(PY) evals/run_notes_eval.py --set evals/notes/heldout2.jsonl
+	$(PY) evals/run_theme_pairs.py
 
 compose-config: ## validate docker-compose.yml where the docker client exists
 	@if docker compose version >/dev/null 2>&1; then \

@@ -439,6 +439,21 @@ async def be_ready_for(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     )
 
 
+def _mmr(vectors: np.ndarray, relevance: np.ndarray, k: int, *, floor: float | None = None) -> list[int]:
+    """Up to `k` rows, each the most relevant less half its cosine to the closest row taken (MMR), returned in
+    reading order; past the first, none whose relevance is below `floor`."""
+    taken: list[int] = []
+    while len(taken) < min(k, len(vectors)):
+        novelty = (vectors @ vectors[taken].T).max(axis=1) if taken else np.zeros(len(vectors))
+        score = relevance - 0.5 * novelty
+        score[taken] = -np.inf
+        pick = int(np.argmax(score))
+        if taken and floor is not None and float(relevance[pick]) < floor:
+            break
+        taken.append(pick)
+    return sorted(taken)
+
+
 # --- explain a feature in your own words (short answer) -------------------------------------------------------
 
 
@@ -457,15 +472,7 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if len(sentences) < 2:
         raise Rejected("no_usable_sentence", doc.external_id)
     vectors = gen.embed([s for _, s in sentences])
-    relevance = vectors @ doc.centroid
-    taken: list[int] = []
-    while len(taken) < min(3, len(sentences)):
-        novelty = (vectors @ vectors[taken].T).max(axis=1) if taken else np.zeros(len(sentences))
-        score = relevance - 0.5 * novelty
-        score[taken] = -np.inf
-        taken.append(int(np.argmax(score)))
-    taken.sort()  # in reading order
-    points = [sentences[i] for i in taken]
+    points = [sentences[i] for i in _mmr(vectors, vectors @ doc.centroid, 3)]
     display = (doc.competitor or "").replace("-", " ").title()
     prompt = {
         "feature": f"In two or three sentences, what does {doc.title} do for a customer?",
@@ -512,20 +519,9 @@ async def answer_objection(gen: Generation, objection: str) -> ItemDraft:
         raise Rejected("no_material_answers_it", objection[:80])
     doc = candidates[best][0]
     rows = [i for i, (d, _, _) in enumerate(candidates) if d.document_id == doc.document_id]
-    taken: list[int] = []
-    while len(taken) < min(3, len(rows)):
-        relevance = sims[rows]
-        novelty = (vectors[rows] @ vectors[taken].T).max(axis=1) if taken else np.zeros(len(rows))
-        score = relevance - 0.5 * novelty
-        for i, row in enumerate(rows):
-            if row in taken:
-                score[i] = -np.inf
-        pick = rows[int(np.argmax(score))]
-        if taken and float(sims[pick]) < ANSWERS_OBJECTION_COSINE / 2:
-            break  # the rest of the document is about something else
-        taken.append(pick)
-    taken.sort()  # in reading order
-    points = [(candidates[i][1], candidates[i][2]) for i in taken]
+    # Past the first, a sentence this far from the objection is about something else.
+    chosen = _mmr(vectors[rows], sims[rows], 3, floor=ANSWERS_OBJECTION_COSINE / 2)
+    points = [(candidates[rows[i]][1], candidates[rows[i]][2]) for i in chosen]
     quoted = objection.strip().rstrip(".")
     return ItemDraft(
         type=QuestionType.SHORT,

@@ -90,9 +90,9 @@ RESPONSE_CHUNKS = 4
 MAX_DEAL_OBJECTIONS = 5
 # A feature quotes what the customer said about it: the deal's note sentences (from the deal-scoped note index)
 # whose cosine to one of the feature's chunks is at least this, best first, at most CUSTOMER_SAID per feature.
-# Seen on the demo library (tests/integration/test_pitch_deal_tracks.py's notes): a pain about encryption keys
-# against the data-residency feature 0.53; loosely related pairs 0.30-0.41 (security questionnaires / audit
-# log 0.39); unrelated 0.22-0.30. Few pairs: a starting point, to be measured on real notes.
+# Seen once, printing the scores of the note in tests/integration/test_pitch_deal_tracks.py against the demo
+# library: a pain about encryption keys against the data-residency feature 0.53; loosely related pairs 0.30-0.41
+# (security questionnaires / audit log 0.39); unrelated 0.22-0.30. A starting point, to be measured on real notes.
 CUSTOMER_SAID_COSINE = 0.5
 CUSTOMER_SAID = 2
 # Material read for answers to a deal's objections.

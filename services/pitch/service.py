@@ -248,7 +248,7 @@ class PitchService:
         deal gives the track. A deal the caller may not read is 404 (`deal_context` applies the rules)."""
         if self._deals is None or request.deal_id is None:
             raise RuntimeError("talk tracks for deals need the deal service")  # wiring bug, never the client's
-        context = await self._deals.deal_context(principal, request.deal_id)
+        context, note_dates = await self._deals.deal_context(principal, request.deal_id)
         deal = context.deal
         persona = request.persona or self._stakeholder_persona(context, request.stakeholder or "")
         step = await self._deals.next_step(principal, deal.id, persona)
@@ -275,7 +275,7 @@ class PitchService:
             presented=await self._presented(principal.org, deal.id),
             next_step=_step_text(step) if step else None,
             next_step_agreed=step.scheduled.citation if step and step.scheduled else None,
-            note_dates=await self._deals.indexed_notes(principal, deal.id),
+            note_dates=note_dates,
         )
 
     @staticmethod

@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Two customer sentences at or above this cosine (all-MiniLM-L6-v2) count as one theme. Measured on fifteen
-# hand-written pairs: the same concern in other words scored 0.41-0.70 ("It is too expensive for our budget" /
-# "The price is above what we can spend" 0.59; "Their CFO said it is too expensive for our budget this year" /
-# "The buyer worried the price is above what they can spend this year" 0.44), different concerns 0.10-0.36 (two
-# security concerns 0.17-0.20, price against lock-in 0.28). 0.4 sits between the two groups; a paraphrase
-# further from its group's wording stays a theme of its own.
+# hand-written pairs (`python evals/run_theme_pairs.py`): the same concern in other words scored 0.41-0.70,
+# different concerns 0.10-0.36 (two security concerns 0.17-0.20, price against lock-in 0.28). 0.4 sits between
+# the two groups; a paraphrase further from its group's wording stays a theme of its own.
 SAME_THEME_COSINE = 0.4
 
 

@@ -81,9 +81,7 @@ class DealController(Controller):
         """The most frequent pains, objections, competitors and systems across the meeting notes you may read (a
         manager or admin: the organisation's; a rep: their own deals), grouped by meaning (pains, objections) or
         name, by segment and persona, each with the notes behind it."""
-        return await deals.what_customers_say(
-            request.user, parse_segment(segment) if segment else None, persona, owner
-        )
+        return await deals.what_customers_say(request.user, parse_segment(segment) if segment else None, persona, owner)
 
     @get("/deals/{deal_id:str}")
     async def deal(

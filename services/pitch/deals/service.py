@@ -218,17 +218,11 @@ class DealService:
             next_step=step,
         )
 
-    async def deal_context(self, principal: Principal, deal_id: str) -> DealContext:
+    async def deal_context(self, principal: Principal, deal_id: str) -> tuple[DealContext, dict[str, date]]:
         """What a talk track for this deal reads: the deal and what its notes say (pains, objections,
-        competitors, systems, commitments), each item cited to its note. Same access rules as the deal."""
-        async with self._sessions() as session:
-            deal = await self._readable(session, principal, deal_id)
-            notes = await self._notes(session, deal.id)
-        return _context(deal, notes)
-
-    async def indexed_notes(self, principal: Principal, deal_id: str) -> dict[str, date]:
-        """The deal's notes (id -> meeting date), each indexed for retrieval within the deal: a note saved while
-        the index was away, or before notes were indexed, is indexed now. Same access rules as the deal."""
+        competitors, systems, commitments), each item cited to its note; and its notes (id -> meeting date),
+        each indexed for retrieval within the deal (a note saved while the index was away, or before notes were
+        indexed, is indexed now). Same access rules as the deal."""
         async with self._sessions() as session:
             deal = await self._readable(session, principal, deal_id)
             notes = await self._notes(session, deal.id)
@@ -236,7 +230,7 @@ class DealService:
             done = await self._index.indexed_notes(principal.org, deal.id)
             for note in (n for n in notes if n.id not in done):
                 await self._index_note(deal, note)
-        return {n.id: n.meeting_date for n in notes}
+        return _context(deal, notes), {n.id: n.meeting_date for n in notes}
 
     async def _index_note(self, deal: Deal, note: DealNote) -> None:
         assert self._index is not None

@@ -21,6 +21,7 @@ from services.core.db import utcnow
 from services.core.errors import AppError, NotFound
 from services.web.accounts import MAX_TOKEN_DAYS, MIN_PASSWORD_CHARS, Account, MintedToken
 from services.web.api import Api, ApiError
+from services.web.forms import form_list, form_text
 from services.web.session import accounts, page, require
 
 ROLES = [r.value for r in Role]
@@ -39,15 +40,6 @@ PERSONA_DONE = {
     "saved": "Persona saved.",
     "deleted": "Persona deleted.",
 }
-
-
-def _form_text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _form_list(form: FormMultiDict, key: str) -> list[str]:
-    return [v for v in form.getall(key) if isinstance(v, str) and v.strip()] if key in form else []
 
 
 def _lines(text: str) -> list[str]:
@@ -106,10 +98,10 @@ class AdminPages(Controller):
         require(user, Role.ADMIN)
         form = await request.form()
         entered: dict[str, Any] = {
-            "email": _form_text(form, "email"),
-            "name": _form_text(form, "name"),
-            "sub": _form_text(form, "sub"),
-            "roles": _form_list(form, "roles"),
+            "email": form_text(form, "email"),
+            "name": form_text(form, "name"),
+            "sub": form_text(form, "sub"),
+            "roles": form_list(form, "roles"),
         }
         try:
             added = await accounts(request).add_user(
@@ -168,7 +160,7 @@ class AdminPages(Controller):
         form = await request.form()
         try:
             await accounts(request).update_user(
-                user.org, user_id, roles=_form_list(form, "roles"), acting_user_id=user.id
+                user.org, user_id, roles=form_list(form, "roles"), acting_user_id=user.id
             )
         except NotFound:
             raise
@@ -182,7 +174,7 @@ class AdminPages(Controller):
     ) -> Response[Any]:
         require(user, Role.ADMIN)
         form = await request.form()
-        disable = _form_text(form, "disabled") == "yes"
+        disable = form_text(form, "disabled") == "yes"
         try:
             await accounts(request).update_user(user.org, user_id, disabled=disable, acting_user_id=user.id)
         except NotFound:
@@ -334,10 +326,10 @@ class AdminPages(Controller):
         require(user, Role.ADMIN)
         form = await request.form()
         entered: dict[str, Any] = {
-            "label": _form_text(form, "label"),
-            "sub": _form_text(form, "sub"),
-            "roles": _form_list(form, "roles"),
-            "days": _form_text(form, "days"),
+            "label": form_text(form, "label"),
+            "sub": form_text(form, "sub"),
+            "roles": form_list(form, "roles"),
+            "days": form_text(form, "days"),
         }
         ctx: AppContext = request.app.state.ctx
         try:
@@ -364,15 +356,15 @@ class AdminPages(Controller):
 def _persona_entered(form: FormMultiDict) -> dict[str, Any]:
     """The persona form as typed, kept for a re-render on error."""
     return {
-        "id": _form_text(form, "id"),
-        "name": _form_text(form, "name"),
-        "tone": _form_text(form, "tone") or "business",
-        "measured_on": _form_text(form, "measured_on"),
-        "priorities": _form_text(form, "priorities"),
-        "prefer": _form_text(form, "prefer"),
-        "avoid": _form_text(form, "avoid"),
-        "discovery_questions": _form_text(form, "discovery_questions"),
-        "next_step": _form_text(form, "next_step"),
+        "id": form_text(form, "id"),
+        "name": form_text(form, "name"),
+        "tone": form_text(form, "tone") or "business",
+        "measured_on": form_text(form, "measured_on"),
+        "priorities": form_text(form, "priorities"),
+        "prefer": form_text(form, "prefer"),
+        "avoid": form_text(form, "avoid"),
+        "discovery_questions": form_text(form, "discovery_questions"),
+        "next_step": form_text(form, "next_step"),
     }
 
 

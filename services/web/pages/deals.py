@@ -21,6 +21,7 @@ from services.core.auth import Role
 from services.core.db import utcnow
 from services.web.accounts import Account
 from services.web.api import Api, ApiError
+from services.web.forms import form_list, form_text
 from services.web.session import page, require
 
 DEAL_ROLES = (Role.REP, Role.MANAGER)
@@ -34,15 +35,6 @@ DEAL_DONE = {
     "note_flagged": "Note saved, but it agrees no next step with a date. Book one with the customer now.",
     "updated": "Deal updated.",
 }
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _all(form: FormMultiDict, key: str) -> list[str]:
-    return [v.strip() if isinstance(v, str) else "" for v in form.getall(key)] if key in form else []
 
 
 def _commas(text: str) -> list[str]:
@@ -235,9 +227,9 @@ class DealPages(Controller):
         require(user, Role.REP)
         form = await request.form()
         entered = {
-            "meeting_date": _text(form, "meeting_date"),
-            "attendees": _text(form, "attendees"),
-            "text": _text(form, "text"),
+            "meeting_date": form_text(form, "meeting_date"),
+            "attendees": form_text(form, "attendees"),
+            "text": form_text(form, "text"),
         }
         body = {
             "meeting_date": entered["meeting_date"] or None,
@@ -277,13 +269,13 @@ class DealPages(Controller):
         body = {
             "account_name": deal["account_name"],
             "segment": deal["segment"],
-            "stage": _text(form, "stage") or deal["stage"],
+            "stage": form_text(form, "stage") or deal["stage"],
             "stakeholders": [
                 {"name": s["name"], "role": s.get("role"), "persona": s.get("persona")} for s in deal["stakeholders"]
             ],
             "competitors": deal["competitors"],
-            "amount": _text(form, "amount") or None,
-            "close_date": _text(form, "close_date") or None,
+            "amount": form_text(form, "amount") or None,
+            "close_date": form_text(form, "close_date") or None,
         }
         try:
             await api.put(_api_deal(deal_id), json=body)
@@ -316,19 +308,19 @@ def _empty_deal_form() -> dict[str, Any]:
 
 def _deal_entered(form: FormMultiDict) -> dict[str, Any]:
     """The new-deal form as typed (kept for a re-render on error); stakeholder rows are repeated fields."""
-    names = _all(form, "stakeholder_name")
-    roles = _all(form, "stakeholder_role") + [""] * len(names)
-    personas = _all(form, "stakeholder_persona") + [""] * len(names)
+    names = form_list(form, "stakeholder_name", keep_empty=True)
+    roles = form_list(form, "stakeholder_role", keep_empty=True) + [""] * len(names)
+    personas = form_list(form, "stakeholder_persona", keep_empty=True) + [""] * len(names)
     rows = [{"name": name, "role": roles[i], "persona": personas[i]} for i, name in enumerate(names)]
     rows += [{"name": "", "role": "", "persona": ""} for _ in range(max(0, STAKEHOLDER_ROWS - len(rows)))]
     return {
-        "account_name": _text(form, "account_name"),
-        "segment": _text(form, "segment"),
-        "stage": _text(form, "stage"),
+        "account_name": form_text(form, "account_name"),
+        "segment": form_text(form, "segment"),
+        "stage": form_text(form, "stage"),
         "stakeholders": rows,
-        "competitors": _text(form, "competitors"),
-        "amount": _text(form, "amount"),
-        "close_date": _text(form, "close_date"),
+        "competitors": form_text(form, "competitors"),
+        "amount": form_text(form, "amount"),
+        "close_date": form_text(form, "close_date"),
     }
 
 

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from services.core.auth import Role
 from services.web.accounts import Account
 from services.web.api import Api, ApiError
+from services.web.forms import form_text
 from services.web.session import accounts, page, require
 
 READERS = (Role.ENGINEER, Role.MANAGER)
@@ -122,7 +123,7 @@ async def upload(
     on the form with the status it gave."""
     require(user, Role.ENGINEER)
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in (*UPLOAD_FIELDS, "content")}
+    values = {k: form_text(form, k) for k in (*UPLOAD_FIELDS, "content")}
     fields = {k: values[k] for k in UPLOAD_FIELDS if values[k]}
     upload_file = form.get("file")
     has_file = isinstance(upload_file, UploadFile) and bool(upload_file.filename)

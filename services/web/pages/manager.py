@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -304,6 +304,27 @@ async def edit_question(
     return Redirect(f"/manager/quizzes/{quiz_id}?done=edited#q-{question_id}", status_code=303)
 
 
+PAGE = "/manager/quizzes"
+
+
+async def _quiz_action(
+    request: Request[Any, Any, Any],
+    user: Account,
+    api: Api,
+    quiz_id: str,
+    call: Awaitable[Any],
+    then: Callable[[Any], str],
+    item_id: str | None = None,
+) -> Response[Any]:
+    """One API call of a quiz page's button: on success, to `then(answer)`; refused, the quiz page again with
+    the API's reason (beside the item `item_id` when it names one)."""
+    try:
+        answer = await call
+    except ApiError as exc:
+        return await _quiz_page(request, user, api, quiz_id, error=exc, item_id=item_id)
+    return Redirect(then(answer), status_code=303)
+
+
 @post("/manager/quizzes/{quiz_id:str}/questions/{question_id:str}/drop", status_code=303)
 async def drop_question(
     request: Request[Any, Any, Any],
@@ -313,11 +334,10 @@ async def drop_question(
     question_id: FromPath[str],
 ) -> Response[Any]:
     require(user, Role.MANAGER)
-    try:
-        await api.delete(f"{Q}/{quiz_id}/questions/{question_id}")
-    except ApiError as exc:
-        return await _quiz_page(request, user, api, quiz_id, error=exc, item_id=question_id)
-    return Redirect(f"/manager/quizzes/{quiz_id}?done=dropped", status_code=303)
+    call = api.delete(f"{Q}/{quiz_id}/questions/{question_id}")
+    return await _quiz_action(
+        request, user, api, quiz_id, call, lambda _: f"{PAGE}/{quiz_id}?done=dropped", question_id
+    )
 
 
 @post("/manager/quizzes/{quiz_id:str}/questions/{question_id:str}/regenerate", status_code=303)
@@ -329,11 +349,9 @@ async def regenerate_question(
     question_id: FromPath[str],
 ) -> Response[Any]:
     require(user, Role.MANAGER)
-    try:
-        await api.post(f"{Q}/{quiz_id}/questions/{question_id}/regenerate")
-    except ApiError as exc:
-        return await _quiz_page(request, user, api, quiz_id, error=exc, item_id=question_id)
-    return Redirect(f"/manager/quizzes/{quiz_id}?done=regenerated", status_code=303)
+    call = api.post(f"{Q}/{quiz_id}/questions/{question_id}/regenerate")
+    done = f"{PAGE}/{quiz_id}?done=regenerated"
+    return await _quiz_action(request, user, api, quiz_id, call, lambda _: done, question_id)
 
 
 @post("/manager/quizzes/{quiz_id:str}/publish", status_code=303)
@@ -341,11 +359,8 @@ async def publish_quiz(
     request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], quiz_id: FromPath[str]
 ) -> Response[Any]:
     require(user, Role.MANAGER)
-    try:
-        await api.post(f"{Q}/{quiz_id}/publish")
-    except ApiError as exc:
-        return await _quiz_page(request, user, api, quiz_id, error=exc)
-    return Redirect(f"/manager/quizzes/{quiz_id}?done=published#assign", status_code=303)
+    call = api.post(f"{Q}/{quiz_id}/publish")
+    return await _quiz_action(request, user, api, quiz_id, call, lambda _: f"{PAGE}/{quiz_id}?done=published#assign")
 
 
 @post("/manager/quizzes/{quiz_id:str}/discard", status_code=303)
@@ -353,11 +368,9 @@ async def discard_quiz(
     request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], quiz_id: FromPath[str]
 ) -> Response[Any]:
     require(user, Role.MANAGER)
-    try:
-        await api.delete(f"{Q}/{quiz_id}")
-    except ApiError as exc:
-        return await _quiz_page(request, user, api, quiz_id, error=exc)
-    return Redirect("/manager?done=discarded", status_code=303)
+    return await _quiz_action(
+        request, user, api, quiz_id, api.delete(f"{Q}/{quiz_id}"), lambda _: "/manager?done=discarded"
+    )
 
 
 @post("/manager/quizzes/{quiz_id:str}/revise", status_code=303)
@@ -365,11 +378,8 @@ async def revise_quiz(
     request: Request[Any, Any, Any], user: NamedDependency[Account], api: NamedDependency[Api], quiz_id: FromPath[str]
 ) -> Response[Any]:
     require(user, Role.MANAGER)
-    try:
-        draft = await api.post(f"{Q}/{quiz_id}/revise")
-    except ApiError as exc:
-        return await _quiz_page(request, user, api, quiz_id, error=exc)
-    return Redirect(f"/manager/quizzes/{draft['id']}?done=revised", status_code=303)
+    call = api.post(f"{Q}/{quiz_id}/revise")
+    return await _quiz_action(request, user, api, quiz_id, call, lambda draft: f"{PAGE}/{draft['id']}?done=revised")
 
 
 def assignment_body(quiz_id: FromPath[str], values: Mapping[str, Any]) -> dict[str, Any]:
