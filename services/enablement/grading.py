@@ -120,6 +120,8 @@ _UNITS = {
     name: (dim, factor) for dim, table in _UNIT_TABLE.items() for names, factor in table.items() for name in names
 }
 _ABBREVIATED = {"s", "h", "min", "%", "$"}  # units that only follow a digit ("5 s"), never a word ("a s")
+_FRACTIONS = {"half": 0.5, "third": 1 / 3, "quarter": 0.25, "tenth": 0.1}  # "a quarter of an hour"
+_RANGE = {"to", "and", "or"}  # "5 to 15 minutes", "between 5 and 15 minutes": the first takes the second's unit
 _FILLER = {"of", "full", "more", "extra", "whole", "calendar", "business", "working", "additional", "the"}
 # A number that is part of a name, not a quantity: "SOC 2", "SCIM 2.0", "TLS 1.3", "Type 2", "Tier 3".
 _NAME_BEFORE = re.compile(r"^(?:[A-Z]{2,}[A-Za-z]*|Type|Tier|Level|Version|Stage|Phase|Step|Gen|v)$")
@@ -131,8 +133,14 @@ class Quantity:
     dim: str  # time | percent | bytes | money | count
 
     def same(self, other: Quantity) -> bool:
+        """Equal in base units: percentages to the hundredth of a point (99.9% is not 99.95%), durations within 3%
+        (three months is 90 days, a year 52 weeks), everything else within 1%."""
+        if self.dim != other.dim:
+            return False
+        if self.dim == "percent":
+            return abs(self.value - other.value) <= 0.005
         scale = max(abs(self.value), abs(other.value), 1e-9)
-        return self.dim == other.dim and abs(self.value - other.value) <= 0.01 * scale
+        return abs(self.value - other.value) <= (0.03 if self.dim == "time" else 0.01) * scale
 
 
 def _digits(token: str) -> float | None:
@@ -150,11 +158,19 @@ def quantities(text: str) -> list[Quantity]:
     i = 0
     while i < len(toks):
         tok, word = toks[i], low[i]
+        if word in _FRACTIONS and low[i + 1 : i + 2] == ["of"]:
+            k = i + 2 + (low[i + 2 : i + 3] in (["a"], ["an"], ["the"]))
+            unit = low[k] if k < len(toks) else None
+            if unit in _UNITS and unit not in _ABBREVIATED and _UNITS[unit][0] == "time":
+                out.append(Quantity(_FRACTIONS[word] * _UNITS[unit][1], "time"))
+                i = k + 1
+                continue
         digit = tok[0].isdigit() or tok[0] == "$"
         value = _digits(tok) if digit else _WORD_NUMBERS.get(word)
         if value is None and word in ("a", "an") and i + 1 < len(toks):
             nxt = low[i + 1]
-            value = 1.0 if nxt in _UNITS and nxt not in _ABBREVIATED else None
+            fraction = nxt in _FRACTIONS and low[i + 2 : i + 3] == ["of"]  # "a quarter of an hour", below
+            value = 1.0 if nxt in _UNITS and nxt not in _ABBREVIATED and not fraction else None
         if value is None:
             i += 1
             continue
@@ -179,12 +195,18 @@ def quantities(text: str) -> list[Quantity]:
         while k < len(toks) and k < j + 2 and low[k] in _FILLER:
             k += 1
         unit = low[k] if k < len(toks) else None
+        if unit in _RANGE and k + 2 < len(toks) and (low[k + 1][0].isdigit() or low[k + 1] in _WORD_NUMBERS):
+            after = low[k + 2]  # "5 to 15 minutes": this figure is in minutes too
+            if after in _UNITS and (low[k + 1][0].isdigit() or after not in _ABBREVIATED):
+                out.append(Quantity(value * _UNITS[after][1], _UNITS[after][0]))
+                i = k + 1
+                continue
         if unit in _UNITS and (digit or unit not in _ABBREVIATED):
             dim, factor = _UNITS[unit]
             out.append(Quantity(value * factor, dim))
             i = k + 1
             continue
-        if digit or word not in ("a", "an", "one", "single", "double", "twice", "triple", "half"):
+        if digit or word not in ("a", "an", "one", "once", "single", "double", "twice", "triple", "half"):
             out.append(Quantity(value, "count"))  # "one" alone is too often a pronoun to count
         i = j
     return out
@@ -197,7 +219,7 @@ _NAMED_NUMBER = re.compile(r"\b([A-Z]{2,}[A-Za-z]*|Type|Tier|Level|Version|Gen)\
 
 
 def _named_numbers(text: str) -> dict[str, set[str]]:
-    """"SCIM 2.0", "TLS 1.3", "SOC 2", "Type II": name -> the numbers given with it."""
+    """ "SCIM 2.0", "TLS 1.3", "SOC 2", "Type II": name -> the numbers given with it."""
     found: dict[str, set[str]] = {}
     for name, number in _NAMED_NUMBER.findall(text):
         found.setdefault(name.lower(), set()).add(number.lower().removesuffix(".0"))

@@ -47,11 +47,24 @@ def test_multiple_answers_earn_right_minus_wrong_over_keys_floored_at_zero() -> 
         ("99.95%", "99.95 percent"),
         ("5,000 rows", "5000 rows"),
         ("10 GB", "10 gb"),
+        ("15 minutes", "a quarter of an hour"),
+        ("90 days", "three months"),
+        ("52 weeks", "a year"),
+        ("300 seconds", "5 to 15 minutes"),  # the first figure of a range takes the range's unit
     ],
 )
 def test_the_same_figure_in_other_words_is_the_same_quantity(a: str, b: str) -> None:
     qa, qb = quantities(a), quantities(b)
     assert qa and qb and any(x.same(y) for x in qa for y in qb), (qa, qb)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("99.9%", "99.95 percent"), ("22 minutes", "20 minutes"), ("a quarter of an hour", "a quarter"), ("7", "8")],
+)
+def test_close_figures_are_not_the_same(a: str, b: str) -> None:
+    qa, qb = quantities(a), quantities(b)
+    assert qa and qb and not any(x.same(y) for x in qa for y in qb), (qa, qb)
 
 
 def test_numbers_in_names_are_not_figures() -> None:
