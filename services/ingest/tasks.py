@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -42,8 +44,8 @@ PROCESS_JOB = "ingest.process_job"
 REQUEUE_STRANDED = "ingest.requeue_stranded_jobs"
 
 # Redis keeps one list per priority step (kombu's priority_steps 0, 3, 6, 9) and a worker reads them in that
-# order, 0 first: a job re-sent by the sweep goes ahead of the backlog of new work. Celery's in-memory transport
-# (embedded mode without REDIS_URL) ignores priorities.
+# order, 0 first: a job re-sent by the sweep, or retried, goes ahead of the backlog of new work. Celery's in-memory
+# transport (embedded mode without REDIS_URL) ignores priorities.
 RECOVERY_PRIORITY = 0
 NEW_WORK_PRIORITY = 3
 
@@ -99,20 +101,36 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
     )
 
 
-async def _requeue(sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:
+async def _requeue(sessions: async_sessionmaker[AsyncSession], job_id: str, due: datetime) -> None:
     """Hand a job that will be retried back to `queued`, so the retry's delivery can claim it; its retry
-    message counts as sent from now."""
+    message is due at `due` (`sent_at`)."""
     async with transaction(sessions) as session:
         await session.execute(
             update(IngestJob)
-            .where(IngestJob.id == job_id, IngestJob.status == JobStatus.RUNNING)
-            .values(status=JobStatus.QUEUED, updated_at=utcnow(), sent_at=utcnow())
+            # Queued too: a delivery whose claim itself failed still records its retry as on its way.
+            .where(IngestJob.id == job_id, IngestJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .values(status=JobStatus.QUEUED, updated_at=utcnow(), sent_at=due)
         )
 
 
-async def _mark_sent(sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:
+async def _mark_sent(sessions: async_sessionmaker[AsyncSession], job_id: str, due: datetime | None) -> None:
+    """`sent_at` is when the job's latest message is due to be delivered (a retry's countdown included);
+    None: no message is on its way, the next sweep sends one."""
     async with transaction(sessions) as session:
-        await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(sent_at=utcnow()))
+        await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(sent_at=due))
+
+
+def _retry(self: Task, runtime: TaskRuntime, job_id: str, countdown: float, **options: Any) -> BaseException:
+    """Send the job again in `countdown` seconds, at recovery priority (a started job goes ahead of new work).
+    The caller has recorded the message as due; if the broker refuses it (an outage), that record is cleared
+    so the next sweep sends the job instead of waiting for a message that never left."""
+    try:
+        return self.retry(countdown=countdown, priority=RECOVERY_PRIORITY, **options)
+    except Reject as refused:  # Celery's answer when publishing the retry failed
+        log.warning("ingest.job.retry_unsent", job_id=job_id, error=str(refused.reason))
+        with contextlib.suppress(*TRANSIENT):  # the database down too: the message counts as lost after the lease
+            runtime.run(_mark_sent(runtime.sessions, job_id, None))
+        return refused
 
 
 # max_retries=None: the task counts its own transient failures (`failures`); waits for a lease do not count.
@@ -134,9 +152,10 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
     except JobLeased as leased:
         # Possibly the redelivery of a job whose worker just died: come back when its lease has lapsed.
         # Not counted against the retry budget; a live worker finishing first makes the next look a no-op.
+        countdown = leased.retry_after + 1
         with contextlib.suppress(*TRANSIENT):  # the retry is a message on its way: the sweep leaves the job
-            runtime.run(_mark_sent(runtime.sessions, job_id))
-        raise self.retry(countdown=leased.retry_after + 1) from leased
+            runtime.run(_mark_sent(runtime.sessions, job_id, utcnow() + timedelta(seconds=countdown)))
+        raise _retry(self, runtime, job_id, countdown) from leased
     except SoftTimeLimitExceeded:
         runtime.run(
             mark_failed(
@@ -170,10 +189,11 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
                     )
                 )
             return
+        countdown = retry_delay(failures)
         with contextlib.suppress(*TRANSIENT):  # if the database is down, the lease lapses instead
-            runtime.run(_requeue(runtime.sessions, job_id))
-        raise self.retry(
-            kwargs={"job_id": job_id, "failures": failures + 1}, countdown=retry_delay(failures), exc=exc
+            runtime.run(_requeue(runtime.sessions, job_id, utcnow() + timedelta(seconds=countdown)))
+        raise _retry(
+            self, runtime, job_id, countdown, kwargs={"job_id": job_id, "failures": failures + 1}, exc=exc
         ) from exc
     for change in changes:
         announce(task_app(), change)
@@ -188,24 +208,44 @@ def announce(app: Any, change: DocumentChange) -> None:
         log.exception("ingest.document_changed.send_failed", document_id=change.document_id)
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What the broker holds for the ingest queue."""
+
+    messages: int  # every waiting message, all priorities
+    recovery_jobs: int  # `ingest.process_job` messages at recovery priority: retries and re-sends
+
+
 async def find_stranded(
-    sessions: async_sessionmaker[AsyncSession], *, lease_seconds: float, lost_after_seconds: float, broker_idle: bool
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    lease_seconds: float,
+    lost_after_seconds: float,
+    waiting: Waiting | None,
 ) -> list[str]:
     """Jobs to send again, marked sent (`sent_at`; never `updated_at`, the running job's lease).
 
     A job is stranded when its lease has lapsed (queued, or running with no progress for `lease_seconds`: its
-    worker is gone) and no message for it is on its way: none was sent since its last delivery, or the one
-    sent more than `lost_after_seconds` ago never arrived while the broker holds no waiting ingest message at
-    all (`broker_idle`; a Redis that lost its data). A job merely waiting in a long queue is never re-sent."""
+    worker is gone) and no message for it is on its way:
+    - none was sent since its last delivery (its worker died, or its enqueue or retry failed: `sent_at` cleared);
+    - a retry or re-send (a message sent after the job's first delivery, at recovery priority) was due more than
+      `lease_seconds` ago and never delivered while no recovery message waits in the broker: a worker held it
+      and lost its broker connection or died (kombu's Redis transport then leaves it in its `unacked` hash until
+      the visibility timeout, an hour), so nothing would deliver it sooner;
+    - the first message, sent more than `lost_after_seconds` ago, never arrived while the broker holds no
+      waiting ingest message at all (a Redis that lost its data).
+    A job merely waiting in a long queue is never re-sent. `waiting` None: the broker did not answer, so no
+    message is presumed lost."""
     now = utcnow()
-    lease_lapsed = or_(
-        IngestJob.status == JobStatus.QUEUED, IngestJob.updated_at < now - timedelta(seconds=lease_seconds)
-    )
+    lease = timedelta(seconds=lease_seconds)
+    lease_lapsed = or_(IngestJob.status == JobStatus.QUEUED, IngestJob.updated_at < now - lease)
     no_message = or_(
         IngestJob.sent_at.is_(None),
         and_(IngestJob.delivered_at.is_not(None), IngestJob.delivered_at >= IngestJob.sent_at),
     )
-    if broker_idle:
+    if waiting is not None and waiting.recovery_jobs == 0:
+        no_message = or_(no_message, and_(IngestJob.delivered_at.is_not(None), IngestJob.sent_at < now - lease))
+    if waiting is not None and waiting.messages == 0:
         no_message = or_(no_message, IngestJob.sent_at < now - timedelta(seconds=lost_after_seconds))
     async with transaction(sessions) as session:
         ids = list(
@@ -226,14 +266,29 @@ async def find_stranded(
     return ids
 
 
-def waiting_messages(app: Any) -> int | None:
-    """Ingest messages waiting in the broker (every priority), or None when the broker does not answer."""
+def _recovery_jobs(channel: Any) -> int:
+    """`ingest.process_job` messages in Redis's priority-0 list (the queue's own name), where re-sent and retried
+    jobs wait; the list also holds the periodic sweep's own messages, which do not count."""
+    key = (getattr(channel, "global_keyprefix", "") or "") + INGEST_QUEUE
+    count = 0
+    for raw in channel.client.lrange(key, 0, -1):  # short: recovery work only, new work waits at priority 3
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            count += json.loads(raw)["headers"]["task"] == PROCESS_JOB
+    return count
+
+
+def waiting_messages(app: Any) -> Waiting | None:
+    """The broker's waiting ingest messages, or None when the broker does not answer."""
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)  # a broker that is down answers None in seconds
+            channel = conn.default_channel
             # Not passive: kombu's Redis transport reports a queue under a key prefix as missing; declaring a
             # Redis or in-memory queue creates nothing and answers its size.
-            return int(conn.default_channel.queue_declare(queue=INGEST_QUEUE).message_count)
+            total = int(channel.queue_declare(queue=INGEST_QUEUE).message_count)
+            # Without priorities (the in-memory transport) every waiting message may be a recovery job.
+            recovery = _recovery_jobs(channel) if conn.transport.driver_type == "redis" else total
+            return Waiting(messages=total, recovery_jobs=recovery)
     except Exception:  # any broker fault: without the count, no message is presumed lost
         log.warning("ingest.sweep.broker_unanswered", exc_info=True)
         return None
@@ -245,13 +300,13 @@ async def requeue_stranded(
     *,
     lease_seconds: float,
     lost_after_seconds: float,
-    waiting: Callable[[], int | None] | None = None,
+    waiting: Callable[[], Waiting | None] | None = None,
 ) -> list[str]:
     """Send `ingest.process_job` again, ahead of new work, for every stranded job (the task is idempotent).
-    `waiting` counts the broker's waiting ingest messages (default: ask the broker)."""
-    count = await asyncio.to_thread(waiting or (lambda: waiting_messages(app)))
+    `waiting` reads what the broker holds (default: ask the broker)."""
+    held = await asyncio.to_thread(waiting or (lambda: waiting_messages(app)))
     ids = await find_stranded(
-        sessions, lease_seconds=lease_seconds, lost_after_seconds=lost_after_seconds, broker_idle=count == 0
+        sessions, lease_seconds=lease_seconds, lost_after_seconds=lost_after_seconds, waiting=held
     )
 
     def send() -> None:
@@ -260,7 +315,13 @@ async def requeue_stranded(
 
     await asyncio.to_thread(send)
     if ids:
-        log.warning("ingest.jobs.requeued", count=len(ids), job_ids=ids, broker_waiting=count)
+        log.warning(
+            "ingest.jobs.requeued",
+            count=len(ids),
+            job_ids=ids,
+            broker_waiting=held.messages if held else None,
+            broker_recovery_waiting=held.recovery_jobs if held else None,
+        )
     return ids
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from celery.exceptions import Retry
+from celery.exceptions import Reject, Retry
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
@@ -82,6 +82,7 @@ class FakeBroker:
     def __init__(self) -> None:
         self.sent: list[tuple[str, int | None]] = []
         self.waiting = 0
+        self.recovery = 0  # of `waiting`: retried or re-sent jobs (Redis priority 0)
 
     def send_task(self, name: str, args: list[str], queue: str, priority: int | None = None) -> None:
         assert name == tasks.PROCESS_JOB and queue == "ingest"
@@ -89,7 +90,11 @@ class FakeBroker:
 
     async def sweep(self, runtime: TaskRuntime) -> list[str]:
         return await tasks.requeue_stranded(
-            self, runtime.sessions, lease_seconds=60, lost_after_seconds=600, waiting=lambda: self.waiting
+            self,
+            runtime.sessions,
+            lease_seconds=60,
+            lost_after_seconds=600,
+            waiting=lambda: tasks.Waiting(messages=self.waiting, recovery_jobs=self.recovery),
         )
 
 
@@ -165,6 +170,57 @@ async def test_a_job_whose_enqueue_failed_is_sent_by_the_next_sweep(make_setting
         close_stores()
 
 
+async def test_a_retry_lost_with_its_worker_is_resent_after_the_lease_whatever_the_backlog(env: Any) -> None:
+    """A worker holds a retry's message (a countdown) until it is due. If the worker dies or loses its broker
+    connection meanwhile, kombu's Redis transport keeps the message in its `unacked` hash until the visibility
+    timeout (an hour): nothing delivers it sooner. The sweep re-sends it once it is overdue by a lease while no
+    retried or re-sent job waits in the broker, however long the backlog of new work."""
+    _, runtime, _, job_id = env
+    broker = FakeBroker()
+    broker.waiting = 1_000  # new work waiting: not this job's message, which was sent at recovery priority
+    now = utcnow()
+    delivered = now - timedelta(minutes=10)
+    await _set(runtime, job_id, status=JobStatus.QUEUED, delivered_at=delivered, sent_at=now + timedelta(seconds=40))
+    assert await broker.sweep(runtime) == []  # due in 40 s
+    await _set(runtime, job_id, sent_at=now - timedelta(seconds=30))
+    assert await broker.sweep(runtime) == []  # due 30 s ago: a worker busy with another task may still run it
+    await _set(runtime, job_id, sent_at=now - timedelta(seconds=61))
+    broker.recovery = 1
+    assert await broker.sweep(runtime) == []  # a retried or re-sent job still waits its turn: it may be this one
+    broker.recovery = 0
+    assert await broker.sweep(runtime) == [job_id]  # overdue by more than the lease, nothing on its way
+    assert await broker.sweep(runtime) == []
+    assert broker.sent == [(job_id, tasks.RECOVERY_PRIORITY)]
+
+
+def test_a_retry_the_broker_refused_is_left_to_the_next_sweep(make_settings: Callable[..., Settings]) -> None:
+    """Publishing a retry during a broker outage fails (Celery turns it into Reject): the job must not look as
+    if a message were on its way. Celery's retry is the dependency replaced here; `_retry` is the caller."""
+    settings = make_settings()
+    create_celery(settings)
+    runtime = task_runtime(settings)
+    runtime.run(upgrade_async(settings.database_url))
+    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
+    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
+    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
+    assert job_id is not None
+
+    class BrokerDown:
+        def retry(self, **options: Any) -> None:
+            assert options["priority"] == tasks.RECOVERY_PRIORITY
+            raise Reject(ConnectionError("Error 111 connecting to 127.0.0.1:6379"), requeue=False)
+
+    try:
+        runtime.run(tasks._requeue(runtime.sessions, job_id, utcnow() + timedelta(seconds=10)))
+        assert runtime.run(_job_row(runtime, job_id)).sent_at is not None
+        refused = tasks._retry(BrokerDown(), runtime, job_id, 10)  # type: ignore[arg-type]
+        assert isinstance(refused, Reject)
+        assert runtime.run(_job_row(runtime, job_id)).sent_at is None  # the next sweep sends it
+    finally:
+        runtime.close()
+        close_stores()
+
+
 def _drain(celery: Any) -> list[str]:
     """The job ids of the waiting ingest messages, in the order a worker would receive them."""
     ids = []
@@ -210,9 +266,9 @@ async def test_a_resent_job_goes_ahead_of_new_work_on_the_real_broker(
 
         sweep = tasks.requeue_stranded(celery, runtime.sessions, lease_seconds=60, lost_after_seconds=600)
         assert await sweep == [killed]  # the backlog's jobs have their messages waiting: not re-sent
-        assert tasks.waiting_messages(celery) == 4
+        assert tasks.waiting_messages(celery) == tasks.Waiting(messages=4, recovery_jobs=1)
         assert _drain(celery) == [killed, *backlog]  # the re-sent job first, then new work in order
-        assert tasks.waiting_messages(celery) == 0
+        assert tasks.waiting_messages(celery) == tasks.Waiting(messages=0, recovery_jobs=0)
 
         # Those messages are gone now (drained, as a Redis that lost its data): the idle broker lets the sweep
         # presume them lost once they are older than the deadline.
@@ -245,9 +301,13 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
     monkeypatch.setattr(tasks, "build_pipeline", lambda _: Down())
     try:
         for failures in range(2):
+            before = utcnow()
             with pytest.raises(Retry) as retry:
                 tasks.process_job.apply(args=[job_id], kwargs={"failures": failures}, throw=True)
             assert retry.value.when == tasks.retry_delay(failures)
+            # The retry is recorded as due when its countdown ends: the sweep leaves the job until then.
+            sent_at = runtime.run(_job_row(runtime, job_id)).sent_at
+            assert sent_at is not None and sent_at >= before + timedelta(seconds=tasks.retry_delay(failures))
         assert runtime.run(service.get_job(ENGINEER, job_id)).status == "queued"
         tasks.process_job.apply(args=[job_id], kwargs={"failures": 2}, throw=True)
         job = runtime.run(service.get_job(ENGINEER, job_id))
