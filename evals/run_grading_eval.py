@@ -38,7 +38,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from services.core.embeddings import get_embedder  # noqa: E402
-from services.enablement.grading import POLICY, ShortAnswerPolicy, grade_short_answer  # noqa: E402
+from services.enablement.claim_checks import MEASURES, Combiner  # noqa: E402
+from services.enablement.grading import (  # noqa: E402
+    POLICY,
+    ShortAnswerPolicy,
+    grade_short_answer,
+    measure_short_answer,
+)
 
 LABELS = ("right", "partial", "wrong")
 Item = dict[str, Any]
@@ -81,17 +87,11 @@ def band(credit: float, policy: ShortAnswerPolicy) -> str:
 def score(items: Sequence[Item], policy: ShortAnswerPolicy, embed: CachedEmbed) -> dict[str, float]:
     confusion: dict[tuple[str, str], int] = {}
     for item in items:
-        points = [k if isinstance(k, str) else k["text"] for k in item.get("key_points") or []]
         for answer in item["answers"]:
-            grade = grade_short_answer(answer["text"], item["reference_answer"], points, embed, policy)
+            grade = grade_short_answer(answer["text"], item["reference_answer"], _points(item), embed, policy)
             key = (answer["label"], band(grade.credit, policy))
             confusion[key] = confusion.get(key, 0) + 1
-
-    def share(labels: Sequence[str]) -> float:
-        total = sum(n for (label, _), n in confusion.items() if label in labels)
-        return sum(confusion.get((x, x), 0) for x in labels) / total if total else float("nan")
-
-    return {**{x: share([x]) for x in LABELS}, "right+wrong": share(["right", "wrong"]), "all": share(LABELS)}
+    return _shares(confusion)
 
 
 def halves(items: Sequence[Item]) -> tuple[list[Item], list[Item]]:
@@ -99,7 +99,8 @@ def halves(items: Sequence[Item]) -> tuple[list[Item], list[Item]]:
 
 
 def tune(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
-    """Grid search on half A of every set pooled; objective: right+wrong accuracy plus 0.3 x partial."""
+    """The rules alone (no combiner): grid search on half A of every set pooled; objective: right+wrong accuracy
+    plus 0.3 x partial."""
     half_a = [item for _, items in sets for item in halves(items)[0]]
     grid = itertools.product(
         [0.3, 0.4, 0.5], [0.6, 0.7, 0.8], [0.0, 0.2, 0.4], [0.5, 0.6, 0.7], [0.2, 0.3, 0.4], [0.5, 0.7, 1.01]
@@ -109,7 +110,7 @@ def tune(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
         if partial >= correct:
             continue
         policy = replace(
-            POLICY,
+            ShortAnswerPolicy(),
             point_floor=floor,
             point_ceiling=ceiling,
             similarity_weight=weight,
@@ -124,13 +125,78 @@ def tune(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
         print(f"{objective:.3f}  {_row(r)}  {policy}")
 
 
+DEMO_SETS = 2  # the first two sets are the demo product's: the combiner is fitted on their half A only
+L2 = 1.0
+TARGET = {"right": 1.0, "partial": 0.5, "wrong": 0.0}
+
+
+def fit(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
+    """Fit the combiner on half A of the demo sets: a logistic regression with soft targets (right 1, partial 0.5,
+    wrong 0) over the measures of every answer the fact checks let through (they decide the rest), then the bands
+    on the same half. Prints the literals that go into services/enablement/grading.py."""
+    seen: set[tuple[str, str]] = set()
+    rows: list[tuple[list[float], float]] = []
+    graded: list[tuple[Item, dict[str, Any]]] = []
+    for _, items in sets[:DEMO_SETS]:
+        for item in halves(items)[0]:
+            for answer in item["answers"]:
+                key = (item["reference_answer"], answer["text"])
+                if key in seen:
+                    continue  # the authored set's right and partial answers are also in demo_answers.jsonl
+                seen.add(key)
+                graded.append((item, answer))
+                m = measure_short_answer(answer["text"], item["reference_answer"], _points(item), embed, POLICY)
+                if m.contradiction is None:
+                    rows.append(([1.0, *m.measures.vector()], TARGET[answer["label"]]))
+    x = np.array([r for r, _ in rows])
+    y = np.array([t for _, t in rows])
+    w = np.zeros(x.shape[1])
+    penalty = L2 * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
+    for _ in range(50):  # Newton's method on the L2-penalised cross-entropy
+        p = 1 / (1 + np.exp(-x @ w))
+        w -= np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + penalty, x.T @ (p - y) + penalty @ w)
+    combiner = Combiner(bias=round(float(w[0]), 3), weights=tuple(round(float(v), 3) for v in w[1:]))
+    fitted = replace(POLICY, combiner=combiner)
+    credits = [
+        (answer["label"], grade_short_answer(answer["text"], item["reference_answer"], _points(item), embed, fitted))
+        for item, answer in graded
+    ]
+    grid = [(c / 100, p / 100) for c in range(30, 90, 5) for p in range(10, 85, 5) if c - p >= 10]
+    ranked = []
+    for correct_at, partial_at in grid:
+        policy = replace(fitted, correct_at=correct_at, partial_at=partial_at)
+        confusion: dict[tuple[str, str], int] = {}
+        for label, grade in credits:
+            confusion[(label, band(grade.credit, policy))] = confusion.get((label, band(grade.credit, policy)), 0) + 1
+        r = _shares(confusion)
+        ranked.append((r["right+wrong"] + 0.3 * r["partial"], correct_at, partial_at, r))
+    objective, correct_at, partial_at, r = max(ranked, key=lambda t: t[0])
+    print(f"fitted on {len(rows)} answers of half A of the demo sets ({len(graded) - len(rows)} left to the checks)")
+    print(f"measures: {', '.join(MEASURES)}")
+    print(f"COMBINER = {combiner!r}")
+    print(f"correct_at={correct_at}, partial_at={partial_at}  (half A: {_row(r)}, objective {objective:.3f})")
+
+
+def _points(item: Item) -> list[str]:
+    return [k if isinstance(k, str) else k["text"] for k in item.get("key_points") or []]
+
+
+def _shares(confusion: dict[tuple[str, str], int]) -> dict[str, float]:
+    def share(labels: Sequence[str]) -> float:
+        total = sum(n for (label, _), n in confusion.items() if label in labels)
+        return sum(confusion.get((x, x), 0) for x in labels) / total if total else float("nan")
+
+    return {**{x: share([x]) for x in LABELS}, "right+wrong": share(["right", "wrong"]), "all": share(LABELS)}
+
+
 def _row(r: dict[str, float]) -> str:
     return "".join(f"{r[k]:>9.3f}" for k in (*LABELS, "right+wrong", "all"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tune", action="store_true", help="grid-search the thresholds on half A of every set")
+    parser.add_argument("--tune", action="store_true", help="grid-search the rules' thresholds on half A of every set")
+    parser.add_argument("--fit", action="store_true", help="fit the combiner and its bands on half A of the demo sets")
     parser.add_argument("--shared", default=os.environ.get("SHARED_EVALSETS", str(ROOT.parent / "shared" / "evalsets")))
     args = parser.parse_args()
     sets = load_sets(Path(args.shared))
@@ -138,10 +204,15 @@ def main() -> None:
     if args.tune:
         tune(sets, embed)
         return
-    unchecked = replace(POLICY, check_figures=False, check_polarity=False, check_opposites=False)
+    if args.fit:
+        fit(sets, embed)
+        return
+    rules = ShortAnswerPolicy()  # the key-point rules alone, at their own bands (the grader before the combiner)
+    unchecked = replace(rules, check_figures=False, check_polarity=False, check_opposites=False)
     systems = [
         ("grader", POLICY),
-        ("grader without fact checks", unchecked),
+        ("grader without the combiner (rules)", rules),
+        ("rules without fact checks", unchecked),
         ("similarity to the reference only", replace(unchecked, similarity_weight=1.0)),
     ]
     header = f"{'set / grader':<44}{'':<8}" + "".join(f"{k:>9}" for k in (*LABELS, "right+wrong", "all"))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from services.enablement.claim_checks import ALIGNED, AnswerMeasures, Combiner, align, fine_clauses
 from services.enablement.material import content_words
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -48,9 +49,16 @@ class ShortAnswerPolicy:
     check_figures: bool = True
     check_polarity: bool = True
     check_opposites: bool = True
+    # The calibrated combiner (claim_checks.Combiner): when set, the credit is its reading of the answer's measures
+    # instead of the mean key-point credit; the fact checks above still turn a wrong fact into 0.
+    combiner: Combiner | None = None
 
 
-POLICY = ShortAnswerPolicy()
+# Fitted on half A of the demo sets by `python evals/run_grading_eval.py --fit` (which prints this literal):
+# soft targets (right 1, partly right 0.5, wrong 0) over the answers no fact check rejects, L2 1.0; the bands
+# chosen on the same half (at least 0.1 apart), maximising right+wrong accuracy plus 0.3 x partial accuracy.
+COMBINER = Combiner(bias=-0.741, weights=(2.035, 1.437, 2.06, -1.451, -1.21, -0.638))
+POLICY = ShortAnswerPolicy(combiner=COMBINER, correct_at=0.5, partial_at=0.35)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,27 +346,53 @@ def _units(answer: str) -> list[str]:
     return [answer, *(p.strip() for p in _CLAUSE.split(answer) if p and len(p.split()) >= 2)]
 
 
-def grade_short_answer(
-    answer: str,
-    reference: str,
-    key_points: Sequence[str],
-    embed: Embed,
-    policy: ShortAnswerPolicy = POLICY,
-) -> ShortAnswerGrade:
+def slot_conflicts(answer: str, reference: str) -> tuple[bool, bool]:
+    """(figure, negation): some clause of the answer speaks of the same thing as a clause of the reference (they
+    share at least two content words) and states a duration, percentage, size or amount of a kind that clause
+    states with another value ("every 5 minutes on Business" for "every 15 minutes on the Business plan"), or
+    negates what it asserts ("does not check for sample ratio mismatch" for "checks for sample ratio mismatch")."""
+    claims = fine_clauses(reference)
+    figure = negation = False
+    for clause in fine_clauses(answer):
+        said, strength = align(clause, claims)
+        if said is None or strength < ALIGNED:
+            continue
+        theirs = [q for q in quantities(said) if q.dim in _MEASURED]
+        for mine in quantities(clause):
+            kind = [q for q in theirs if q.dim == mine.dim]
+            figure = figure or (bool(kind) and not any(mine.same(q) for q in kind))
+        negation = negation or negated(clause) != negated(said)
+    return figure, negation
+
+
+_MEASURED = ("time", "percent", "bytes", "money")  # counts are too often incidental ("three points") to check
+
+
+@dataclass(frozen=True, slots=True)
+class ShortAnswerMeasured:
+    points: list[str]
+    point_credit: list[float]
+    similarity: float
+    contradiction: str | None
+    measures: AnswerMeasures
+
+
+def measure_short_answer(
+    answer: str, reference: str, key_points: Sequence[str], embed: Embed, policy: ShortAnswerPolicy = POLICY
+) -> ShortAnswerMeasured:
+    """Everything the grade is made of, for a non-empty answer: per key point credit, the fact checks' verdict and
+    the combiner's measures."""
     answer = " ".join(answer.split())
     derived = claims_of(reference)
     points = list(key_points) or derived.asserted
-    if not answer:
-        return ShortAnswerGrade(0.0, 0.0, (False,) * len(points), (0.0,) * len(points), None, False)
     units = _units(answer)
-    vectors = embed([*units, reference, *points, *derived.ruled_out])
-    n = len(units)
-    unit_v, ref_v, point_v, ruled_v = (
-        vectors[:n],
-        vectors[n],
-        vectors[n + 1 : n + 1 + len(points)],
-        vectors[n + 1 + len(points) :],
-    )
+    answer_claims, reference_claims = fine_clauses(answer), fine_clauses(reference)
+    vectors = embed([*units, reference, *points, *derived.ruled_out, *answer_claims, *reference_claims])
+    n, p, r, a = len(units), len(points), len(derived.ruled_out), len(answer_claims)
+    unit_v, ref_v, point_v = vectors[:n], vectors[n], vectors[n + 1 : n + 1 + p]
+    ruled_v = vectors[n + 1 + p : n + 1 + p + r]
+    answer_claim_v = np.vstack([unit_v[:1], vectors[n + 1 + p + r : n + 1 + p + r + a]])
+    reference_claim_v = vectors[n + 1 + p + r + a :]
     similarity = float(unit_v[0] @ ref_v)
 
     contradiction = None
@@ -393,18 +427,42 @@ def grade_short_answer(
         if says_ruled_out or negated_word(answer, reference):
             contradiction = "opposite"
 
-    coverage = sum(point_credits) / len(point_credits)
-    scaled = min(
-        1.0, max(0.0, (similarity - policy.similarity_floor) / (policy.similarity_ceiling - policy.similarity_floor))
+    figure_slot, negation_slot = slot_conflicts(answer, reference)
+    measures = AnswerMeasures(
+        coverage=sum(point_credits) / len(point_credits),
+        weakest_point=min(point_credits),
+        weakest_claim=float((answer_claim_v @ reference_claim_v.T).max(axis=0).min()),
+        similarity=similarity,
+        figure_slot=figure_slot,
+        negation_slot=negation_slot,
     )
-    credit = policy.similarity_weight * scaled + (1 - policy.similarity_weight) * coverage
-    if contradiction:
+    return ShortAnswerMeasured(points, point_credits, similarity, contradiction, measures)
+
+
+def grade_short_answer(
+    answer: str,
+    reference: str,
+    key_points: Sequence[str],
+    embed: Embed,
+    policy: ShortAnswerPolicy = POLICY,
+) -> ShortAnswerGrade:
+    if not answer.strip():
+        points = list(key_points) or claims_of(reference).asserted
+        return ShortAnswerGrade(0.0, 0.0, (False,) * len(points), (0.0,) * len(points), None, False)
+    m = measure_short_answer(answer, reference, key_points, embed, policy)
+    if policy.combiner is not None:
+        credit = policy.combiner.credit(m.measures)
+    else:
+        scale = policy.similarity_ceiling - policy.similarity_floor
+        scaled = min(1.0, max(0.0, (m.similarity - policy.similarity_floor) / scale))
+        credit = policy.similarity_weight * scaled + (1 - policy.similarity_weight) * m.measures.coverage
+    if m.contradiction:
         credit = 0.0
     return ShortAnswerGrade(
         credit=round(credit, 3),
-        similarity=round(similarity, 3),
-        covered=tuple(c >= 0.5 and not contradiction for c in point_credits),
-        point_credit=tuple(round(c, 3) for c in point_credits),
-        contradiction=contradiction,
+        similarity=round(m.similarity, 3),
+        covered=tuple(c >= 0.5 and not m.contradiction for c in m.point_credit),
+        point_credit=tuple(round(c, 3) for c in m.point_credit),
+        contradiction=m.contradiction,
         correct=credit >= policy.correct_at,
     )

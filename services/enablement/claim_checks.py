@@ -1,0 +1,100 @@
+"""Claim-level pieces of short-answer grading: clauses, the reference clause an answer clause speaks to, and the
+calibrated combiner that turns a handful of generic measurements into a credit.
+
+Nothing here is fitted to one catalogue: clauses are cut at punctuation and connectives, aligned by the content
+words they share, and the combiner is a logistic regression over six measurements that mean the same on any
+product's material. Its weights were fitted on half A of the demo product's labelled answers (odd-numbered
+questions of evals/short_answer_cases.yaml and evals/grading/demo_answers.jsonl) by
+
+    python evals/run_grading_eval.py --fit
+
+and are reported on half B and on the shared sets, which the fit never sees.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.enablement.material import content_words
+
+# Clause boundaries: sentence and clause punctuation, and the connectives that join two claims ("and", "while",
+# "rather than"). Finer than the key-point split in grading.py: a wrong answer usually alters one clause of many.
+_FINE = re.compile(
+    r"(?<=[.;:!?])\s+|,\s+|;\s*|:\s+|\s+[-\u2014]\s+"
+    r"|\s+(?:and|but|while|so|because|which|though|although|whereas|whilst|rather than|instead of|plus)\s+",
+    re.I,
+)
+_PAREN = re.compile(r"\(([^()]*)\)")
+
+
+def fine_clauses(text: str) -> list[str]:
+    """The text cut into clauses, parentheses dropped: "Syncs run every 15 minutes on Business and every 5 on
+    Enterprise" -> ["Syncs run every 15 minutes on Business", "every 5 on Enterprise"]."""
+    flat = " ".join(_PAREN.sub(" ", text).split())
+    parts = [p.strip(" ,.;:()\"'") for p in _FINE.split(flat) if p]
+    return [p for p in parts if p] or [flat]
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in content_words(text) if not w[0].isdigit()}
+
+
+def align(clause: str, candidates: Sequence[str]) -> tuple[str | None, float]:
+    """The candidate clause that shares the most content words (figures aside) with `clause`, and how strongly:
+    shared words plus the share of the shorter clause they make up (2.0 or more: at least two words, or the whole
+    of a one-word clause). None when nothing is shared."""
+    mine = _words(clause)
+    best, strength = None, 0.0
+    for candidate in candidates:
+        theirs = _words(candidate)
+        shared = len(mine & theirs)
+        if not shared:
+            continue
+        score = shared + shared / max(1, min(len(mine), len(theirs)))
+        if score > strength:
+            best, strength = candidate, score
+    return best, strength
+
+
+ALIGNED = 2.0  # alignment strength from which two clauses speak of the same thing
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerMeasures:
+    """What the combiner reads, each in the same units on any material."""
+
+    coverage: float  # mean key-point credit (0..1)
+    weakest_point: float  # the least-credited key point's credit (0..1): a right answer earns every point
+    weakest_claim: float  # cosine of the reference clause the answer matches least well
+    similarity: float  # cosine of the whole answer and the whole reference
+    figure_slot: bool  # a clause states a figure of a kind its aligned reference clause states, and another value
+    negation_slot: bool  # a clause negates what its aligned reference clause asserts, or the other way round
+
+    def vector(self) -> tuple[float, ...]:
+        return (
+            self.coverage,
+            self.weakest_point,
+            self.weakest_claim,
+            self.similarity,
+            float(self.figure_slot),
+            float(self.negation_slot),
+        )
+
+
+MEASURES = ("coverage", "weakest_point", "weakest_claim", "similarity", "figure_slot", "negation_slot")
+
+
+@dataclass(frozen=True, slots=True)
+class Combiner:
+    """credit = logistic(bias + weights . measures). Fitted with soft targets (right 1, partly right 0.5,
+    wrong 0), so the credit reads on the same scale as the bands."""
+
+    bias: float
+    weights: tuple[float, ...]
+
+    def credit(self, measures: AnswerMeasures) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, measures.vector(), strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
