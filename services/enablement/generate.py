@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from services.core.sales import WHERE_THEY_ARE_STRONGER, WHERE_WE_WIN, jargon
 from services.core.text import is_limitation
 from services.enablement.grading import claims_of
 from services.enablement.material import MaterialChunk, MaterialDoc, content_words, normalise
@@ -37,11 +38,8 @@ SENTENCE_WORDS = (8, 45)
 PERSONA_KEYS = 3
 KEY_POINTS = 6  # short-answer key points per item (the schema allows 8)
 PERSONA_SELECTION = 8
-_WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength", re.I)
-_THEIR_STRENGTH = re.compile(r"strong|strength|they win|where they|their edge", re.I)
 # A number and the word after it ("90 days", "99.95 percent", "40%"); the unit decides what is comparable.
 _QUANTITY = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(\s?%|\s+[a-zA-Z]+)")
-_ACRONYM = re.compile(r"\b[A-Z]{2,}s?\b")
 
 TYPE_OF = {
     GeneratorKind.WHICH_FEATURE: QuestionType.SINGLE,
@@ -261,14 +259,14 @@ def _claims(doc: MaterialDoc, pattern: re.Pattern[str]) -> list[tuple[MaterialCh
 async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if doc.kind != "competitor" or not doc.competitor:
         raise Rejected("not_a_battlecard", doc.external_id)
-    wins = _claims(doc, _WIN)
+    wins = _claims(doc, WHERE_WE_WIN)
     if not wins:
         raise Rejected("no_where_we_win_section", doc.external_id)
     cards = [d for d in gen.org_docs.values() if d.kind == "competitor" and d.competitor]
     # The competitor's name as indexed ("brightfunnel", "acme-cloud") and spelled out ("acme cloud").
     names = {str(d.competitor) for d in cards} | {str(d.competitor).replace("-", " ") for d in cards}
-    others = [(c, s) for d in cards if d.document_id != doc.document_id for c, s in _claims(d, _WIN)]
-    own_strengths = _claims(doc, _THEIR_STRENGTH)
+    others = [(c, s) for d in cards if d.document_id != doc.document_id for c, s in _claims(d, WHERE_WE_WIN)]
+    own_strengths = _claims(doc, WHERE_THEY_ARE_STRONGER)
     pool = others or own_strengths
     if len(pool) < OPTIONS - 1:
         raise Rejected("not_enough_material", doc.external_id)
@@ -350,11 +348,6 @@ async def persona_lead(gen: Generation, persona: str) -> ItemDraft:
 # --- which phrasing suits a business buyer --------------------------------------------------------------------
 
 
-def _jargon(text: str, avoid: Sequence[str]) -> bool:
-    low = text.lower()
-    return bool(_ACRONYM.search(text)) or any(re.search(rf"\b{re.escape(a.lower())}\b", low) for a in avoid)
-
-
 async def buyer_phrasing(gen: Generation, persona: str) -> ItemDraft:
     if gen.pitch is None:
         raise Rejected("pitch_service_not_reachable", persona)
@@ -365,11 +358,11 @@ async def buyer_phrasing(gen: Generation, persona: str) -> ItemDraft:
     technical = next((p for p in profiles.values() if p.get("tone") == "technical" and p.get("built_in")), None)
     if technical is None:
         raise Rejected("no_technical_persona", persona)
-    avoid = list(profile.get("avoid", []))
+    avoid, prefer = tuple(profile.get("avoid", [])), tuple(profile.get("prefer", []))
     business_points = [p for f in (await gen.pitch.talk_track(persona, 6))["features"] for p in f["points"]]
     technical_points = [p for f in (await gen.pitch.talk_track(technical["id"], 8))["features"] for p in f["points"]]
-    keys = [p for p in business_points if not _jargon(p["text"], avoid)]
-    wrong = [p for p in technical_points if _jargon(p["text"], avoid)]
+    keys = [p for p in business_points if not jargon(p["text"], avoid, prefer)]
+    wrong = [p for p in technical_points if jargon(p["text"], avoid, prefer)]
     if not keys:
         raise Rejected("unsupported_key", persona)
     if len(wrong) < OPTIONS - 1:
@@ -466,7 +459,7 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if doc.kind not in EXPLAINABLE:
         raise Rejected("not_explainable", doc.external_id)
     if doc.kind == "competitor":
-        sentences = _claims(doc, _WIN)
+        sentences = _claims(doc, WHERE_WE_WIN)
     else:
         sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _prose(s) and not _question(s)]
     if len(sentences) < 2:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.core.sales import Citation
 from services.enablement.models import QuestionType
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -128,14 +129,6 @@ class QuestionPatch(Strict):
     reference_answer: Text | None = None
     key_points: list[KeyPoint] | None = Field(default=None, min_length=1, max_length=8)
     explanation: Text | None = None
-
-
-class Citation(BaseModel):
-    document_id: str
-    external_id: str
-    version: int
-    chunk_id: str
-    as_of: str | None = None
 
 
 class KeyPointOut(BaseModel):

@@ -15,15 +15,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.core.sales import WHERE_THEY_ARE_STRONGER, WHERE_WE_WIN
 from services.pitch.points import Span, is_limitation, sentence_spans, window
 
 _QUOTES = "\"' \u201c\u201d\u2018\u2019"
-_THEIRS = re.compile(
-    r"where (?:they|it) (?:are |is )?(?:strong|win|lead|excel)|their strength|they do well|stronger|"
-    r"(?:competitor|their) (?:advantage|edge)|watch out|where .* (?:better|ahead)",
-    re.I,
-)
-_WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength|our edge|benefits? over", re.I)
 _OBJECTION = re.compile(r"objection|push ?back|they (?:may|will) say|concerns?\b", re.I)
 _QUESTIONS = re.compile(r"landmine|discovery|questions?|what to ask|\bask\b", re.I)
 _NOT_A_TOPIC = re.compile(
@@ -154,10 +149,10 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
         usable = [
             s for s in spans if 6 <= len(s.text.split()) <= 60 and not s.text.endswith(("?", ":")) and say(s.text)
         ]
-        if heading and _THEIRS.search(heading):
+        if heading and WHERE_THEY_ARE_STRONGER.search(heading):
             items += [NoteItem("stronger", chunk.id, s.text) for s in usable]
             continue
-        if heading and _WIN.search(heading):
+        if heading and WHERE_WE_WIN.search(heading):
             items += [NoteItem("win", chunk.id, s.text, bonus=1.0) for s in usable if not is_limitation(s.text)]
             continue
         for s in usable:

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.core.sales import Citation
+
 
 class Tone(StrEnum):
     TECHNICAL = "technical"
@@ -63,16 +65,6 @@ class TalkTrackIn(BaseModel):
                 "give `persona`, or `deal_id` with `stakeholder` (the name of a stakeholder of the deal with a persona)"
             )
         return self
-
-
-class Citation(BaseModel):
-    document_id: str
-    external_id: str
-    version: int
-    chunk_id: str
-    as_of: str | None
-    title: str = Field(default="", description="the cited document's title")
-    section: str = Field(default="", description="the heading path of the cited passage")
 
 
 class Point(BaseModel):

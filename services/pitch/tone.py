@@ -12,62 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from services.core.sales import jargon, term_pattern
 from services.pitch.schemas import Tone
 
 _WORD = re.compile(r"\w[\w\-]*")  # any script: a sentence in Japanese or Arabic counts its words too
-_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
 _FIGURE = re.compile(r"\d")
-# Acronyms every business reader knows.
-BUSINESS_ACRONYMS = frozenset(
-    {
-        "ROI",
-        "CRM",
-        "KPI",
-        "KPIs",
-        "CEO",
-        "CFO",
-        "CMO",
-        "CIO",
-        "COO",
-        "CTO",
-        "B2B",
-        "B2C",
-        "US",
-        "EU",
-        "UK",
-        "USD",
-        "EUR",
-        "GBP",
-        "Q1",
-        "Q2",
-        "Q3",
-        "Q4",
-        "FY",
-        "AI",
-        "VP",
-        "VPs",
-        "HR",
-        "IT",
-        "OK",
-        # Names of regulations, standards and everyday formats that business buyers use themselves.
-        "GDPR",
-        "HIPAA",
-        "SOC",
-        "ISO",
-        "PCI",
-        "AWS",
-        "URL",
-        "URLs",
-        "SMS",
-        "PDF",
-        "FAQ",
-        "SEO",
-        "UX",
-        "UI",
-        "CSV",
-        "PR",
-    }
-)
 OUTCOME = (
     "sav",
     "faster",
@@ -202,16 +151,9 @@ def _stem_pattern(stems: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9])(?:{alternatives})[a-z0-9\-]*" if alternatives else r"(?!x)x")
 
 
-@lru_cache(maxsize=256)
-def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """Whole-word, case-insensitive match of any term (multi-word terms included)."""
-    alternatives = "|".join(sorted((re.escape(t.lower()) for t in terms if t), key=len, reverse=True))
-    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])" if alternatives else r"(?!x)x")
-
-
 _OUTCOME = _stem_pattern(OUTCOME)
 _MECHANISM = _stem_pattern(MECHANISM)
-_FLUFF = _term_pattern(FLUFF)
+_FLUFF = term_pattern(FLUFF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,23 +164,12 @@ class ToneProfile:
 
     def avoided_term(self, sentence: str) -> str | None:
         """The first avoid-list term the sentence uses (whole words, case-insensitive), if any."""
-        match = _term_pattern(self.avoid).search(sentence.lower())
+        match = term_pattern(self.avoid).search(sentence.lower())
         return match.group(0) if match else None
 
     def jargon(self, sentence: str) -> str | None:
         """For business tone: an avoided term, or an acronym a business reader would not know."""
-        if term := self.avoided_term(sentence):
-            return term
-        allowed = _allowed_acronyms(self.prefer)
-        for acronym in _ACRONYM.findall(sentence):
-            if acronym not in allowed and acronym.rstrip("s") not in allowed:
-                return acronym
-        return None
-
-
-@lru_cache(maxsize=256)
-def _allowed_acronyms(prefer: tuple[str, ...]) -> frozenset[str]:
-    return BUSINESS_ACRONYMS | {p.upper() for p in prefer}
+        return jargon(sentence, self.avoid, self.prefer)
 
 
 @lru_cache(maxsize=256)

@@ -1,0 +1,111 @@
+"""Conventions the talk track and the quiz share, so what a rep is trained to say and what a track tells them to
+say cannot drift apart: how a passage is cited, which words are jargon to a business buyer, and which headings
+of competitor material say where we win or where they are stronger.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
+# Acronyms every business reader knows.
+BUSINESS_ACRONYMS = frozenset(
+    {
+        "ROI",
+        "CRM",
+        "KPI",
+        "KPIs",
+        "CEO",
+        "CFO",
+        "CMO",
+        "CIO",
+        "COO",
+        "CTO",
+        "B2B",
+        "B2C",
+        "US",
+        "EU",
+        "UK",
+        "USD",
+        "EUR",
+        "GBP",
+        "Q1",
+        "Q2",
+        "Q3",
+        "Q4",
+        "FY",
+        "AI",
+        "VP",
+        "VPs",
+        "HR",
+        "IT",
+        "OK",
+        # Names of regulations, standards and everyday formats that business buyers use themselves.
+        "GDPR",
+        "HIPAA",
+        "SOC",
+        "ISO",
+        "PCI",
+        "AWS",
+        "URL",
+        "URLs",
+        "SMS",
+        "PDF",
+        "FAQ",
+        "SEO",
+        "UX",
+        "UI",
+        "CSV",
+        "PR",
+    }
+)
+
+
+class Citation(BaseModel):
+    """A passage of the library: the chunk, its document's version and, for display, title, section, as-of."""
+
+    document_id: str
+    external_id: str
+    version: int
+    chunk_id: str
+    as_of: str | None = None
+    title: str = Field(default="", description="the cited document's title")
+    section: str = Field(default="", description="the heading path of the cited passage")
+
+
+# Headings of competitor material (battlecards, comparison pages) over what we do better, and over what the
+# competitor does better. Both services read the same headings.
+WHERE_WE_WIN = re.compile(r"\bwin|advantage|differentiat|why (?:us|choose)|our strength|our edge|benefits? over", re.I)
+WHERE_THEY_ARE_STRONGER = re.compile(
+    r"where (?:they|it) (?:are |is )?(?:strong|win|lead|excel)|their strength|they do well|stronger|"
+    r"(?:competitor|their) (?:advantage|edge)|watch out|where .* (?:better|ahead)",
+    re.I,
+)
+
+
+@lru_cache(maxsize=256)
+def term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole-word, case-insensitive match of any term (multi-word terms included)."""
+    alternatives = "|".join(sorted((re.escape(t.lower()) for t in terms if t), key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])" if alternatives else r"(?!x)x")
+
+
+@lru_cache(maxsize=256)
+def _allowed_acronyms(prefer: tuple[str, ...]) -> frozenset[str]:
+    return BUSINESS_ACRONYMS | {p.upper() for p in prefer}
+
+
+def jargon(text: str, avoid: tuple[str, ...] = (), prefer: tuple[str, ...] = ()) -> str | None:
+    """What makes `text` jargon to a business buyer, if anything: the first term of the buyer's avoid list it uses
+    (whole words, case-insensitive), else the first acronym a business reader would not know (one the buyer's
+    prefer list names is known)."""
+    if match := term_pattern(avoid).search(text.lower()):
+        return match.group(0)
+    allowed = _allowed_acronyms(prefer)
+    for acronym in ACRONYM.findall(text):
+        if acronym not in allowed and acronym.rstrip("s") not in allowed:
+            return acronym
+    return None

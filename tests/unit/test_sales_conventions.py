@@ -1,0 +1,63 @@
+"""The conventions pitch and enablement share live in one place (services/core/sales.py), so the tone a quiz
+expects and the tone a talk track uses cannot drift apart."""
+
+import pytest
+
+from services.core import sales
+from services.enablement import generate
+from services.enablement import schemas as enablement_schemas
+from services.pitch import competitor
+from services.pitch import schemas as pitch_schemas
+from services.pitch.schemas import Tone
+from services.pitch.tone import ToneProfile
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Meet GDPR and SOC 2 obligations without a project", None),  # regulations business buyers name
+        ("Sign in through SAML from your identity provider", "SAML"),
+        ("Cut the KPIs review from a week to a day", None),
+        ("Use the API to sync contacts", "API"),
+        ("Our dashboard shows the pipeline", "dashboard"),  # the buyer's own avoid list
+        ("Export to SQL tools", None),  # an acronym the buyer's prefer list names
+    ],
+)
+def test_jargon_is_one_rule(text: str, expected: str | None) -> None:
+    avoid, prefer = ("dashboard",), ("sql",)
+    assert sales.jargon(text, avoid, prefer) == expected
+    # The talk track's tone profile answers exactly as the shared rule does.
+    assert ToneProfile(Tone.BUSINESS, prefer, avoid).jargon(text) == expected
+
+
+def test_both_services_use_the_shared_rule_and_citation() -> None:
+    # The quiz generator's "which line suits a business buyer" keys and wrong options use the same rule as the
+    # talk track (it once treated every acronym as jargon, GDPR included, so a line a CMO's track used could be
+    # a quiz's wrong answer).
+    assert generate.jargon is sales.jargon
+    assert pitch_schemas.Citation is sales.Citation
+    assert enablement_schemas.Citation is sales.Citation
+    assert generate.WHERE_WE_WIN is competitor.WHERE_WE_WIN is sales.WHERE_WE_WIN
+
+
+@pytest.mark.parametrize(
+    ("heading", "win", "theirs"),
+    [
+        ("Where we win", True, False),
+        ("Why choose us", True, False),
+        ("Our edge", True, False),
+        ("Benefits over Firebase", True, False),
+        ("Where they are strong", False, True),
+        ("Their strengths", False, True),
+        ("Pricing", False, False),
+    ],
+)
+def test_competitor_headings(heading: str, win: bool, theirs: bool) -> None:
+    assert bool(sales.WHERE_WE_WIN.search(heading)) is win
+    assert bool(sales.WHERE_THEY_ARE_STRONGER.search(heading)) is theirs
+
+
+def test_citation_display_fields_are_optional() -> None:
+    # Enablement stored citations before title and section existed: they still read.
+    cited = sales.Citation(document_id="d", external_id="x", version=1, chunk_id="c")
+    assert (cited.as_of, cited.title, cited.section) == (None, "", "")
