@@ -89,12 +89,26 @@ MEASURES = ("coverage", "weakest_point", "weakest_claim", "similarity", "figure_
 
 @dataclass(frozen=True, slots=True)
 class Combiner:
-    """credit = logistic(bias + weights . measures). Fitted with soft targets (right 1, partly right 0.5,
-    wrong 0), so the credit reads on the same scale as the bands."""
+    """How likely the answer is right, read from its measures: logistic(bias + weights . measures), fitted with
+    soft targets (right 1, partly right 0.5, wrong 0). Its bands (`correct_at`, `partial_at`) were chosen on the
+    fitting half; `full_at` is where full credit starts (a reference answer graded against itself reads about
+    0.97, never 1). `credit` maps the reading onto the grade's published scale, piece by piece, so that the
+    combiner's bands land on the grade's bands and the credit keeps its meaning for scores and pass marks."""
 
     bias: float
     weights: tuple[float, ...]
+    correct_at: float
+    partial_at: float
+    full_at: float
 
-    def credit(self, measures: AnswerMeasures) -> float:
+    def probability(self, measures: AnswerMeasures) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, measures.vector(), strict=True))
         return 1.0 / (1.0 + math.exp(-z))
+
+    def credit(self, measures: AnswerMeasures, correct_at: float, partial_at: float) -> float:
+        p = self.probability(measures)
+        if p >= self.correct_at:
+            return correct_at + (1 - correct_at) * min(1.0, (p - self.correct_at) / (self.full_at - self.correct_at))
+        if p >= self.partial_at:
+            return partial_at + (correct_at - partial_at) * (p - self.partial_at) / (self.correct_at - self.partial_at)
+        return partial_at * p / self.partial_at

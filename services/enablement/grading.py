@@ -55,10 +55,17 @@ class ShortAnswerPolicy:
 
 
 # Fitted on half A of the demo sets by `python evals/run_grading_eval.py --fit` (which prints this literal):
-# soft targets (right 1, partly right 0.5, wrong 0) over the answers no fact check rejects, L2 1.0; the bands
-# chosen on the same half (at least 0.1 apart), maximising right+wrong accuracy plus 0.3 x partial accuracy.
-COMBINER = Combiner(bias=-0.741, weights=(2.035, 1.437, 2.06, -1.451, -1.21, -0.638))
-POLICY = ShortAnswerPolicy(combiner=COMBINER, correct_at=0.5, partial_at=0.35)
+# soft targets (right 1, partly right 0.5, wrong 0) over the answers no fact check rejects, L2 1.0; its bands
+# chosen on the same half (at least 0.1 apart), maximising right+wrong accuracy plus 0.3 x partial accuracy;
+# full credit from the 5th percentile of the half's reference answers graded against themselves.
+COMBINER = Combiner(
+    bias=-0.741,
+    weights=(2.035, 1.437, 2.06, -1.451, -1.21, -0.638),
+    correct_at=0.5,
+    partial_at=0.35,
+    full_at=0.9,
+)
+POLICY = ShortAnswerPolicy(combiner=COMBINER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,7 +458,7 @@ def grade_short_answer(
         return ShortAnswerGrade(0.0, 0.0, (False,) * len(points), (0.0,) * len(points), None, False)
     m = measure_short_answer(answer, reference, key_points, embed, policy)
     if policy.combiner is not None:
-        credit = policy.combiner.credit(m.measures)
+        credit = policy.combiner.credit(m.measures, policy.correct_at, policy.partial_at)
     else:
         scale = policy.similarity_ceiling - policy.similarity_floor
         scaled = min(1.0, max(0.0, (m.similarity - policy.similarity_floor) / scale))
