@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from services.core.embeddings import get_embedder  # noqa: E402
-from services.enablement.claim_checks import MEASURES, Combiner  # noqa: E402
+from services.enablement.claim_checks import MEASURES, AnswerMeasures, Combiner  # noqa: E402
 from services.enablement.grading import (  # noqa: E402
     POLICY,
     ShortAnswerPolicy,
@@ -130,57 +130,109 @@ L2 = 1.0
 TARGET = {"right": 1.0, "partial": 0.5, "wrong": 0.0}
 
 
-def fit(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
-    """Fit the combiner on half A of the demo sets: a logistic regression with soft targets (right 1, partial 0.5,
-    wrong 0) over the measures of every answer the fact checks let through (they decide the rest), then the bands
-    on the same half. Prints the literals that go into services/enablement/grading.py."""
+Measured = tuple[str, bool, tuple[float, ...]]  # label, rejected by a fact check, the combiner's measures
+
+
+def measured(items: Sequence[Item], embed: CachedEmbed) -> list[Measured]:
+    out = []
+    for item in items:
+        for answer in item["answers"]:
+            m = measure_short_answer(answer["text"], item["reference_answer"], _points(item), embed, POLICY)
+            out.append((answer["label"], m.contradiction is not None, m.measures.vector()))
+    return out
+
+
+def half_a_of_demo(sets: list[tuple[str, list[Item]]]) -> list[Item]:
+    """Half A of the demo sets, each answer once (the authored set's right and partial answers are also in
+    demo_answers.jsonl): the only answers the combiner is fitted on."""
     seen: set[tuple[str, str]] = set()
-    rows: list[tuple[list[float], float]] = []
-    graded: list[tuple[Item, dict[str, Any]]] = []
+    out = []
     for _, items in sets[:DEMO_SETS]:
         for item in halves(items)[0]:
-            for answer in item["answers"]:
-                key = (item["reference_answer"], answer["text"])
-                if key in seen:
-                    continue  # the authored set's right and partial answers are also in demo_answers.jsonl
-                seen.add(key)
-                graded.append((item, answer))
-                m = measure_short_answer(answer["text"], item["reference_answer"], _points(item), embed, POLICY)
-                if m.contradiction is None:
-                    rows.append(([1.0, *m.measures.vector()], TARGET[answer["label"]]))
+            answers = [a for a in item["answers"] if (item["reference_answer"], a["text"]) not in seen]
+            seen.update((item["reference_answer"], a["text"]) for a in answers)
+            out.append({**item, "answers": answers})
+    return out
+
+
+def fit_combiner(
+    train: list[Measured], selves: list[tuple[float, ...]], keep: Sequence[bool] | None = None
+) -> tuple[Combiner, dict[str, float]]:
+    """A logistic regression with soft targets (right 1, partial 0.5, wrong 0) over the measures of every answer
+    the fact checks let through (they decide the rest), by Newton's method with an L2 penalty; then its bands on
+    the same answers, and full credit from the reading of the reference answers graded against themselves.
+    `keep` drops measures (weight 0) for the ablation."""
+    mask = np.array([1.0, *(1.0 if k else 0.0 for k in (keep or [True] * len(MEASURES)))])
+    rows = [(np.array([1.0, *v]) * mask, TARGET[label]) for label, rejected, v in train if not rejected]
     x = np.array([r for r, _ in rows])
     y = np.array([t for _, t in rows])
     w = np.zeros(x.shape[1])
-    penalty = L2 * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
-    for _ in range(50):  # Newton's method on the L2-penalised cross-entropy
+    penalty = L2 * np.diag([0.0] + [1.0] * (x.shape[1] - 1)) + np.diag(1.0 - mask)
+    for _ in range(50):
         p = 1 / (1 + np.exp(-x @ w))
         w -= np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + penalty, x.T @ (p - y) + penalty @ w)
-    weights = tuple(round(float(v), 3) for v in w[1:])
+    weights = tuple(round(float(v), 3) + 0.0 for v in w[1:])
     unbanded = Combiner(bias=round(float(w[0]), 3), weights=weights, correct_at=0.5, partial_at=0.25, full_at=1.0)
-    readings = []
-    for item, answer in graded:
-        m = measure_short_answer(answer["text"], item["reference_answer"], _points(item), embed, POLICY)
-        readings.append((answer["label"], None if m.contradiction else unbanded.probability(m.measures)))
     grid = [(c / 100, p / 100) for c in range(30, 90, 5) for p in range(10, 85, 5) if c - p >= 10]
     ranked = []
     for correct_at, partial_at in grid:
-        confusion: dict[tuple[str, str], int] = {}
-        for label, p in readings:
-            said = "wrong" if p is None or p < partial_at else "partial" if p < correct_at else "right"
-            confusion[(label, said)] = confusion.get((label, said), 0) + 1
-        r = _shares(confusion)
+        banded = replace(unbanded, correct_at=correct_at, partial_at=partial_at)
+        r = _shares(_confusion(train, banded))
         ranked.append((r["right+wrong"] + 0.3 * r["partial"], correct_at, partial_at, r))
-    objective, correct_at, partial_at, r = max(ranked, key=lambda t: t[0])
-    selves = []
-    for item in {id(i): i for i, _ in graded}.values():
-        m = measure_short_answer(item["reference_answer"], item["reference_answer"], _points(item), embed, POLICY)
-        selves.append(unbanded.probability(m.measures))
-    full_at = max(correct_at + 0.05, float(np.floor(np.percentile(selves, 5) * 20) / 20))
-    combiner = replace(unbanded, correct_at=correct_at, partial_at=partial_at, full_at=full_at)
-    print(f"fitted on {len(rows)} answers of half A of the demo sets ({len(graded) - len(rows)} left to the checks)")
+    _, correct_at, partial_at, r = max(ranked, key=lambda t: t[0])
+    readings = [unbanded.probability(AnswerMeasures(*v)) for v in selves]  # type: ignore[arg-type]
+    full_at = max(correct_at + 0.05, float(np.floor(np.percentile(readings, 5) * 20) / 20))
+    return replace(unbanded, correct_at=correct_at, partial_at=partial_at, full_at=full_at), r
+
+
+def _confusion(answers: list[Measured], combiner: Combiner) -> dict[tuple[str, str], int]:
+    confusion: dict[tuple[str, str], int] = {}
+    for label, rejected, v in answers:
+        p = 0.0 if rejected else combiner.probability(AnswerMeasures(*v))  # type: ignore[arg-type]
+        said = "wrong" if p < combiner.partial_at else "partial" if p < combiner.correct_at else "right"
+        confusion[(label, said)] = confusion.get((label, said), 0) + 1
+    return confusion
+
+
+def _selves(items: Sequence[Item], embed: CachedEmbed) -> list[tuple[float, ...]]:
+    return [
+        measure_short_answer(i["reference_answer"], i["reference_answer"], _points(i), embed, POLICY).measures.vector()
+        for i in items
+    ]
+
+
+def fit(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
+    """Fit the combiner on half A of the demo sets and print the literal for services/enablement/grading.py."""
+    train_items = half_a_of_demo(sets)
+    train = measured(train_items, embed)
+    combiner, r = fit_combiner(train, _selves(train_items, embed))
+    print(f"fitted on {sum(not rejected for _, rejected, _ in train)} answers of half A of the demo sets "
+          f"({sum(rejected for _, rejected, _ in train)} more left to the fact checks)")  # fmt: skip
     print(f"measures: {', '.join(MEASURES)}")
     print(f"COMBINER = {combiner!r}")
-    print(f"half A with these bands: {_row(r)}  (objective {objective:.3f})")
+    print(f"half A with these bands: {_row(r)}")
+
+
+def ablate(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
+    """Refit without each measure in turn (same procedure as --fit) and report right+wrong and partial on what the
+    fit never sees: half B of each demo set, and every shared set whole."""
+    train_items = half_a_of_demo(sets)
+    train, selves = measured(train_items, embed), _selves(train_items, embed)
+    held = [
+        (f"{Path(name.split(', ')[-1]).stem} half B", measured(halves(items)[1], embed))
+        for name, items in sets[:DEMO_SETS]
+    ]
+    held += [(name.split(",")[0], measured(items, embed)) for name, items in sets[DEMO_SETS:]]
+    print(f"{'combiner':<28}" + "".join(f"{name:>28}" for name, _ in held))
+    print(f"{'':<28}" + "".join(f"{'right+wrong  partial':>28}" for _ in held))
+    for dropped in (None, *MEASURES):
+        keep = [m != dropped for m in MEASURES]
+        combiner, _ = fit_combiner(train, selves, keep)
+        cells = []
+        for _, answers in held:
+            r = _shares(_confusion(answers, combiner))
+            cells.append(f"{r['right+wrong']:>19.3f}{r['partial']:>9.3f}")
+        print(f"{'all six' if dropped is None else 'without ' + dropped:<28}" + "".join(cells))
 
 
 def _points(item: Item) -> list[str]:
@@ -203,6 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tune", action="store_true", help="grid-search the rules' thresholds on half A of every set")
     parser.add_argument("--fit", action="store_true", help="fit the combiner and its bands on half A of the demo sets")
+    parser.add_argument("--ablate", action="store_true", help="refit without each measure; report the held-out sets")
     parser.add_argument("--shared", default=os.environ.get("SHARED_EVALSETS", str(ROOT.parent / "shared" / "evalsets")))
     args = parser.parse_args()
     sets = load_sets(Path(args.shared))
@@ -212,6 +265,9 @@ def main() -> None:
         return
     if args.fit:
         fit(sets, embed)
+        return
+    if args.ablate:
+        ablate(sets, embed)
         return
     rules = ShortAnswerPolicy()  # the key-point rules alone, at their own bands (the grader before the combiner)
     unchecked = replace(rules, check_figures=False, check_polarity=False, check_opposites=False)
