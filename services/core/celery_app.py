@@ -11,6 +11,7 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from celery.worker import WorkController
 
+from services.core.broker import TRANSPORT
 from services.core.settings import Mode, Settings
 
 log = structlog.get_logger(__name__)
@@ -34,7 +35,8 @@ def broker_url(settings: Settings) -> str:
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("pitchcraft", broker=broker_url(settings), set_as_current=True)
+    url = broker_url(settings)
+    app = Celery("pitchcraft", broker=url, set_as_current=True)
     # Process-wide, not only this thread's: a shared task's `self.app` (its retry, its sends) resolves to the
     # default app, which would otherwise be Celery's amqp://localhost default in every embedded worker thread.
     app.set_default()
@@ -64,6 +66,8 @@ def create_celery(settings: Settings) -> Celery:
             **({"global_keyprefix": settings.worker.queue_prefix} if settings.worker.queue_prefix else {}),
         },
         broker_connection_retry_on_startup=True,
+        # kombu's Redis transport, with a worker exit on a lost broker connection fixed (services/core/broker.py).
+        **({"broker_transport": TRANSPORT} if url.startswith("redis://") else {}),
         # After a broker reconnect, unacknowledged messages are redelivered: stop the running copy rather
         # than let two run at once (the job claim would refuse the second anyway).
         worker_cancel_long_running_tasks_on_connection_loss=True,

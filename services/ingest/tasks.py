@@ -103,21 +103,31 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
 
 async def _requeue(sessions: async_sessionmaker[AsyncSession], job_id: str, due: datetime) -> None:
     """Hand a job that will be retried back to `queued`, so the retry's delivery can claim it; its retry
-    message is due at `due` (`sent_at`)."""
+    message is due at `due`."""
+    now = utcnow()
     async with transaction(sessions) as session:
         await session.execute(
             update(IngestJob)
             # Queued too: a delivery whose claim itself failed still records its retry as on its way.
             .where(IngestJob.id == job_id, IngestJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-            .values(status=JobStatus.QUEUED, updated_at=utcnow(), sent_at=due)
+            .values(status=JobStatus.QUEUED, updated_at=now, delivered_at=now, sent_at=due)
         )
 
 
-async def _mark_sent(sessions: async_sessionmaker[AsyncSession], job_id: str, due: datetime | None) -> None:
-    """`sent_at` is when the job's latest message is due to be delivered (a retry's countdown included);
-    None: no message is on its way, the next sweep sends one."""
+async def _retry_sent(sessions: async_sessionmaker[AsyncSession], job_id: str, due: datetime) -> None:
+    """This delivery is sending a retry, due at `due`. `delivered_at` is written here too: a delivery whose claim
+    rolled back (a dropped connection, a lease wait) recorded nothing, and the sweep judges a lost retry only for
+    jobs that were delivered (services/ingest/tasks.py::find_stranded)."""
     async with transaction(sessions) as session:
-        await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(sent_at=due))
+        await session.execute(
+            update(IngestJob).where(IngestJob.id == job_id).values(delivered_at=utcnow(), sent_at=due)
+        )
+
+
+async def _unsent(sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:
+    """No message is on its way (the broker refused the retry): the next sweep sends one."""
+    async with transaction(sessions) as session:
+        await session.execute(update(IngestJob).where(IngestJob.id == job_id).values(sent_at=None))
 
 
 def _retry(self: Task, runtime: TaskRuntime, job_id: str, countdown: float, **options: Any) -> BaseException:
@@ -129,7 +139,7 @@ def _retry(self: Task, runtime: TaskRuntime, job_id: str, countdown: float, **op
     except Reject as refused:  # Celery's answer when publishing the retry failed
         log.warning("ingest.job.retry_unsent", job_id=job_id, error=str(refused.reason))
         with contextlib.suppress(*TRANSIENT):  # the database down too: the message counts as lost after the lease
-            runtime.run(_mark_sent(runtime.sessions, job_id, None))
+            runtime.run(_unsent(runtime.sessions, job_id))
         return refused
 
 
@@ -154,7 +164,7 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
         # Not counted against the retry budget; a live worker finishing first makes the next look a no-op.
         countdown = leased.retry_after + 1
         with contextlib.suppress(*TRANSIENT):  # the retry is a message on its way: the sweep leaves the job
-            runtime.run(_mark_sent(runtime.sessions, job_id, utcnow() + timedelta(seconds=countdown)))
+            runtime.run(_retry_sent(runtime.sessions, job_id, utcnow() + timedelta(seconds=countdown)))
         raise _retry(self, runtime, job_id, countdown) from leased
     except SoftTimeLimitExceeded:
         runtime.run(
