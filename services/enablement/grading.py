@@ -457,19 +457,27 @@ def grade_short_answer(
         points = list(key_points) or claims_of(reference).asserted
         return ShortAnswerGrade(0.0, 0.0, (False,) * len(points), (0.0,) * len(points), None, False)
     m = measure_short_answer(answer, reference, key_points, embed, policy)
+    contradiction = m.contradiction
     if policy.combiner is not None:
         credit = policy.combiner.credit(m.measures, policy.correct_at, policy.partial_at)
+        if credit < policy.partial_at:
+            # Graded wrong as a whole, with a clause that contradicts its reference clause: that is the reason
+            # the feedback gives ("states a figure the material does not give for this"), and it earns nothing.
+            if contradiction is None and m.measures.figure_slot:
+                contradiction = "figure"
+            elif contradiction is None and m.measures.negation_slot:
+                contradiction = "opposite"
     else:
         scale = policy.similarity_ceiling - policy.similarity_floor
         scaled = min(1.0, max(0.0, (m.similarity - policy.similarity_floor) / scale))
         credit = policy.similarity_weight * scaled + (1 - policy.similarity_weight) * m.measures.coverage
-    if m.contradiction:
+    if contradiction:
         credit = 0.0
     return ShortAnswerGrade(
         credit=round(credit, 3),
         similarity=round(m.similarity, 3),
-        covered=tuple(c >= 0.5 and not m.contradiction for c in m.point_credit),
+        covered=tuple(c >= 0.5 and not contradiction for c in m.point_credit),
         point_credit=tuple(round(c, 3) for c in m.point_credit),
-        contradiction=m.contradiction,
+        contradiction=contradiction,
         correct=credit >= policy.correct_at,
     )

@@ -435,10 +435,11 @@ async def test_the_loser_of_a_start_race_gets_the_winners_attempt(
 async def test_grading_by_meaning_partial_credit_and_the_passages_a_rep_may_open(
     library: AsyncTestClient[Any], quiz: dict[str, Any]
 ) -> None:
-    """A paraphrase earns the credit and a same-topic answer with a wrong fact does not (the accuracy of both over
-    hundreds of labelled answers is what `make eval` prints); one of two keys on a multiple-answer item earns half,
-    and a wrong option takes a right one back; a rep opens the passages cited to them, and nothing else."""
-    ids = await assign(library, quiz, ["hal", "ivo"], pass_mark=99)
+    """A paraphrase earns the credit and a same-topic answer with a wrong fact does not, whether the fact is a
+    figure or a mechanism said the other way round (the accuracy of both over hundreds of labelled answers is what
+    `make eval` prints); one of two keys on a multiple-answer item earns half, and a wrong option takes a right
+    one back; a rep opens the passages cited to them, and nothing else."""
+    ids = await assign(library, quiz, ["hal", "ivo", "jan"], pass_mark=99)
     short = next(q for q in quiz["questions"] if q["prompt"] == AUTHORED[2]["prompt"])
     multi = next(q for q in quiz["questions"] if q["prompt"] == AUTHORED[1]["prompt"])
 
@@ -470,6 +471,16 @@ async def test_grading_by_meaning_partial_credit_and_the_passages_a_rep_may_open
     assert ivo[short["id"]]["credit"] == 0 and not ivo[short["id"]]["correct"]  # the words match, the fact does not
     assert "figure" in ivo[short["id"]]["feedback"]
     assert ivo[multi["id"]]["credit"] == 0  # right minus wrong, floored at 0
+
+    # The reference's own words with the mechanism turned round: no figure to catch, the clauses contradict.
+    turned = (
+        "Lumora takes SCIM 2.0 provisioning from the identity provider, but admins create and remove users by hand, "
+        "and identity provider groups are not mapped to Lumora roles."
+    )
+    jan = await submit("jan", turned, keys)
+    assert jan[short["id"]]["credit"] == 0 and not jan[short["id"]]["correct"], jan[short["id"]]
+    assert "opposite" in jan[short["id"]]["feedback"]
+    assert jan[multi["id"]]["credit"] == 1 and jan[multi["id"]]["correct"]
 
     # The short answer's passage opens at once, with its document's title; a choice item's does not while the
     # assignment is open, nor does any chunk for another rep or another org.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.enablement.claim_checks import ALIGNED, AnswerMeasures, Combiner, align, fine_clauses
 from services.enablement.grading import (
     ShortAnswerPolicy,
     claims_of,
@@ -16,6 +17,7 @@ from services.enablement.grading import (
     negated_word,
     polarity,
     quantities,
+    slot_conflicts,
 )
 from tests.unit.hashed import hash_embed
 
@@ -146,3 +148,58 @@ def test_a_key_points_words_said_the_other_way_round_earn_nothing_by_words() -> 
     negated = grade_short_answer("Data is not encrypted at rest.", reference, points, hash_embed, words_only)
     assert said.point_credit == (1.0,) and said.correct
     assert negated.point_credit == (0.0,) and not negated.correct
+
+
+def test_clauses_are_cut_at_punctuation_and_connectives_and_aligned_by_shared_words() -> None:
+    reference = "Incremental syncs run every 15 minutes on the Business plan and every 5 minutes on Enterprise (beta)."
+    assert fine_clauses(reference) == [
+        "Incremental syncs run every 15 minutes on the Business plan",
+        "every 5 minutes on Enterprise",
+    ]
+    said, strength = align("syncs every 5 minutes on Business", fine_clauses(reference))
+    assert said == "Incremental syncs run every 15 minutes on the Business plan" and strength >= ALIGNED
+    assert align("nothing in common here", fine_clauses(reference)) == (None, 0.0)
+
+
+def test_a_clause_that_swaps_a_figure_or_negates_its_reference_clause_is_flagged() -> None:
+    reference = "Incremental syncs run every 15 minutes on the Business plan and every 5 minutes on Enterprise."
+    # Both figures are the reference's, but each sits in the other's clause.
+    swapped = "Incremental syncs run every 5 minutes on the Business plan and every 15 minutes on Enterprise."
+    assert not figure_conflict(swapped, reference)  # the answer-wide check sees only known figures
+    assert slot_conflicts(swapped, reference) == (True, False)
+    assert slot_conflicts("On Business, incremental syncs run each quarter of an hour.", reference) == (False, False)
+    checks = "Lumora automatically checks for sample ratio mismatch."
+    assert slot_conflicts("Lumora does not check for sample ratio mismatch.", checks) == (False, True)
+    assert slot_conflicts("Sample ratio mismatch is checked for you.", checks) == (False, False)
+    # Counts are not checked clause by clause ("three points" is too often incidental).
+    assert slot_conflicts("Incremental syncs run in 3 regions on the Business plan.", reference) == (False, False)
+
+
+def test_the_combiner_maps_its_reading_onto_the_published_bands() -> None:
+    combiner = Combiner(bias=0.0, weights=(4.0, 0, 0, 0, -2.0, 0), correct_at=0.5, partial_at=0.35, full_at=0.9)
+
+    def measures(coverage: float, figure_slot: bool = False) -> AnswerMeasures:
+        return AnswerMeasures(coverage, coverage, 0.5, 0.5, figure_slot, False)
+
+    assert combiner.probability(measures(0.0)) == pytest.approx(0.5)
+    assert combiner.credit(measures(0.0), 0.6, 0.3) == pytest.approx(0.6)  # its correct band lands on 0.6
+    assert combiner.credit(measures(1.0), 0.6, 0.3) == 1.0  # full credit from full_at on
+    readings = [combiner.credit(measures(c / 10 - 0.5), 0.6, 0.3) for c in range(11)]
+    assert readings == sorted(readings) and readings[0] >= 0  # monotone
+    low = Combiner(bias=0.0, weights=(0, 0, 0, 0, 0, 0), correct_at=0.8, partial_at=0.5, full_at=0.9)
+    assert low.credit(measures(0.0), 0.6, 0.3) == pytest.approx(0.3)  # its partial band lands on 0.3
+    assert combiner.credit(measures(0.5, figure_slot=True), 0.6, 0.3) < combiner.credit(measures(0.5), 0.6, 0.3)
+
+
+def test_the_reference_word_for_word_earns_full_credit_under_the_combiner() -> None:
+    reference = "Keys rotate every 90 days, and every decrypt is logged with the caller's identity."
+    grade = grade_short_answer(reference, reference, [], hash_embed)  # the default policy: the fitted combiner
+    assert grade.credit == 1.0 and grade.correct and all(grade.covered)
+    unrelated = grade_short_answer("Our webinars are popular with marketers.", reference, [], hash_embed)
+    assert unrelated.credit < 0.3 and not unrelated.correct
+
+
+def test_a_wrong_answer_with_a_contradicting_clause_names_it_and_earns_nothing() -> None:
+    reference = "Lumora automatically checks for sample ratio mismatch and warns when the traffic split drifts."
+    grade = grade_short_answer("Lumora does not check for sample ratio mismatch.", reference, [], hash_embed)
+    assert grade.credit == 0.0 and grade.contradiction == "opposite" and not any(grade.covered)
