@@ -18,8 +18,18 @@ carry over to any material turn a wrong fact into no credit, whatever the wordin
   "encrypted" for "unencrypted"), or says what the reference rules out ("before that it was round-robin",
   "instead of", "rather than") more closely than anything the reference asserts.
 
-Thresholds were chosen on one half of the labelled answers (odd-numbered questions of evals/short_answer_cases
-and of the shared development set) and are reported on the other half by `make eval`.
+The credit itself comes from a calibrated combiner (`claim_checks.Combiner`), a logistic regression over six
+measures that mean the same on any material: the mean key-point credit, the weakest key point's credit (a right
+answer earns every point), the cosine of the reference clause the answer matches least well, the whole answer's
+cosine to the reference (given the rest, a wrong answer that reuses the reference's words reads high here), and
+two clause-level checks: a clause that states another value for a figure of its aligned reference clause
+(`slot_conflicts`: "every 5 minutes on Business" for "every 15 minutes on Business" when both figures appear in
+the reference), or negates it. Its reading is mapped onto the published bands (correct at 0.6, partly right at
+0.3), so a right answer still earns 1.0. An answer it grades wrong with such a clause is a `figure` or `opposite`
+contradiction. Its weights and bands were fitted on half A of the demo product's labelled answers and are
+reported on half B and on the shared sets by `make eval` (`python evals/run_grading_eval.py --fit` refits them,
+`--ablate` refits without each measure). With `combiner=None` the credit is the mean key-point credit (the rules
+alone, thresholds chosen by `--tune`).
 """
 
 from __future__ import annotations
