@@ -2,7 +2,7 @@
 
 Sets read (each question with a reference answer, optional key points, and labelled answers right / partial /
 wrong):
-- evals/short_answer_cases.yaml: 50 authored questions on the demo product, one answer per label;
+- evals/short_answer_cases.yaml: 46 authored questions on the demo product, one answer per label;
 - evals/grading/demo_answers.jsonl: authored and generated items on the demo product, two right paraphrases,
   one partial, two plausible wrong answers per question;
 - every shared set's quiz_answers.jsonl under ../shared/evalsets (or $SHARED_EVALSETS): real product material,
@@ -10,12 +10,13 @@ wrong):
 
 An answer is graded correctly when its credit band (right >= correct_at, partial >= partial_at, else wrong)
 equals its label. Printed per set: accuracy per label, "right+wrong" (the share of right and wrong answers
-graded correctly: the figure the issue targets), and the same on each half of the questions. The thresholds in
-services/enablement/grading.py were chosen on half A (questions 1, 3, 5, ... of every set) with `--tune`;
-half B is held out.
+graded correctly: the figure the issue targets), and the same on each half of the questions. The grader's
+combiner and its bands (services/enablement/grading.py) were fitted on half A (questions 1, 3, 5, ...) of the
+two demo sets with `--fit`; half B of both and the shared sets are held out. `--ablate` refits without each
+measure; `--tune` grid-searches the thresholds of the rules alone (no combiner) on half A of every set.
 
     make eval                                  (runs this after the talk-track evaluation)
-    python evals/run_grading_eval.py [--tune]
+    python evals/run_grading_eval.py [--fit | --ablate | --tune]
 """
 
 from __future__ import annotations
