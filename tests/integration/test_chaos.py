@@ -10,6 +10,7 @@ back. Timings are printed (`-s`) for the README."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -49,12 +50,12 @@ REPO = Path(__file__).resolve().parents[2]
 # lost first message (PITCHCRAFT_STALE_JOB_SECONDS, 600 s) keep their defaults: no recovery here waits for them.
 LEASE_S = 4
 SWEEP_S = 2
-# The killed job finishes within this many seconds of the worker's restart (measured here: see the README), with
-# most of the backlog still waiting: worker start-up (the model loads), the lease, a sweep tick, the job itself.
-KILLED_JOB_BOUND_S = 60
-# A retry held by the worker when Redis died finishes within this many seconds of Redis's restart: its countdown
-# (10 s), the lease, a sweep tick, the job.
-LOST_RETRY_BOUND_S = 45
+# The killed job finishes within this many seconds of the worker's restart, with most of the backlog still waiting:
+# the worker's start (the model loads), what is left of the lease, a sweep tick, the job. Measured 3.5-8.6 s here.
+KILLED_JOB_BOUND_S = 30
+# A retry held by the worker when Redis died finishes within this many seconds of Redis's restart: what is left of
+# its countdown (10 s), the lease, a sweep tick, the job. Measured 10.5-12.2 s here.
+LOST_RETRY_BOUND_S = 30
 WORKER = (sys.executable, "-m", "services.cli", "worker", "--queues", INGEST_QUEUE, "--beat")
 
 
@@ -247,13 +248,18 @@ async def harness_for(
     for h, engine in made:
         h.stop_all()
         await engine.dispose()
+        # Messages left unacknowledged on purpose (a killed worker's) would sit in a shared Redis for good.
+        client = redis.Redis.from_url(h.env["REDIS_URL"])
+        with contextlib.suppress(redis.ConnectionError):
+            for key in client.scan_iter(match=f"{h.settings.worker.queue_prefix}*"):
+                client.delete(key)
 
 
 async def test_worker_killed_and_database_connections_dropped_during_a_backlog(
     harness_for: Any, redis_url: str
 ) -> None:
     h: Harness = await harness_for(redis_url)
-    total = 200
+    total = 300
     jobs = [await h.submit(f"cap-{n}", _doc(n)) for n in range(60)]
     long_job = await h.submit("replication", _long_doc())
     jobs += [long_job] + [await h.submit(f"cap-{n}", _doc(n)) for n in range(60, total - 1)]
@@ -346,7 +352,7 @@ async def test_redis_killed_and_restarted_from_its_append_only_file(harness_for:
 
     server = start_redis()
     h: Harness = await harness_for(f"redis://127.0.0.1:{port}/0")
-    total = 100
+    total = 200
 
     async def kill_redis_while_a_retry_is_held(*, idle: bool) -> list[str]:
         """Drop the database connections until a job waits on a retry (a countdown message its worker holds),
@@ -399,7 +405,7 @@ async def test_redis_killed_and_restarted_from_its_append_only_file(harness_for:
         for n in range(total):
             await h.submit(f"cap-{n}", _doc(n))
         h.start_worker()
-        await h.wait("twenty jobs done", lambda: _at_least(h, 20), 90)
+        await h.wait("five jobs done", lambda: _at_least(h, 5), 90)
         await kill_redis_while_a_retry_is_held(idle=False)  # the worker busy with the backlog
         await h.wait_all_done(total, 90)
         await kill_redis_while_a_retry_is_held(idle=True)  # the worker waiting on Redis, holding the retry
