@@ -293,6 +293,7 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
     service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
     sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
     job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
+    assert job_id is not None
 
     class Down:
         async def run_job(self, job_id: str) -> None:
