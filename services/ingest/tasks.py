@@ -319,20 +319,28 @@ async def requeue_stranded(
         sessions, lease_seconds=lease_seconds, lost_after_seconds=lost_after_seconds, waiting=held
     )
 
-    def send() -> None:
-        for job_id in ids:
-            app.send_task(PROCESS_JOB, args=[job_id], queue=INGEST_QUEUE, priority=RECOVERY_PRIORITY)
+    def send() -> list[str]:
+        sent: list[str] = []
+        try:
+            for job_id in ids:
+                app.send_task(PROCESS_JOB, args=[job_id], queue=INGEST_QUEUE, priority=RECOVERY_PRIORITY)
+                sent.append(job_id)
+        except Exception:  # the broker went away mid-sweep: what was not sent is marked so
+            log.warning("ingest.sweep.send_failed", sent=len(sent), unsent=len(ids) - len(sent), exc_info=True)
+        return sent
 
-    await asyncio.to_thread(send)
-    if ids:
+    sent = await asyncio.to_thread(send)
+    for job_id in ids[len(sent) :]:  # the next sweep sends them
+        await _unsent(sessions, job_id)
+    if sent:
         log.warning(
             "ingest.jobs.requeued",
-            count=len(ids),
-            job_ids=ids,
+            count=len(sent),
+            job_ids=sent,
             broker_waiting=held.messages if held else None,
             broker_recovery_waiting=held.recovery_jobs if held else None,
         )
-    return ids
+    return sent
 
 
 @shared_task(name=REQUEUE_STRANDED, bind=True, queue=INGEST_QUEUE)

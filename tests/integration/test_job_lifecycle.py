@@ -193,6 +193,22 @@ async def test_a_retry_lost_with_its_worker_is_resent_after_the_lease_whatever_t
     assert broker.sent == [(job_id, tasks.RECOVERY_PRIORITY)]
 
 
+async def test_a_resend_the_broker_refused_is_sent_by_the_next_sweep(env: Any) -> None:
+    _, runtime, _, job_id = env
+    lapsed = utcnow() - timedelta(minutes=5)
+    await _set(runtime, job_id, status=JobStatus.RUNNING, sent_at=lapsed, delivered_at=lapsed, updated_at=lapsed)
+
+    class Down(FakeBroker):
+        def send_task(self, name: str, args: list[str], queue: str, priority: int | None = None) -> None:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    assert await Down().sweep(runtime) == []  # nothing sent
+    assert (await _job_row(runtime, job_id)).sent_at is None  # and nothing presumed on its way
+    broker = FakeBroker()
+    assert await broker.sweep(runtime) == [job_id]
+    assert broker.sent == [(job_id, tasks.RECOVERY_PRIORITY)]
+
+
 def test_a_retry_the_broker_refused_is_left_to_the_next_sweep(make_settings: Callable[..., Settings]) -> None:
     """Publishing a retry during a broker outage fails (Celery turns it into Reject): the job must not look as
     if a message were on its way. Celery's retry is the dependency replaced here; `_retry` is the caller."""
