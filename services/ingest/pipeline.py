@@ -140,6 +140,9 @@ class IngestPipeline:
         self._batch_size = batch_size
         self._lease = timedelta(seconds=lease_seconds)
         self._max_attempts = max_attempts
+        # The job's attempt number once this pipeline's claim has committed (None before): a delivery that
+        # fails afterwards hands back only the job it holds (services/ingest/tasks.py::process_job).
+        self.claimed_attempt: int | None = None
         self._parse_limits = parse_limits or default_limits()
         self._max_chars = max_chars
         self._parse_slot = _parse_slot(parse_concurrency)
@@ -194,6 +197,7 @@ class IngestPipeline:
         if claim is None:
             return []
         items, org_id, attempts = claim
+        self.claimed_attempt = attempts
         if attempts > self._max_attempts:
             await mark_failed(
                 self._sessions,

@@ -101,15 +101,15 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
     )
 
 
-async def _requeue(sessions: async_sessionmaker[AsyncSession], job_id: str, due: datetime) -> None:
-    """Hand a job that will be retried back to `queued`, so the retry's delivery can claim it; its retry
-    message is due at `due`."""
+async def _requeue(sessions: async_sessionmaker[AsyncSession], job_id: str, due: datetime, attempt: int) -> None:
+    """Hand the job this delivery holds (its claim made it attempt `attempt`) back to `queued`, so the retry's
+    delivery can claim it; its retry message is due at `due`. A job another delivery has claimed since (a
+    higher attempt) is left running: that worker is alive and holds it."""
     now = utcnow()
     async with transaction(sessions) as session:
         await session.execute(
             update(IngestJob)
-            # Queued too: a delivery whose claim itself failed still records its retry as on its way.
-            .where(IngestJob.id == job_id, IngestJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .where(IngestJob.id == job_id, IngestJob.status == JobStatus.RUNNING, IngestJob.attempts == attempt)
             .values(status=JobStatus.QUEUED, updated_at=now, delivered_at=now, sent_at=due)
         )
 
@@ -155,8 +155,9 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
     """
     settings = task_settings()
     runtime = task_runtime(settings)
+    pipeline = build_pipeline(runtime)
     try:
-        changes = runtime.run(build_pipeline(runtime).run_job(job_id))
+        changes = runtime.run(pipeline.run_job(job_id))
     except PermanentIngestError:
         return  # the job already carries the reason
     except JobLeased as leased:
@@ -200,8 +201,16 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
                 )
             return
         countdown = retry_delay(failures)
+        due = utcnow() + timedelta(seconds=countdown)
+        held = pipeline.claimed_attempt
         with contextlib.suppress(*TRANSIENT):  # if the database is down, the lease lapses instead
-            runtime.run(_requeue(runtime.sessions, job_id, utcnow() + timedelta(seconds=countdown)))
+            # Only a job this delivery claimed goes back to `queued`; one whose claim failed (the job queued, or
+            # running under another worker's live lease) keeps its status and only records the retry as due.
+            runtime.run(
+                _requeue(runtime.sessions, job_id, due, held)
+                if held is not None
+                else _retry_sent(runtime.sessions, job_id, due)
+            )
         raise _retry(
             self, runtime, job_id, countdown, kwargs={"job_id": job_id, "failures": failures + 1}, exc=exc
         ) from exc

@@ -227,7 +227,7 @@ def test_a_retry_the_broker_refused_is_left_to_the_next_sweep(make_settings: Cal
             raise Reject(ConnectionError("Error 111 connecting to 127.0.0.1:6379"), requeue=False)
 
     try:
-        runtime.run(tasks._requeue(runtime.sessions, job_id, utcnow() + timedelta(seconds=10)))
+        runtime.run(tasks._retry_sent(runtime.sessions, job_id, utcnow() + timedelta(seconds=10)))
         assert runtime.run(_job_row(runtime, job_id)).sent_at is not None
         refused = tasks._retry(BrokerDown(), runtime, job_id, 10)  # type: ignore[arg-type]
         assert isinstance(refused, Reject)
@@ -312,6 +312,8 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
     assert job_id is not None
 
     class Down:
+        claimed_attempt = None  # the fault comes before any claim
+
         async def run_job(self, job_id: str) -> None:
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
 
@@ -330,6 +332,61 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
         job = runtime.run(service.get_job(ENGINEER, job_id))
         assert job.status == "failed" and "gave up after 3 attempts" in (job.error or "")
         assert "SELECT" not in (job.error or "")  # no SQL or internals in what every role can read
+    finally:
+        runtime.close()
+        close_stores()
+
+
+def test_a_failed_delivery_hands_back_only_the_job_it_claimed(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery whose claim fails on a database fault (the job running under another worker's live lease) must
+    not flip that job to `queued`, where the retry could claim it beside the live worker; a delivery that claimed
+    the job and then lost its connection hands it back. process_job is the caller; the pipeline's step after the
+    claim is replaced by a database fault."""
+    settings = make_settings(PITCHCRAFT_JOB_LEASE_SECONDS="60")
+    create_celery(settings)
+    runtime = task_runtime(settings)
+    runtime.run(upgrade_async(settings.database_url))
+    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
+    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
+    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
+    assert job_id is not None
+    dropped = OperationalError("UPDATE ingest_jobs", {}, ConnectionResetError("connection was closed"))
+
+    class ClaimFails:
+        claimed_attempt = None
+
+        async def run_job(self, job_id: str) -> None:
+            raise dropped
+
+    async def step_fails(*_: Any) -> None:
+        raise dropped
+
+    real = tasks.build_pipeline
+    try:
+        # Worker A holds the job: running, first attempt, lease fresh.
+        runtime.run(_set(runtime, job_id, status=JobStatus.RUNNING, attempts=1, updated_at=utcnow()))
+        monkeypatch.setattr(tasks, "build_pipeline", lambda _: ClaimFails())
+        with pytest.raises(Retry):
+            tasks.process_job.apply(args=[job_id], throw=True)
+        job = runtime.run(_job_row(runtime, job_id))
+        assert (job.status, job.attempts) == (JobStatus.RUNNING, 1)  # still A's
+        assert job.sent_at is not None and job.delivered_at is not None  # the retry is recorded as on its way
+
+        # A delivery that claims the job (A's lease lapsed) and then loses its connection hands it back.
+        runtime.run(_set(runtime, job_id, updated_at=utcnow() - timedelta(seconds=120)))
+
+        def claims_then_fails(rt: TaskRuntime) -> Any:
+            pipeline = real(rt)
+            pipeline._parse_uploads = step_fails  # type: ignore[method-assign]
+            return pipeline
+
+        monkeypatch.setattr(tasks, "build_pipeline", claims_then_fails)
+        with pytest.raises(Retry):
+            tasks.process_job.apply(args=[job_id], throw=True)
+        job = runtime.run(_job_row(runtime, job_id))
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, 2)  # its own claim, handed back for the retry
     finally:
         runtime.close()
         close_stores()
