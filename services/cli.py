@@ -149,7 +149,7 @@ def demo_quiz(settings: Settings) -> str:
     from services.core.embeddings import EmbeddingCache, get_embedder
     from services.core.errors import Unprocessable
     from services.core.runtime import task_runtime
-    from services.enablement.attempts import AttemptService
+    from services.enablement.assignments import AssignmentService
     from services.enablement.pitch_client import PitchClient
     from services.enablement.schemas import AssignmentIn, GenerateSpec, QuizIn
     from services.enablement.service import QuizService
@@ -172,7 +172,7 @@ def demo_quiz(settings: Settings) -> str:
     assignment = AssignmentIn(
         quiz_id=quiz.id, assignees=["ada"], due_at=utcnow() + timedelta(days=7), pass_mark=70, max_attempts=3
     )
-    runtime.run(AttemptService(runtime.sessions, embeddings).assign(manager, assignment))
+    runtime.run(AssignmentService(runtime.sessions).assign(manager, assignment))
     return f"Demo quiz '{DEMO_QUIZ}' ({len(quiz.questions)} questions) published and assigned to ada (rep)."
 
 

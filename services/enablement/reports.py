@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.auth import Principal
 from services.core.db import utcnow
-from services.enablement.attempts import assignment_out, assignments_with_attempts
+from services.enablement.assignments import CLOSED, assignment_out
+from services.enablement.lookups import assignments_with_attempts, quiz_in_org
 from services.enablement.models import (
     Answer,
     Assignment,
@@ -31,99 +30,21 @@ from services.enablement.models import (
     OutboxMessage,
     Question,
 )
-from services.enablement.schemas import AssignmentOut
-from services.enablement.service import quiz_in_org
+from services.enablement.schemas import (
+    AssignmentOut,
+    AttemptScore,
+    Cell,
+    CompletionReport,
+    CompletionSummary,
+    ItemReport,
+    ItemStats,
+    ReadinessReport,
+    ReminderOut,
+    RepReadiness,
+    RepScores,
+)
 
 MIN_ATTEMPTS = 3
-
-
-class CompletionSummary(BaseModel):
-    quiz_id: str
-    quiz_title: str
-    assigned: int
-    started: int
-    completed: int  # passed or out of attempts
-    passed: int
-    overdue: int
-    completion_rate: float
-    pass_rate: float
-    mean_best_score: float | None
-    median_best_score: float | None
-
-
-class CompletionReport(BaseModel):
-    generated_at: datetime
-    quizzes: list[CompletionSummary]
-    assignments: list[AssignmentOut]
-
-
-class AttemptScore(BaseModel):
-    number: int
-    score: float
-    passed: bool
-    late: bool
-    submitted_at: datetime | None
-
-
-class RepScores(BaseModel):
-    assignment_id: str
-    quiz_id: str
-    quiz_title: str
-    assignee: str
-    pass_mark: float
-    attempts: list[AttemptScore]
-    best: float | None
-
-
-class ItemStats(BaseModel):
-    question_id: str
-    position: int
-    prompt: str
-    type: str
-    origin: str
-    status: str
-    answered: int
-    facility: float | None
-    discrimination: float | None
-    overridden: int
-
-
-class ItemReport(BaseModel):
-    quiz_id: str
-    attempts: int
-    items: list[ItemStats]
-
-
-class Cell(BaseModel):
-    score: float
-    answered: int
-
-
-class RepReadiness(BaseModel):
-    user: str
-    overall: Cell | None
-    personas: dict[str, Cell]
-    competitors: dict[str, Cell]
-    certifications: int
-    needs_renewal: int
-
-
-class ReminderOut(BaseModel):
-    id: str
-    kind: str
-    recipient: str
-    payload: dict[str, Any]
-    created_at: datetime
-    delivered_at: datetime | None
-    attempts: int
-    last_error: str | None
-
-
-class ReadinessReport(BaseModel):
-    generated_at: datetime
-    personas: list[str]
-    competitors: list[str]
-    reps: list[RepReadiness]
 
 
 def _point_biserial(item: list[float], rest: list[float]) -> float | None:
@@ -147,7 +68,7 @@ class ReportService:
         summaries = []
         for qid, items in by_quiz.items():
             best = [o.best_score for o in items if o.best_score is not None]
-            completed = sum(o.status in ("passed", "out_of_attempts") for o in items)
+            completed = sum(o.status in CLOSED for o in items)
             passed = sum(o.passed for o in items)
             summaries.append(
                 CompletionSummary(

@@ -1,4 +1,5 @@
-"""Enablement HTTP API under /enablement/v1: HTTP only; the logic lives in service.py, attempts.py, reports.py.
+"""Enablement HTTP API under /enablement/v1, one controller per resource: HTTP only. The logic lives in
+service.py (quizzes), assignments.py, attempts.py, reviews.py, certifications.py and reports.py.
 
 Managers (and admins) build, publish and assign quizzes, read keys, regrade and read reports; anyone with an
 assignment takes it. Reps only ever receive the rep views (no key, reference, explanation or hint).
@@ -21,28 +22,29 @@ from services.core.auth import Principal, Role, requires
 from services.core.embeddings import EmbeddingCache, get_embedder
 from services.core.errors import Unprocessable, error_responses
 from services.core.http import app_context
+from services.enablement.assignments import AssignmentService
 from services.enablement.attempts import AttemptService
+from services.enablement.certifications import CertificationService
 from services.enablement.pitch_client import PitchClient
-from services.enablement.reports import (
-    CompletionReport,
-    ItemReport,
-    ReadinessReport,
-    ReminderOut,
-    ReportService,
-    RepScores,
-)
+from services.enablement.reports import ReportService
+from services.enablement.reviews import ReviewService
 from services.enablement.schemas import (
     AssignmentIn,
     AssignmentOut,
     AttemptDetail,
     AttemptOut,
     CertificationOut,
+    CompletionReport,
+    ItemReport,
     OverrideIn,
     PassageOut,
     QuestionPatch,
     QuizIn,
     QuizOut,
     QuizSummary,
+    ReadinessReport,
+    ReminderOut,
+    RepScores,
     ReviewIn,
     ReviewOut,
     SubmitIn,
@@ -68,9 +70,22 @@ def provide_quizzes(state: State) -> QuizService:
     return QuizService(ctx.sessions, ctx.store, _embeddings(state), ctx.settings.enablement)
 
 
+def provide_assignments(state: State) -> AssignmentService:
+    return AssignmentService(app_context(state).sessions)
+
+
 def provide_attempts(state: State) -> AttemptService:
     ctx = app_context(state)
     return AttemptService(ctx.sessions, _embeddings(state), ctx.store)
+
+
+def provide_reviews(state: State) -> ReviewService:
+    ctx = app_context(state)
+    return ReviewService(ctx.sessions, ctx.store)
+
+
+def provide_certifications(state: State) -> CertificationService:
+    return CertificationService(app_context(state).sessions)
 
 
 def provide_reports(state: State) -> ReportService:
@@ -202,38 +217,45 @@ class QuizController(Controller):
 
 
 class AssignmentController(Controller):
+    """Assignments of published quizzes to reps: managers assign and list, a rep lists their own."""
+
     path = "/enablement/v1"
     tags = ["enablement"]
-    dependencies = {
-        "attempts": Provide(provide_attempts, sync_to_thread=False),
-        "reports": Provide(provide_reports, sync_to_thread=False),
-    }
+    dependencies = {"assignments": Provide(provide_assignments, sync_to_thread=False)}
 
     @post("/assignments", guards=[MANAGERS], status_code=HTTP_201_CREATED, responses=error_responses(409))
     async def assign(
         self,
         request: Request[Principal, Any, Any],
-        attempts: NamedDependency[AttemptService],
+        assignments: NamedDependency[AssignmentService],
         data: JSONBody[AssignmentIn],
     ) -> list[AssignmentOut]:
         """Assign a published quiz to reps, each with the due date, pass mark (percent) and attempt limit."""
-        return await attempts.assign(request.user, data)
+        return await assignments.assign(request.user, data)
 
     @get("/assignments", guards=[MANAGERS])
     async def list_assignments(
         self,
         request: Request[Principal, Any, Any],
-        attempts: NamedDependency[AttemptService],
+        assignments: NamedDependency[AssignmentService],
         quiz_id: FromQuery[str | None] = None,
     ) -> list[AssignmentOut]:
-        return await attempts.list_assignments(request.user, mine=False, quiz_id=quiz_id)
+        return await assignments.list_assignments(request.user, mine=False, quiz_id=quiz_id)
 
     @get("/me/assignments")
     async def my_assignments(
-        self, request: Request[Principal, Any, Any], attempts: NamedDependency[AttemptService]
+        self, request: Request[Principal, Any, Any], assignments: NamedDependency[AssignmentService]
     ) -> list[AssignmentOut]:
         """Your assignments, soonest due first, with attempts used, best score and status."""
-        return await attempts.list_assignments(request.user, mine=True)
+        return await assignments.list_assignments(request.user, mine=True)
+
+
+class AttemptController(Controller):
+    """Taking an assignment: start, submit, the graded result and its cited passages; the manager's view, regrade."""
+
+    path = "/enablement/v1"
+    tags = ["enablement"]
+    dependencies = {"attempts": Provide(provide_attempts, sync_to_thread=False)}
 
     @post("/assignments/{assignment_id:str}/attempts", status_code=HTTP_201_CREATED, responses=error_responses(409))
     async def start_attempt(
@@ -306,48 +328,78 @@ class AssignmentController(Controller):
         """Regrade one answer (credit 0..1, with a reason); the grader's credit and the override are both kept."""
         return await attempts.override(request.user, attempt_id, question_id, data)
 
+
+class ReviewController(Controller):
+    """The rep's spaced review queue (FSRS) and the passages its items cite."""
+
+    path = "/enablement/v1"
+    tags = ["enablement"]
+    dependencies = {"reviews": Provide(provide_reviews, sync_to_thread=False)}
+
     @get("/me/reviews")
     async def my_reviews(
         self,
         request: Request[Principal, Any, Any],
-        attempts: NamedDependency[AttemptService],
+        reviews: NamedDependency[ReviewService],
         limit: FromQuery[int] = 20,
     ) -> list[ReviewOut]:
         """Items you missed that are due for review (FSRS), with where to find the answer in the material. An
         item appears once its assignment is closed for you (passed, or no attempts left)."""
         if not 1 <= limit <= 200:
             raise Unprocessable("limit must be between 1 and 200")
-        return await attempts.reviews(request.user, limit)
+        return await reviews.reviews(request.user, limit)
 
     @post("/me/reviews/{review_id:str}", status_code=HTTP_200_OK)
     async def review(
         self,
         request: Request[Principal, Any, Any],
-        attempts: NamedDependency[AttemptService],
+        reviews: NamedDependency[ReviewService],
         review_id: FromPath[str],
         data: JSONBody[ReviewIn],
     ) -> ReviewOut:
         """Record how a review went (again, hard, good, easy); FSRS sets when it is due next."""
-        return await attempts.review(request.user, review_id, data.rating)
+        return await reviews.review(request.user, review_id, data.rating)
 
     @get("/me/reviews/{review_id:str}/passages/{chunk_id:str}", responses=error_responses(410))
     async def my_review_passage(
         self,
         request: Request[Principal, Any, Any],
-        attempts: NamedDependency[AttemptService],
+        reviews: NamedDependency[ReviewService],
         review_id: FromPath[str],
         chunk_id: FromPath[str],
     ) -> PassageOut:
         """A passage one of your review items cites (`citations[].chunk_id` of `GET /me/reviews`), to check what
         you recalled against: its text, document title, section and as-of date. 404 for any other chunk and for
         an item that is not yours or not open for review; 410 when the cited version is no longer stored."""
-        return await attempts.review_passage(request.user, review_id, chunk_id)
+        return await reviews.review_passage(request.user, review_id, chunk_id)
+
+
+class CertificationController(Controller):
+    """Certifications: a rep's own, and the organisation's for managers."""
+
+    path = "/enablement/v1"
+    tags = ["enablement"]
+    dependencies = {"certifications": Provide(provide_certifications, sync_to_thread=False)}
 
     @get("/me/certifications")
     async def my_certifications(
-        self, request: Request[Principal, Any, Any], attempts: NamedDependency[AttemptService]
+        self, request: Request[Principal, Any, Any], certifications: NamedDependency[CertificationService]
     ) -> list[CertificationOut]:
-        return await attempts.certifications(request.user, mine=True)
+        return await certifications.certifications(request.user, mine=True)
+
+    @get("/certifications", guards=[MANAGERS])
+    async def certifications(
+        self, request: Request[Principal, Any, Any], certifications: NamedDependency[CertificationService]
+    ) -> list[CertificationOut]:
+        return await certifications.certifications(request.user, mine=False)
+
+
+class ReportController(Controller):
+    """Manager reports and the reminder outbox."""
+
+    path = "/enablement/v1"
+    tags = ["enablement"]
+    dependencies = {"reports": Provide(provide_reports, sync_to_thread=False)}
 
     @get("/reports/completion", guards=[MANAGERS])
     async def completion(
@@ -405,11 +457,12 @@ class AssignmentController(Controller):
             raise Unprocessable("limit must be between 1 and 1000")
         return await reports.reminders(request.user, limit)
 
-    @get("/certifications", guards=[MANAGERS])
-    async def certifications(
-        self, request: Request[Principal, Any, Any], attempts: NamedDependency[AttemptService]
-    ) -> list[CertificationOut]:
-        return await attempts.certifications(request.user, mine=False)
 
-
-ROUTES = [QuizController, AssignmentController]
+ROUTES = [
+    QuizController,
+    AssignmentController,
+    AttemptController,
+    ReviewController,
+    CertificationController,
+    ReportController,
+]

@@ -354,3 +354,95 @@ class CertificationOut(BaseModel):
     certified_at: datetime
     needs_renewal: bool
     renewal_reason: str | None
+
+
+# --- reports (managers) ---------------------------------------------------------------------------------------
+
+
+class CompletionSummary(BaseModel):
+    quiz_id: str
+    quiz_title: str
+    assigned: int
+    started: int
+    completed: int  # passed or out of attempts
+    passed: int
+    overdue: int
+    completion_rate: float
+    pass_rate: float
+    mean_best_score: float | None
+    median_best_score: float | None
+
+
+class CompletionReport(BaseModel):
+    generated_at: datetime
+    quizzes: list[CompletionSummary]
+    assignments: list[AssignmentOut]
+
+
+class AttemptScore(BaseModel):
+    number: int
+    score: float
+    passed: bool
+    late: bool
+    submitted_at: datetime | None
+
+
+class RepScores(BaseModel):
+    assignment_id: str
+    quiz_id: str
+    quiz_title: str
+    assignee: str
+    pass_mark: float
+    attempts: list[AttemptScore]
+    best: float | None
+
+
+class ItemStats(BaseModel):
+    question_id: str
+    position: int
+    prompt: str
+    type: str
+    origin: str
+    status: str
+    answered: int
+    facility: float | None
+    discrimination: float | None
+    overridden: int
+
+
+class ItemReport(BaseModel):
+    quiz_id: str
+    attempts: int
+    items: list[ItemStats]
+
+
+class Cell(BaseModel):
+    score: float
+    answered: int
+
+
+class RepReadiness(BaseModel):
+    user: str
+    overall: Cell | None
+    personas: dict[str, Cell]
+    competitors: dict[str, Cell]
+    certifications: int
+    needs_renewal: int
+
+
+class ReminderOut(BaseModel):
+    id: str
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+class ReadinessReport(BaseModel):
+    generated_at: datetime
+    personas: list[str]
+    competitors: list[str]
+    reps: list[RepReadiness]

@@ -35,13 +35,13 @@ from services.enablement.generate import (
     default_kinds,
     generate,
 )
+from services.enablement.lookups import load_sources, quiz_in_org, source_citation
 from services.enablement.material import MaterialDoc, content_words, load_material
 from services.enablement.models import ItemStatus, Question, QuestionSource, QuestionType, Quiz, QuizStatus
 from services.enablement.pitch_client import PitchClient
 from services.enablement.quality import ItemDraft
 from services.enablement.schemas import (
     AuthoredQuestion,
-    Citation,
     GenerateSpec,
     GenerationReport,
     GeneratorKind,
@@ -58,13 +58,8 @@ log = structlog.get_logger(__name__)
 
 # An authored item is linked to the chunk that best matches it when the match is at least this close.
 LOCATE_COSINE = 0.5
-LABEL_WORDS = 10
 
 PitchFactory = Callable[[], AbstractAsyncContextManager[PitchClient]]
-
-
-class QuizNotFound(NotFound):
-    code = "quiz_not_found"
 
 
 class QuestionNotFound(NotFound):
@@ -77,20 +72,6 @@ class QuizImmutable(Conflict):
 
 class NothingGenerated(Unprocessable):
     code = "nothing_generated"
-
-
-async def quiz_in_org(session: AsyncSession, org_id: str, quiz_id: str) -> Quiz:
-    """The quiz, or 404 when it does not exist or belongs to another organisation (no existence leaks)."""
-    quiz = await session.get(Quiz, quiz_id)
-    if quiz is None or quiz.org_id != org_id:
-        raise QuizNotFound(f"no quiz {quiz_id} in your organisation")
-    return quiz
-
-
-def key_point_label(text: str) -> str:
-    """What feedback calls a key point: the point itself when short, else its opening words."""
-    words = text.split()
-    return text if len(words) <= LABEL_WORDS else " ".join(words[:LABEL_WORDS]) + " ..."
 
 
 def question_out(q: Question, sources: Sequence[QuestionSource]) -> QuestionOut:
@@ -112,22 +93,6 @@ def question_out(q: Question, sources: Sequence[QuestionSource]) -> QuestionOut:
         competitor=q.competitor,
         sources=[source_citation(s) for s in sources],
     )
-
-
-def source_citation(s: QuestionSource) -> Citation:
-    return Citation(
-        document_id=s.document_id, external_id=s.external_id, version=s.version, chunk_id=s.chunk_id, as_of=s.as_of
-    )
-
-
-async def load_sources(session: AsyncSession, question_ids: Sequence[str]) -> dict[str, list[QuestionSource]]:
-    """question id -> its provenance rows."""
-    out: dict[str, list[QuestionSource]] = {}
-    if question_ids:
-        rows = await session.execute(select(QuestionSource).where(QuestionSource.question_id.in_(question_ids)))
-        for s in rows.scalars():
-            out.setdefault(s.question_id, []).append(s)
-    return out
 
 
 def _seed(*parts: str) -> int:

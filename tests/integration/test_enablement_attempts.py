@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from services.core.auth import Principal, Role
 from services.core.db import create_engine, session_factory
 from services.core.embeddings import EmbeddingCache, get_embedder
+from services.enablement import attempts as attempts_module
 from services.enablement.attempts import AttemptService
 from tests import services as svc
 from tests.conftest import token
@@ -413,7 +414,7 @@ async def test_the_loser_of_a_start_race_gets_the_winners_attempt(
     ids = await assign(library, quiz, ["ivy"])
     engine = create_engine(ctx_of(library).settings.database_url)  # this test's loop: its own engine
     service = AttemptService(session_factory(engine), EmbeddingCache(get_embedder))
-    real = AttemptService._attempts_of
+    real = attempts_module.attempts_of
     reads: list[int] = []
     winner: list[str] = []
 
@@ -424,7 +425,7 @@ async def test_the_loser_of_a_start_race_gets_the_winners_attempt(
             return {}
         return await real(session, assignment_ids)
 
-    monkeypatch.setattr(AttemptService, "_attempts_of", staticmethod(read_then_lose_the_race))
+    monkeypatch.setattr(attempts_module, "attempts_of", read_then_lose_the_race)
     try:
         loser = await service.start(REP_IVY, ids["ivy"])
     finally:

@@ -11,12 +11,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from services.enablement.attempts import score_of
 from services.enablement.generate import Generation, _plausible, cloze_fact, reveals
 from services.enablement.lifecycle import still_stated
 from services.enablement.material import MaterialChunk, MaterialDoc
 from services.enablement.models import QuestionType
 from services.enablement.quality import ItemDraft, Source, check
+from services.enablement.results import score_of
 from services.enablement.schemas import AuthoredQuestion
 from tests.unit.hashed import hash_embed
 
