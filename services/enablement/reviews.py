@@ -115,10 +115,14 @@ async def _visible_item(
 ) -> tuple[ReviewItem, Question]:
     """The rep's own review item while its quiz is closed for the rep in every version (and, with `live`, not
     retired); anything else is a 404, whether it exists or not."""
+    missing = NotFound(f"no review item {review_id} of yours")
     found = await own_review_item(session, principal, review_id)
-    if found is None or (live and found[0].retired) or found[2].lineage_id in await open_lineages(session, principal):
-        raise NotFound(f"no review item {review_id} of yours")
-    return found[0], found[1]
+    if found is None:
+        raise missing
+    item, question, quiz = found
+    if (live and item.retired) or quiz.lineage_id in await open_lineages(session, principal):
+        raise missing
+    return item, question
 
 
 class ReviewService:
