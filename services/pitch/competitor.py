@@ -149,10 +149,17 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
         usable = [
             s for s in spans if 6 <= len(s.text.split()) <= 60 and not s.text.endswith(("?", ":")) and say(s.text)
         ]
-        if heading and WHERE_THEY_ARE_STRONGER.search(heading):
-            items += [NoteItem("stronger", chunk.id, s.text) for s in usable]
+        side = _heading_side(heading, ours, theirs) if heading else None
+        if side == "theirs":
+            for s in usable:
+                # A sentence about us first under their strengths is the page's reply ("we are free up to ...,
+                # with features their free tier lacks"), not a strength of theirs; which way it cuts is not clear
+                # enough to claim it either, so it is left out.
+                us, them = _mentions(s.text, ours), _mentions(s.text, theirs)
+                if us < 0 or 0 <= them < us:
+                    items.append(NoteItem("stronger", chunk.id, s.text))
             continue
-        if heading and WHERE_WE_WIN.search(heading):
+        if side == "win":
             items += [NoteItem("win", chunk.id, s.text, bonus=1.0) for s in usable if not is_limitation(s.text)]
             continue
         for s in usable:
@@ -164,9 +171,38 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
         if heading and not _NOT_A_TOPIC.search(heading):
             response = _response(chunk, spans, say, ours, theirs, battlecard=False)
             if response is not None:
-                question = f"How do you compare with {competitor} on {heading[0].lower() + heading[1:]}?"
-                items.append(NoteItem("objection", chunk.id, response.text, question))
+                items.append(NoteItem("objection", chunk.id, response.text, _topic_question(heading, competitor)))
     return items
+
+
+# A heading that speaks of someone's strengths: whose decides the side ("Strengths of Amplitude" is theirs,
+# "Strengths of PostHog" ours), where the fixed headings ("Where we win", "Where they are strong") say nothing.
+_STRENGTH_CUE = re.compile(r"\b(?:strengths?|strong(?:er|est)?|pros|advantages?|wins?|better|excels?|shines?)\b", re.I)
+_WE = re.compile(r"\b(?:we|us|our)\b", re.I)
+
+
+def _heading_side(heading: str, ours: list[str], theirs: list[str]) -> str | None:
+    """ "win", "theirs" or None: whose strengths a section heading announces."""
+    if _STRENGTH_CUE.search(heading):
+        them = _mentions(heading, theirs) >= 0
+        us = _mentions(heading, ours) >= 0 or bool(_WE.search(heading))
+        if them != us:
+            return "theirs" if them else "win"
+    if WHERE_THEY_ARE_STRONGER.search(heading):
+        return "theirs"
+    if WHERE_WE_WIN.search(heading):
+        return "win"
+    return None
+
+
+def _topic_question(heading: str, competitor: str) -> str:
+    """The question a buyer asks about a topic section of a comparison page: the heading itself when it is one
+    ("How is PostHog different from Amplitude?"), else about the competitor on that topic."""
+    if heading.endswith("?"):
+        return heading
+    if _mentions(heading, [competitor]) >= 0:
+        return f"How do you compare on {heading}?"
+    return f"How do you compare with {competitor} on {heading[0].lower() + heading[1:]}?"
 
 
 def order_notes(items: list[NoteItem], relevance: dict[str, float]) -> Handling:

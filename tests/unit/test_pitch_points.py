@@ -96,3 +96,27 @@ def test_prose_comparison_sorts_sentences_by_side() -> None:
     assert question == "How do you compare with Fieldnest on pricing?"
     assert response.text.count(".") >= 2 and response.text in chunk.text
     assert np.isfinite(response.score)
+
+
+def test_strength_headings_are_read_by_whose_name_they_carry() -> None:
+    """Real comparison pages title their sections "Strengths of <product>" and "Strengths of <competitor>": the
+    name decides the side; the page's reply about us under their strengths is no strength of theirs."""
+    ours_section = NoteChunk("c1", "Acme vs Quarry > Strengths of Acme", "Acme ships session replay in every plan.")
+    theirs_section = NoteChunk(
+        "c2",
+        "Acme vs Quarry > Strengths of Quarry",
+        "Quarry offers a personalization engine powered by machine learning. "
+        "Acme is free up to one million events, including features not available on Quarry's free tier.",
+    )
+    topic = NoteChunk(
+        "c3",
+        "Acme vs Quarry > How is Acme different from Quarry?",
+        "Acme captures events without instrumenting them by hand. Quarry needs every event instrumented.",
+    )
+    handling = handle([ours_section, theirs_section, topic], "Quarry", ["Acme"], {}, lambda _t: True)
+    wins = [q.text for q in handling.where_we_win]
+    assert "Acme ships session replay in every plan." in wins
+    stronger = [q.text for q in handling.where_they_are_stronger]
+    assert stronger == ["Quarry offers a personalization engine powered by machine learning."]
+    # A question heading is the buyer's question as written, not "How do you compare with Quarry on how is ...?".
+    assert [question for question, _ in handling.objections] == ["How is Acme different from Quarry?"]
