@@ -392,6 +392,43 @@ def test_a_failed_delivery_hands_back_only_the_job_it_claimed(
         close_stores()
 
 
+def test_a_failed_delivery_leaves_a_job_another_delivery_claimed_since(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery that claimed the job, stalled past its lease (another delivery claimed the job: attempt 2) and
+    then hit a database fault must not hand back the job the live delivery holds: the hand-back is for its own
+    attempt only. process_job is the caller; the pipeline's step after the claim is replaced."""
+    settings = make_settings(PITCHCRAFT_JOB_LEASE_SECONDS="60")
+    create_celery(settings)
+    runtime = task_runtime(settings)
+    runtime.run(upgrade_async(settings.database_url))
+    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
+    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
+    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
+    assert job_id is not None
+    real = tasks.build_pipeline
+
+    async def overtaken_then_fails(*_: Any) -> None:
+        # Meanwhile another delivery took the job over (this one's lease lapsed) and is working on it.
+        await _set(runtime, job_id, status=JobStatus.RUNNING, attempts=2, updated_at=utcnow())
+        raise OperationalError("UPDATE ingest_jobs", {}, ConnectionResetError("connection was closed"))
+
+    def claims_then_is_overtaken(rt: TaskRuntime) -> Any:
+        pipeline = real(rt)
+        pipeline._parse_uploads = overtaken_then_fails  # type: ignore[method-assign]
+        return pipeline
+
+    monkeypatch.setattr(tasks, "build_pipeline", claims_then_is_overtaken)
+    try:
+        with pytest.raises(Retry):
+            tasks.process_job.apply(args=[job_id], throw=True)
+        job = runtime.run(_job_row(runtime, job_id))
+        assert (job.status, job.attempts) == (JobStatus.RUNNING, 2)  # still the live delivery's
+    finally:
+        runtime.close()
+        close_stores()
+
+
 def test_retry_delays_grow_to_five_minutes() -> None:
     assert [tasks.retry_delay(n) for n in range(7)] == [10, 20, 40, 80, 160, 300, 300]
 
