@@ -4,7 +4,8 @@ and the task's retry and give-up rules."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from services.core.settings import Settings
 from services.core.vectorstore import close_stores
 from services.ingest import tasks
 from services.ingest.models import IngestJob, JobStatus
-from services.ingest.pipeline import JobLeased
+from services.ingest.pipeline import IngestPipeline, JobLeased
 from services.ingest.service import IngestService, to_submission
 from services.main import create_app
 from tests.integration.conftest import ctx_of, wait_job
@@ -209,32 +210,39 @@ async def test_a_resend_the_broker_refused_is_sent_by_the_next_sweep(env: Any) -
     assert broker.sent == [(job_id, tasks.RECOVERY_PRIORITY)]
 
 
+@contextlib.contextmanager
+def _worker_job(settings: Settings) -> Iterator[tuple[TaskRuntime, IngestService, str]]:
+    """What process_job sees in a worker process (the process's Celery app and task runtime) and one queued job."""
+    create_celery(settings)
+    runtime = task_runtime(settings)
+    try:
+        runtime.run(upgrade_async(settings.database_url))
+        service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
+        sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
+        job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
+        assert job_id is not None
+        yield runtime, service, job_id
+    finally:
+        runtime.close()
+        close_stores()
+
+
 def test_a_retry_the_broker_refused_is_left_to_the_next_sweep(make_settings: Callable[..., Settings]) -> None:
     """Publishing a retry during a broker outage fails (Celery turns it into Reject): the job must not look as
     if a message were on its way. Celery's retry is the dependency replaced here; `_retry` is the caller."""
     settings = make_settings()
-    create_celery(settings)
-    runtime = task_runtime(settings)
-    runtime.run(upgrade_async(settings.database_url))
-    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
-    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
-    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
-    assert job_id is not None
+    with _worker_job(settings) as (runtime, _service, job_id):
 
-    class BrokerDown:
-        def retry(self, **options: Any) -> None:
-            assert options["priority"] == tasks.RECOVERY_PRIORITY
-            raise Reject(ConnectionError("Error 111 connecting to 127.0.0.1:6379"), requeue=False)
+        class BrokerDown:
+            def retry(self, **options: Any) -> None:
+                assert options["priority"] == tasks.RECOVERY_PRIORITY
+                raise Reject(ConnectionError("Error 111 connecting to 127.0.0.1:6379"), requeue=False)
 
-    try:
         runtime.run(tasks._retry_sent(runtime.sessions, job_id, utcnow() + timedelta(seconds=10)))
         assert runtime.run(_job_row(runtime, job_id)).sent_at is not None
         refused = tasks._retry(BrokerDown(), runtime, job_id, 10)  # type: ignore[arg-type]
         assert isinstance(refused, Reject)
         assert runtime.run(_job_row(runtime, job_id)).sent_at is None  # the next sweep sends it
-    finally:
-        runtime.close()
-        close_stores()
 
 
 def _drain(celery: Any) -> list[str]:
@@ -303,22 +311,15 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
 ) -> None:
     """process_job is the caller here; its pipeline is replaced by one that always hits a database outage."""
     settings = make_settings(PITCHCRAFT_TASK_MAX_RETRIES="2")
-    create_celery(settings)
-    runtime = task_runtime(settings)
-    runtime.run(upgrade_async(settings.database_url))
-    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
-    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
-    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
-    assert job_id is not None
+    with _worker_job(settings) as (runtime, service, job_id):
 
-    class Down:
-        claimed_attempt = None  # the fault comes before any claim
+        class Down:
+            claimed_attempt = None  # the fault comes before any claim
 
-        async def run_job(self, job_id: str) -> None:
-            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
+            async def run_job(self, job_id: str) -> None:
+                raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
 
-    monkeypatch.setattr(tasks, "build_pipeline", lambda _: Down())
-    try:
+        monkeypatch.setattr(tasks, "build_pipeline", lambda _: Down())
         for failures in range(2):
             before = utcnow()
             with pytest.raises(Retry) as retry:
@@ -332,9 +333,20 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
         job = runtime.run(service.get_job(ENGINEER, job_id))
         assert job.status == "failed" and "gave up after 3 attempts" in (job.error or "")
         assert "SELECT" not in (job.error or "")  # no SQL or internals in what every role can read
-    finally:
-        runtime.close()
-        close_stores()
+
+
+_BUILD_PIPELINE = tasks.build_pipeline
+
+
+def _failing_after_its_claim(step: Callable[..., Awaitable[None]]) -> Callable[[TaskRuntime], IngestPipeline]:
+    """build_pipeline, with the pipeline's step right after its claim (parsing the uploads) replaced by `step`."""
+
+    def build(runtime: TaskRuntime) -> IngestPipeline:
+        pipeline = _BUILD_PIPELINE(runtime)
+        pipeline._parse_uploads = step  # type: ignore[method-assign,assignment]
+        return pipeline
+
+    return build
 
 
 def test_a_failed_delivery_hands_back_only_the_job_it_claimed(
@@ -345,26 +357,18 @@ def test_a_failed_delivery_hands_back_only_the_job_it_claimed(
     the job and then lost its connection hands it back. process_job is the caller; the pipeline's step after the
     claim is replaced by a database fault."""
     settings = make_settings(PITCHCRAFT_JOB_LEASE_SECONDS="60")
-    create_celery(settings)
-    runtime = task_runtime(settings)
-    runtime.run(upgrade_async(settings.database_url))
-    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
-    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
-    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
-    assert job_id is not None
-    dropped = OperationalError("UPDATE ingest_jobs", {}, ConnectionResetError("connection was closed"))
+    with _worker_job(settings) as (runtime, _service, job_id):
+        dropped = OperationalError("UPDATE ingest_jobs", {}, ConnectionResetError("connection was closed"))
 
-    class ClaimFails:
-        claimed_attempt = None
+        class ClaimFails:
+            claimed_attempt = None
 
-        async def run_job(self, job_id: str) -> None:
+            async def run_job(self, job_id: str) -> None:
+                raise dropped
+
+        async def step_fails(*_: Any) -> None:
             raise dropped
 
-    async def step_fails(*_: Any) -> None:
-        raise dropped
-
-    real = tasks.build_pipeline
-    try:
         # Worker A holds the job: running, first attempt, lease fresh.
         runtime.run(_set(runtime, job_id, status=JobStatus.RUNNING, attempts=1, updated_at=utcnow()))
         monkeypatch.setattr(tasks, "build_pipeline", lambda _: ClaimFails())
@@ -377,19 +381,11 @@ def test_a_failed_delivery_hands_back_only_the_job_it_claimed(
         # A delivery that claims the job (A's lease lapsed) and then loses its connection hands it back.
         runtime.run(_set(runtime, job_id, updated_at=utcnow() - timedelta(seconds=120)))
 
-        def claims_then_fails(rt: TaskRuntime) -> Any:
-            pipeline = real(rt)
-            pipeline._parse_uploads = step_fails  # type: ignore[method-assign]
-            return pipeline
-
-        monkeypatch.setattr(tasks, "build_pipeline", claims_then_fails)
+        monkeypatch.setattr(tasks, "build_pipeline", _failing_after_its_claim(step_fails))
         with pytest.raises(Retry):
             tasks.process_job.apply(args=[job_id], throw=True)
         job = runtime.run(_job_row(runtime, job_id))
         assert (job.status, job.attempts) == (JobStatus.QUEUED, 2)  # its own claim, handed back for the retry
-    finally:
-        runtime.close()
-        close_stores()
 
 
 def test_a_failed_delivery_leaves_a_job_another_delivery_claimed_since(
@@ -399,34 +395,18 @@ def test_a_failed_delivery_leaves_a_job_another_delivery_claimed_since(
     then hit a database fault must not hand back the job the live delivery holds: the hand-back is for its own
     attempt only. process_job is the caller; the pipeline's step after the claim is replaced."""
     settings = make_settings(PITCHCRAFT_JOB_LEASE_SECONDS="60")
-    create_celery(settings)
-    runtime = task_runtime(settings)
-    runtime.run(upgrade_async(settings.database_url))
-    service = IngestService(runtime.sessions, runtime.store, settings.ingest, lambda _: None)
-    sub = to_submission({"external_id": "d", "kind": "other", "title": "D"}, "x y", filename=None, max_chars=100)
-    job_id, _ = runtime.run(service.submit(ENGINEER, [sub]))
-    assert job_id is not None
-    real = tasks.build_pipeline
+    with _worker_job(settings) as (runtime, _service, job_id):
 
-    async def overtaken_then_fails(*_: Any) -> None:
-        # Meanwhile another delivery took the job over (this one's lease lapsed) and is working on it.
-        await _set(runtime, job_id, status=JobStatus.RUNNING, attempts=2, updated_at=utcnow())
-        raise OperationalError("UPDATE ingest_jobs", {}, ConnectionResetError("connection was closed"))
+        async def overtaken_then_fails(*_: Any) -> None:
+            # Meanwhile another delivery took the job over (this one's lease lapsed) and is working on it.
+            await _set(runtime, job_id, status=JobStatus.RUNNING, attempts=2, updated_at=utcnow())
+            raise OperationalError("UPDATE ingest_jobs", {}, ConnectionResetError("connection was closed"))
 
-    def claims_then_is_overtaken(rt: TaskRuntime) -> Any:
-        pipeline = real(rt)
-        pipeline._parse_uploads = overtaken_then_fails  # type: ignore[method-assign]
-        return pipeline
-
-    monkeypatch.setattr(tasks, "build_pipeline", claims_then_is_overtaken)
-    try:
+        monkeypatch.setattr(tasks, "build_pipeline", _failing_after_its_claim(overtaken_then_fails))
         with pytest.raises(Retry):
             tasks.process_job.apply(args=[job_id], throw=True)
         job = runtime.run(_job_row(runtime, job_id))
         assert (job.status, job.attempts) == (JobStatus.RUNNING, 2)  # still the live delivery's
-    finally:
-        runtime.close()
-        close_stores()
 
 
 def test_retry_delays_grow_to_five_minutes() -> None:
