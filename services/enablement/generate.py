@@ -22,6 +22,7 @@ import numpy as np
 
 from services.core.sales import WHERE_THEY_ARE_STRONGER, WHERE_WE_WIN, jargon
 from services.core.text import is_limitation
+from services.core.tone import Tone, ToneProfile, analyse
 from services.enablement.grading import claims_of
 from services.enablement.material import MaterialChunk, MaterialDoc, content_words, normalise
 from services.enablement.models import QuestionType
@@ -453,19 +454,66 @@ def _mmr(vectors: np.ndarray, relevance: np.ndarray, k: int, *, floor: float | N
 EXPLAINABLE = ("feature", "objection", "competitor")
 
 
+# What a feature does for a customer is said in sentences a talk track would pitch: the shared tone rules
+# (services/core/tone.py) score a sentence's value for a business reader (outcomes, figures, business sections);
+# VALUE_WEIGHT of that score is added to its centrality (cosine to the document's centroid, 0.3-0.8 here).
+VALUE_WEIGHT = 0.1
+_CUSTOMER = ToneProfile(Tone.BUSINESS, (), ())
+# A sentence that tells the reader what to do (a step, a setting, a command: an instruction verb first, or after an
+# opening phrase, "To find ..., use ...", "On hosted projects, edit ...") says nothing a rep tells a buyer.
+# Generic English instruction verbs.
+_INSTRUCTION = frozenset(
+    """add apply call change check choose click configure connect copy create define delete deploy disable download
+    edit enable ensure enter export fill follow go import install learn log make navigate open paste pick press read
+    refer remove replace restart run save scroll see select set sign specify start submit switch try turn type
+    update upload use verify visit write""".split()  # noqa: SIM905
+)
+_OPENING_CLAUSE = re.compile(r"^[^,]{0,80},\s*(\w+)")
+# An example, not the point ("For example, to find all books ...").
+_EXAMPLE = re.compile(r"^(?:for example|for instance|e\.g\.)", re.I)
+# Code in prose: backticks, camelCase or snake_case identifiers, paths, calls, operators.
+_CODE = re.compile(r"`|\b[a-z]+[A-Z]\w*|\b\w+_\w+|\./|\w\(\)|[@{}<>|=]")
+
+
+def _instruction(sentence: str) -> bool:
+    first = re.match(r"[\W_]*(\w+)", sentence)
+    if first is not None and first.group(1).lower() in _INSTRUCTION:
+        return True
+    opening = _OPENING_CLAUSE.match(sentence)
+    return opening is not None and opening.group(1).lower() in _INSTRUCTION
+
+
+def _says_what_it_does(chunk: MaterialChunk, sentence: str) -> bool:
+    """A sentence fit to say what a feature does for a customer: prose, no question, no step to follow, no code,
+    no limitation (those are for `be_ready_for`)."""
+    return (
+        _prose(sentence)
+        and not _question(sentence)
+        and not _instruction(sentence)
+        and not _EXAMPLE.match(sentence)
+        and not _CODE.search(sentence)
+        and not is_limitation(sentence, chunk.section)
+    )
+
+
 async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
-    """Short answer: the doc's central points (closest to the whole document, each unlike the ones taken:
-    MMR), or for a battlecard, its "where we win" claims."""
+    """Short answer: what the feature does for a customer, in the doc's central sentences a talk track would pitch
+    (closest to the whole document plus their value for a business reader, each unlike the ones taken: MMR), or
+    for a battlecard, its "where we win" claims."""
     if doc.kind not in EXPLAINABLE:
         raise Rejected("not_explainable", doc.external_id)
     if doc.kind == "competitor":
         sentences = _claims(doc, WHERE_WE_WIN)
     else:
-        sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _prose(s) and not _question(s)]
+        sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _says_what_it_does(c, s)]
     if len(sentences) < 2:
         raise Rejected("no_usable_sentence", doc.external_id)
     vectors = gen.embed([s for _, s in sentences])
-    points = [sentences[i] for i in _mmr(vectors, vectors @ doc.centroid, 3)]
+    relevance = vectors @ doc.centroid
+    if doc.kind != "competitor":
+        value = [analyse(s, c.section, _CUSTOMER)[0] for c, s in sentences]
+        relevance = relevance + VALUE_WEIGHT * np.array([v or 0.0 for v in value])
+    points = [sentences[i] for i in _mmr(vectors, relevance, 3)]
     display = (doc.competitor or "").replace("-", " ").title()
     prompt = {
         "feature": f"In two or three sentences, what does {doc.title} do for a customer?",

@@ -21,6 +21,8 @@ from services.core.vectorstore import PointFilter, VectorStore
 # refused by the caller's count limit long before this matters.
 MAX_CHUNKS = 20_000
 _BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
+# Bold markers of markdown ("**Request OCSF.** You can ..."): shown to reps as words, not asterisks.
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'+-]*")
 _STOPWORDS = (
     "a an and are as at be by can do does for from has have how in into is it its of on or our so that the "
@@ -60,9 +62,9 @@ class MaterialChunk:
         }
 
     def sentences(self) -> list[str]:
-        """Prose sentences as written (list markers dropped), headings and questions left out."""
+        """Prose sentences as written (list and bold markers dropped), headings and questions left out."""
         out = []
-        for sentence in split_sentences(self.text):
+        for sentence in split_sentences(_EMPHASIS.sub(r"\2", self.text)):
             sentence = _BULLET.sub("", sentence).strip()
             if sentence and not sentence.startswith("#"):
                 out.append(sentence)

@@ -88,12 +88,12 @@ def top3_overlap(tracks: dict[str, list[tuple[str, list[str]]]]) -> float:
 async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_path: Path | None) -> dict[str, Any]:
     from services.core.db import create_engine, session_factory
     from services.core.embeddings import EmbeddingCache, get_embedder
+    from services.core.tone import ToneProfile
     from services.core.vectorstore import PointFilter, open_store
     from services.pitch.personas import built_in
     from services.pitch.pipeline import RetrievalOptions, TalkTrackPipeline
     from services.pitch.points import is_limitation
     from services.pitch.schemas import TalkTrackIn
-    from services.pitch.tone import ToneProfile
 
     engine = create_engine(settings.database_url)
     store = open_store(settings)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.db import utcnow
 from services.core.embeddings import EmbeddingBatcher, EmbeddingCache, limit_blas_threads
 from services.core.retrieval import current_versions, review_due
+from services.core.tone import ToneProfile, analyse, overlap_bonus, query_terms
 from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
 from services.pitch.competitor import NoteChunk, NoteItem, display_name, order_notes, read_notes
 from services.pitch.deals.index import NOTE_KIND, deal_scope
@@ -55,7 +56,6 @@ from services.pitch.schemas import (
     TalkTrackIn,
     Tone,
 )
-from services.pitch.tone import ToneProfile, analyse, overlap_bonus, query_terms
 
 # Candidates considered for the feature slots (after ranking), and the MMR trade-off between relevance and
 # novelty; two documents closer than DUPLICATE_SIMILARITY (centroid cosine) are copies of one another.

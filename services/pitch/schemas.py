@@ -9,11 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.core.sales import Citation
-
-
-class Tone(StrEnum):
-    TECHNICAL = "technical"
-    BUSINESS = "business"
+from services.core.tone import Tone
 
 
 class Segment(StrEnum):

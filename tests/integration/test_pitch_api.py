@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from services.core.tone import ToneProfile
 from services.core.vectorstore import PointFilter
 from services.pitch.personas import built_in
-from services.pitch.tone import ToneProfile
 from tests.conftest import token
 from tests.demo_corpus import demo_documents
 from tests.integration.conftest import ctx_of, wait_job

@@ -4,12 +4,12 @@ expects and the tone a talk track uses cannot drift apart."""
 import pytest
 
 from services.core import sales
+from services.core.tone import ToneProfile
 from services.enablement import generate
 from services.enablement import schemas as enablement_schemas
 from services.pitch import competitor
 from services.pitch import schemas as pitch_schemas
 from services.pitch.schemas import Tone
-from services.pitch.tone import ToneProfile
 
 
 @pytest.mark.parametrize(

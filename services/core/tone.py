@@ -1,4 +1,6 @@
-"""Choosing source sentences for a buyer's tone. Extractive: a sentence is used exactly as written.
+"""Choosing source sentences for a buyer's tone. Extractive: a sentence is used exactly as written. Shared by the
+talk track (which sentences a rep says to this buyer) and the quiz (which sentences say what a feature does for a
+customer), so the two cannot drift apart.
 
 Business buyers get value, outcomes and proof, and never a word from the persona's avoid list or an
 unexplained acronym; technical buyers get mechanism, security, integration and numbers, and no fluff.
@@ -10,10 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 
 from services.core.sales import jargon, term_pattern
-from services.pitch.schemas import Tone
+
+
+class Tone(StrEnum):
+    TECHNICAL = "technical"
+    BUSINESS = "business"
+
 
 _WORD = re.compile(r"\w[\w\-]*")  # any script: a sentence in Japanese or Arabic counts its words too
 _FIGURE = re.compile(r"\d")

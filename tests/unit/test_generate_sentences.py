@@ -1,0 +1,59 @@
+"""Which source sentences may say what a feature does for a customer (the key of an `explain_feature` item), and
+how bold markup reaches reps."""
+
+import numpy as np
+import pytest
+
+from services.enablement.generate import _says_what_it_does
+from services.enablement.material import MaterialChunk
+
+
+def _chunk(text: str, section: str = "Feature > Overview") -> MaterialChunk:
+    return MaterialChunk(
+        id="c1",
+        document_id="d1",
+        external_id="feat",
+        version=1,
+        ordinal=0,
+        kind="feature",
+        title="Feature",
+        section=section,
+        text=text,
+        competitor=None,
+        as_of=None,
+        vector=np.zeros(384, dtype=np.float32),
+    )
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Error tracking allows you to track, investigate, and resolve exceptions your customers face.",
+        "Buying through the marketplace can mean simpler billing and centralised purchasing across your accounts.",
+    ],
+)
+def test_what_a_feature_does_is_kept(sentence: str) -> None:
+    assert _says_what_it_does(_chunk(sentence), sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Follow the Custom Domains steps in the General Settings page in the Dashboard.",  # a step
+        "Use Auth Hooks to add custom claims for managing role-based access control.",
+        "On hosted projects, edit your email templates on the Email Templates page of the dashboard.",
+        "To find all books where the description contains the word big, use the search operator.",
+        "For example, you can create a funnel to see how many companies signed up this month.",  # an example
+        "Call the createSignedUploadUrl method on the SDK and include the returned token in the header.",  # code
+        "The @@ symbol is the match operator for full text search queries in Postgres.",
+        "You can only attach a single custom domain to any given project at a time.",  # a limitation
+    ],
+)
+def test_steps_examples_code_and_limits_are_not_what_it_does(sentence: str) -> None:
+    assert not _says_what_it_does(_chunk(sentence), sentence)
+
+
+def test_bold_markers_are_dropped_from_sentences() -> None:
+    chunk = _chunk("**Request OCSF.** You can receive events in the __open__ schema instead of our own format.")
+    said = "You can receive events in the open schema instead of our own format."
+    assert chunk.sentences() == ["Request OCSF.", said]
