@@ -155,8 +155,11 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
     """
     settings = task_settings()
     runtime = task_runtime(settings)
-    pipeline = build_pipeline(runtime)
+    pipeline: IngestPipeline | None = None
     try:
+        # Inside the try: opening the vector store (a Qdrant server's collection check) can hit the same
+        # transient faults as the job itself, and is retried the same way.
+        pipeline = build_pipeline(runtime)
         changes = runtime.run(pipeline.run_job(job_id))
     except PermanentIngestError:
         return  # the job already carries the reason
@@ -202,7 +205,7 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
             return
         countdown = retry_delay(failures)
         due = utcnow() + timedelta(seconds=countdown)
-        held = pipeline.claimed_attempt
+        held = pipeline.claimed_attempt if pipeline is not None else None
         with contextlib.suppress(*TRANSIENT):  # if the database is down, the lease lapses instead
             # Only a job this delivery claimed goes back to `queued`; one whose claim failed (the job queued, or
             # running under another worker's live lease) keeps its status and only records the retry as due.

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from celery.exceptions import Reject, Retry
 from litestar.testing import AsyncTestClient
+from qdrant_client.http.exceptions import ResponseHandlingException
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
@@ -333,6 +334,28 @@ def test_transient_errors_retry_with_backoff_then_fail_the_job(
         job = runtime.run(service.get_job(ENGINEER, job_id))
         assert job.status == "failed" and "gave up after 3 attempts" in (job.error or "")
         assert "SELECT" not in (job.error or "")  # no SQL or internals in what every role can read
+
+
+def test_a_vector_store_that_does_not_answer_when_the_pipeline_opens_is_retried(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the pipeline opens the vector store (a Qdrant server checks its collection): a store that does not
+    answer then is a transient fault like any other, retried with backoff and recorded as due, not an exception
+    that escapes the task and leaves the job queued with no message on its way."""
+    settings = make_settings()
+    with _worker_job(settings) as (runtime, _service, job_id):
+
+        def store_down(_: TaskRuntime) -> IngestPipeline:
+            raise ResponseHandlingException(ConnectionRefusedError("Connection refused"))
+
+        monkeypatch.setattr(tasks, "build_pipeline", store_down)
+        before = utcnow()
+        with pytest.raises(Retry) as retry:
+            tasks.process_job.apply(args=[job_id], throw=True)
+        assert retry.value.when == tasks.retry_delay(0)
+        job = runtime.run(_job_row(runtime, job_id))
+        assert job.status == JobStatus.QUEUED and job.attempts == 0
+        assert job.sent_at is not None and job.sent_at >= before + timedelta(seconds=tasks.retry_delay(0))
 
 
 _BUILD_PIPELINE = tasks.build_pipeline
