@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
-from celery.worker import WorkController
+from celery.worker import WorkController, state
 
 from services.core.broker import TRANSPORT
 from services.core.settings import Mode, Settings
@@ -126,6 +126,17 @@ def _clear_task_context(**_: Any) -> None:
     structlog.contextvars.clear_contextvars()
 
 
+# How long a stop waits before it checks whether the worker is stuck reconnecting to an unreachable broker.
+STOP_GRACE_SECONDS = 2.0
+
+
+def _connected(worker: WorkController) -> bool:
+    """Whether the worker's consumer holds a live broker connection (False while it retries an unreachable one)."""
+    consumer = getattr(worker, "consumer", None)
+    connection = getattr(consumer, "connection", None)
+    return bool(connection is not None and getattr(connection, "connected", False))
+
+
 class EmbeddedWorker:
     """Celery workers on threads inside this process (embedded mode): same tasks, same broker semantics."""
 
@@ -156,6 +167,7 @@ class EmbeddedWorker:
         """Warm shutdown: the running task finishes first. False if it is still running after `timeout`
         (the caller must then leave the stores open; the job stays `running` and start-up re-queues it)."""
         deadline = time.monotonic() + timeout
+        flagged = False
         if self._worker is not None:
             # Stopping can block on the broker connection: on a thread of its own, bounded like the rest.
             stopper = threading.Thread(
@@ -165,9 +177,18 @@ class EmbeddedWorker:
                 daemon=True,
             )
             stopper.start()
-            stopper.join(timeout=timeout)
+            stopper.join(timeout=min(timeout, STOP_GRACE_SECONDS))
+            flagged = self._thread is not None and self._thread.is_alive() and not _connected(self._worker)
+            if flagged:
+                # The broker is unreachable: the consumer sits in its reconnect loop, which checks only Celery's
+                # process-wide shutdown flag (once a second). No task runs there; set the flag for this stop (one
+                # embedded worker per process) and clear it afterwards, so a later worker can start.
+                state.should_stop = 0
+            stopper.join(timeout=max(deadline - time.monotonic(), 0.1))
         if self._thread is not None:
             self._thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+            if flagged:
+                state.should_stop = None
             if self._thread.is_alive():
                 log.warning("worker.embedded.still_running", timeout=timeout)
                 return False

@@ -4,14 +4,17 @@ database is back."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlparse
 
 import asyncpg
 import pytest
+from celery.worker import state as celery_state
 from litestar.testing import AsyncTestClient
 
+from services.core.celery_app import EmbeddedWorker, create_celery
 from services.core.errors import RETRY_AFTER_SECONDS
 from services.core.settings import Settings
 from services.main import create_app
@@ -60,3 +63,39 @@ async def test_a_database_outage_is_a_503_with_retry_after_and_the_app_recovers(
         await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
         await admin.close()
     assert (await client.get("/ingest/v1/documents", headers=ENGINEER)).status_code == 200
+
+
+# A port nothing listens on: Redis refuses every connection (the broker is down for the whole test).
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+async def test_a_broker_outage_keeps_uploads_and_reads_working_and_readiness_says_so(
+    make_settings: Callable[..., Settings], embedder: Any
+) -> None:
+    """Redis down: an upload is still stored and answered 202 with its job queued (its message is recorded as
+    unsent, so the stranded-job sweep sends it once Redis is back: tests/integration/test_job_lifecycle.py); reads
+    answer as usual; readiness answers 503 naming the broker; the app stops without waiting out its shutdown bound."""
+    app = create_app(make_settings(REDIS_URL=DEAD_REDIS))
+    async with AsyncTestClient(app=app, timeout=60) as client:
+        body = {"external_id": "a", "kind": "feature", "title": "A", "content": "## A\n\nSome text for the test."}
+        created = await client.post("/ingest/v1/documents", headers=ENGINEER, json=body)
+        assert created.status_code == 202, created.text
+        job = await client.get(f"/ingest/v1/jobs/{created.json()['job_id']}", headers=ENGINEER)
+        assert job.json()["status"] == "queued"
+        listed = await client.get("/ingest/v1/documents", headers=ENGINEER)
+        assert listed.status_code == 200 and [d["external_id"] for d in listed.json()["items"]] == ["a"]
+        ready = await client.get("/ingest/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("failed")
+
+
+def test_the_embedded_worker_stops_while_the_broker_is_unreachable(make_settings: Callable[..., Settings]) -> None:
+    """The consumer retries an unreachable broker in a loop that only Celery's process-wide shutdown flag ends:
+    the stop sets it (no task runs there) and clears it after, so the warm stop does not time out and a later
+    worker in this process can start."""
+    worker = EmbeddedWorker(create_celery(make_settings(REDIS_URL=DEAD_REDIS)))
+    worker.start()
+    try:
+        time.sleep(1.5)  # let the consumer reach its reconnect loop (not a timing assertion)
+        assert worker.stop(timeout=30) is True
+    finally:
+        assert celery_state.should_stop is None
