@@ -181,8 +181,9 @@ class EmbeddedWorker:
             flagged = self._thread is not None and self._thread.is_alive() and not _connected(self._worker)
             if flagged:
                 # The broker is unreachable: the consumer sits in its reconnect loop, which checks only Celery's
-                # process-wide shutdown flag (once a second). No task runs there; set the flag for this stop (one
-                # embedded worker per process) and clear it afterwards, so a later worker can start.
+                # process-wide shutdown flag (once a second). Set it for this stop (one embedded worker per
+                # process; the shutdown stays warm: a task running on a pool thread still finishes first) and
+                # clear it afterwards, so a later worker can start.
                 state.should_stop = 0
             stopper.join(timeout=max(deadline - time.monotonic(), 0.1))
         if self._thread is not None:

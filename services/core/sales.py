@@ -109,3 +109,31 @@ def jargon(text: str, avoid: tuple[str, ...] = (), prefer: tuple[str, ...] = ())
         if acronym not in allowed and acronym.rstrip("s") not in allowed:
             return acronym
     return None
+
+
+def mentions(text: str, names: list[str]) -> int:
+    """Position of the first mention of any of the names in `text` (case-insensitive, at a word start; -1: none)."""
+    low = text.lower()
+    positions = [m.start() for n in names if n for m in [re.search(r"(?<!\w)" + re.escape(n.lower()), low)] if m]
+    return min(positions) if positions else -1
+
+
+# A heading that speaks of someone's strengths: whose decides the side ("Strengths of Amplitude" is theirs,
+# "Strengths of PostHog" ours), where the fixed headings ("Where we win", "Where they are strong") say nothing.
+_STRENGTH_CUE = re.compile(r"\b(?:strengths?|strong(?:er|est)?|pros|advantages?|wins?|better|excels?|shines?)\b", re.I)
+_WE = re.compile(r"\b(?:we|us|our)\b", re.I)
+
+
+def heading_side(heading: str, ours: list[str], theirs: list[str]) -> str | None:
+    """ "win", "theirs" or None: whose strengths a section heading of competitor material announces. `ours`: our
+    product's names; `theirs`: the competitor's. Read the same way by the talk track and the quiz."""
+    if _STRENGTH_CUE.search(heading):
+        them = mentions(heading, theirs) >= 0
+        us = mentions(heading, ours) >= 0 or bool(_WE.search(heading))
+        if them != us:
+            return "theirs" if them else "win"
+    if WHERE_THEY_ARE_STRONGER.search(heading):
+        return "theirs"
+    if WHERE_WE_WIN.search(heading):
+        return "win"
+    return None

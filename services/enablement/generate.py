@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from services.core.sales import WHERE_THEY_ARE_STRONGER, WHERE_WE_WIN, jargon
+from services.core.sales import heading_side, jargon
 from services.core.text import is_limitation
 from services.core.tone import Tone, ToneProfile, analyse
 from services.enablement.grading import claims_of
@@ -253,21 +253,31 @@ def _mask(text: str, names: set[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _claims(doc: MaterialDoc, pattern: re.Pattern[str]) -> list[tuple[MaterialChunk, str]]:
-    return [(c, s) for c in doc.chunks if pattern.search(c.section) for s in c.sentences() if _prose(s)]
+def _claims(doc: MaterialDoc, side: str) -> list[tuple[MaterialChunk, str]]:
+    """The prose sentences of a battlecard's sections on `side` ("win" or "theirs"), by the heading rule the talk
+    track uses (services/core/sales.py::heading_side)."""
+    ours = [doc.product] if doc.product else []
+    theirs = [doc.competitor, doc.competitor.replace("-", " ")] if doc.competitor else []
+    return [
+        (c, s)
+        for c in doc.chunks
+        if heading_side(c.section.split(" > ")[-1], ours, theirs) == side
+        for s in c.sentences()
+        if _prose(s)
+    ]
 
 
 async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if doc.kind != "competitor" or not doc.competitor:
         raise Rejected("not_a_battlecard", doc.external_id)
-    wins = _claims(doc, WHERE_WE_WIN)
+    wins = _claims(doc, "win")
     if not wins:
         raise Rejected("no_where_we_win_section", doc.external_id)
     cards = [d for d in gen.org_docs.values() if d.kind == "competitor" and d.competitor]
     # The competitor's name as indexed ("brightfunnel", "acme-cloud") and spelled out ("acme cloud").
     names = {str(d.competitor) for d in cards} | {str(d.competitor).replace("-", " ") for d in cards}
-    others = [(c, s) for d in cards if d.document_id != doc.document_id for c, s in _claims(d, WHERE_WE_WIN)]
-    own_strengths = _claims(doc, WHERE_THEY_ARE_STRONGER)
+    others = [(c, s) for d in cards if d.document_id != doc.document_id for c, s in _claims(d, "win")]
+    own_strengths = _claims(doc, "theirs")
     pool = others or own_strengths
     if len(pool) < OPTIONS - 1:
         raise Rejected("not_enough_material", doc.external_id)
@@ -503,7 +513,7 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if doc.kind not in EXPLAINABLE:
         raise Rejected("not_explainable", doc.external_id)
     if doc.kind == "competitor":
-        sentences = _claims(doc, WHERE_WE_WIN)
+        sentences = _claims(doc, "win")
     else:
         sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _says_what_it_does(c, s)]
     if len(sentences) < 2:

@@ -79,6 +79,7 @@ class MaterialDoc:
     kind: str
     competitor: str | None
     chunks: list[MaterialChunk] = field(default_factory=list)
+    product: str | None = None  # our product's name as the material gives it (front matter `product`)
 
     @property
     def centroid(self) -> np.ndarray:
@@ -130,6 +131,7 @@ async def load_material(
                 title=str(payload.get("title", "")),
                 kind=str(payload.get("kind", "")),
                 competitor=payload.get("competitor"),
+                product=payload.get("product") or None,
             ),
         )
         doc.chunks.append(

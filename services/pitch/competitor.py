@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.core.sales import WHERE_THEY_ARE_STRONGER, WHERE_WE_WIN
+from services.core.sales import heading_side, mentions
 from services.pitch.points import Span, is_limitation, sentence_spans, window
 
 _QUOTES = "\"' \u201c\u201d\u2018\u2019"
@@ -73,13 +73,6 @@ def display_name(name: str, texts: list[str]) -> str:
     return cased[0] if cased else seen.most_common(1)[0][0]
 
 
-def _mentions(sentence: str, names: list[str]) -> int:
-    """Position of the first mention of any of the names (-1: none)."""
-    low = sentence.lower()
-    positions = [m.start() for n in names if n for m in [re.search(r"(?<!\w)" + re.escape(n.lower()), low)] if m]
-    return min(positions) if positions else -1
-
-
 def _question(sentence: str) -> str | None:
     core = sentence.strip().strip(_QUOTES)
     if not core.endswith("?"):
@@ -90,7 +83,7 @@ def _question(sentence: str) -> str | None:
 
 def _side(sentence: str, ours: list[str], theirs: list[str]) -> str | None:
     """ "win", "theirs" or None (neutral or unclear)."""
-    us, them = _mentions(sentence, ours), _mentions(sentence, theirs)
+    us, them = mentions(sentence, ours), mentions(sentence, theirs)
     weak, strong = bool(_WEAK.search(sentence)), bool(_STRONG.search(sentence))
     if them >= 0 and (us < 0 or them < us):  # about them first
         if weak:
@@ -149,13 +142,13 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
         usable = [
             s for s in spans if 6 <= len(s.text.split()) <= 60 and not s.text.endswith(("?", ":")) and say(s.text)
         ]
-        side = _heading_side(heading, ours, theirs) if heading else None
+        side = heading_side(heading, ours, theirs) if heading else None
         if side == "theirs":
             for s in usable:
                 # A sentence about us first under their strengths is the page's reply ("we are free up to ...,
                 # with features their free tier lacks"), not a strength of theirs; which way it cuts is not clear
                 # enough to claim it either, so it is left out.
-                us, them = _mentions(s.text, ours), _mentions(s.text, theirs)
+                us, them = mentions(s.text, ours), mentions(s.text, theirs)
                 if us < 0 or 0 <= them < us:
                     items.append(NoteItem("stronger", chunk.id, s.text))
             continue
@@ -175,32 +168,12 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
     return items
 
 
-# A heading that speaks of someone's strengths: whose decides the side ("Strengths of Amplitude" is theirs,
-# "Strengths of PostHog" ours), where the fixed headings ("Where we win", "Where they are strong") say nothing.
-_STRENGTH_CUE = re.compile(r"\b(?:strengths?|strong(?:er|est)?|pros|advantages?|wins?|better|excels?|shines?)\b", re.I)
-_WE = re.compile(r"\b(?:we|us|our)\b", re.I)
-
-
-def _heading_side(heading: str, ours: list[str], theirs: list[str]) -> str | None:
-    """ "win", "theirs" or None: whose strengths a section heading announces."""
-    if _STRENGTH_CUE.search(heading):
-        them = _mentions(heading, theirs) >= 0
-        us = _mentions(heading, ours) >= 0 or bool(_WE.search(heading))
-        if them != us:
-            return "theirs" if them else "win"
-    if WHERE_THEY_ARE_STRONGER.search(heading):
-        return "theirs"
-    if WHERE_WE_WIN.search(heading):
-        return "win"
-    return None
-
-
 def _topic_question(heading: str, competitor: str) -> str:
     """The question a buyer asks about a topic section of a comparison page: the heading itself when it is one
     ("How is PostHog different from Amplitude?"), else about the competitor on that topic."""
     if heading.endswith("?"):
         return heading
-    if _mentions(heading, [competitor]) >= 0:
+    if mentions(heading, [competitor]) >= 0:
         return f"How do you compare on {heading}?"
     return f"How do you compare with {competitor} on {heading[0].lower() + heading[1:]}?"
 

@@ -37,24 +37,30 @@ def test_both_services_use_the_shared_rule_and_citation() -> None:
     assert generate.jargon is sales.jargon
     assert pitch_schemas.Citation is sales.Citation
     assert enablement_schemas.Citation is sales.Citation
-    assert generate.WHERE_WE_WIN is competitor.WHERE_WE_WIN is sales.WHERE_WE_WIN
+    assert generate.heading_side is competitor.heading_side is sales.heading_side
 
 
 @pytest.mark.parametrize(
-    ("heading", "win", "theirs"),
+    ("heading", "side"),
     [
-        ("Where we win", True, False),
-        ("Why choose us", True, False),
-        ("Our edge", True, False),
-        ("Benefits over Firebase", True, False),
-        ("Where they are strong", False, True),
-        ("Their strengths", False, True),
-        ("Pricing", False, False),
+        ("Where we win", "win"),
+        ("Why choose us", "win"),
+        ("Our edge", "win"),
+        ("Benefits over Firebase", "win"),
+        ("Where we are stronger", "win"),
+        ("Strengths of Acme", "win"),
+        ("Where they are strong", "theirs"),
+        ("Where they win", "theirs"),
+        ("Their strengths", "theirs"),
+        ("Their advantages", "theirs"),
+        ("Competitor advantage", "theirs"),
+        ("Strengths of Quarry", "theirs"),
+        ("Why Quarry wins deals", "theirs"),
+        ("Pricing", None),
     ],
 )
-def test_competitor_headings(heading: str, win: bool, theirs: bool) -> None:
-    assert bool(sales.WHERE_WE_WIN.search(heading)) is win
-    assert bool(sales.WHERE_THEY_ARE_STRONGER.search(heading)) is theirs
+def test_competitor_headings(heading: str, side: str | None) -> None:
+    assert sales.heading_side(heading, ["Acme"], ["Quarry"]) == side
 
 
 def test_citation_display_fields_are_optional() -> None:
