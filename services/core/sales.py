@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
+from services.core.text import is_limitation
+
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
 # Acronyms every business reader knows.
 BUSINESS_ACRONYMS = frozenset(
@@ -135,5 +137,38 @@ def heading_side(heading: str, ours: list[str], theirs: list[str]) -> str | None
     if WHERE_THEY_ARE_STRONGER.search(heading):
         return "theirs"
     if WHERE_WE_WIN.search(heading):
+        return "win"
+    return None
+
+
+# Which way a sentence cuts, in plain English.
+_WEAK = re.compile(
+    r"\b(?:not supported|no (?:native|built-in|self-host\w*|option|way)|requires? (?:upgrading|an upgrade|a separate|"
+    r"separate|you to)|separate (?:rules|tools?|product|language)|limited|lock-?in|locked|hard to|difficult|can't|"
+    r"cannot|no longer|proprietary|extra cost|additional cost|unpredictable|vary by|varies by|only\b|must|"
+    r"denormali[sz]e|no joins|no native)",
+    re.I,
+)
+_STRONG = re.compile(
+    r"\b(?:easy|easier|strong|strength|larger|mature|well[- ]regarded|tightly|wide range|genuine|popular|simple to|"
+    r"offline|highly configurable|more (?:connectors|integrations|mature))",
+    re.I,
+)
+
+
+def sentence_side(sentence: str, ours: list[str], theirs: list[str]) -> str | None:
+    """ "win", "theirs" or None (neutral or unclear): which way a sentence of a prose comparison page cuts, by who
+    it is about first and whether it states a weakness or a strength."""
+    us, them = mentions(sentence, ours), mentions(sentence, theirs)
+    weak, strong = bool(_WEAK.search(sentence)), bool(_STRONG.search(sentence))
+    if them >= 0 and (us < 0 or them < us):  # about them first
+        if weak:
+            return "win"
+        if strong:
+            return "theirs"
+        return None
+    if us >= 0:  # about us first
+        if is_limitation(sentence):
+            return "theirs" if them >= 0 else None
         return "win"
     return None

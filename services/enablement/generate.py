@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from services.core.sales import heading_side, jargon
+from services.core.sales import heading_side, jargon, mentions, sentence_side
 from services.core.text import is_limitation
 from services.core.tone import Tone, ToneProfile, analyse
 from services.enablement.grading import claims_of
@@ -244,6 +244,9 @@ async def cloze_fact(gen: Generation, doc: MaterialDoc) -> ItemDraft:
 STOP_UNITS = frozenset({"and", "or", "to", "of", "the", "a", "in", "on", "for", "with", "is", "are", "by"})
 
 
+_BOTH = re.compile(r"\bboth\b", re.I)
+
+
 # --- where we win against a competitor ------------------------------------------------------------------------
 
 
@@ -253,17 +256,25 @@ def _mask(text: str, names: set[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _claims(doc: MaterialDoc, side: str) -> list[tuple[MaterialChunk, str]]:
-    """The prose sentences of a battlecard's sections on `side` ("win" or "theirs"), by the heading rule the talk
-    track uses (services/core/sales.py::heading_side)."""
+def _claims(doc: MaterialDoc, side: str, *, prose: bool = False) -> list[tuple[MaterialChunk, str]]:
+    """The prose sentences on `side` ("win" or "theirs") of competitor material, read as the talk track reads it
+    (services/core/sales.py): a battlecard's sections by their headings. With `prose`, for "win", a comparison page
+    with no such heading is read sentence by sentence, keeping only the sentences about us alone (a key must be
+    right, and a sentence about both sides is too easily read the wrong way). Such claims are true of us against
+    any competitor, so they key a short answer ("where do we win against X?") but never a choice item, where
+    another card's claims are the wrong options."""
     ours = [doc.product] if doc.product else []
     theirs = [doc.competitor, doc.competitor.replace("-", " ")] if doc.competitor else []
+    sides = [(c, heading_side(c.section.split(" > ")[-1], ours, theirs)) for c in doc.chunks]
+    headed = [(c, s) for c, h in sides if h == side for s in c.sentences() if _prose(s)]
+    if headed or any(h is not None for _, h in sides) or side != "win" or not prose:
+        return headed
+    # Unambiguous claims only: a quiz key must be right. About us alone (no mention of them, no "both"), no limit.
     return [
         (c, s)
-        for c in doc.chunks
-        if heading_side(c.section.split(" > ")[-1], ours, theirs) == side
+        for c, _ in sides
         for s in c.sentences()
-        if _prose(s)
+        if _prose(s) and sentence_side(s, ours, theirs) == "win" and mentions(s, theirs) < 0 and not _BOTH.search(s)
     ]
 
 
@@ -513,7 +524,7 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if doc.kind not in EXPLAINABLE:
         raise Rejected("not_explainable", doc.external_id)
     if doc.kind == "competitor":
-        sentences = _claims(doc, "win")
+        sentences = _claims(doc, "win", prose=True)
     else:
         sentences = [(c, s) for c in doc.chunks for s in c.sentences() if _says_what_it_does(c, s)]
     if len(sentences) < 2:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.core.sales import heading_side, mentions
+from services.core.sales import heading_side, mentions, sentence_side
 from services.pitch.points import Span, is_limitation, sentence_spans, window
 
 _QUOTES = "\"' \u201c\u201d\u2018\u2019"
@@ -24,19 +24,6 @@ _QUESTIONS = re.compile(r"landmine|discovery|questions?|what to ask|\bask\b", re
 _NOT_A_TOPIC = re.compile(
     r"^(?:what is|who is|about|overview|introduction|summary|tl;?dr|conclusion|verdict|bottom line|"
     r"the bottom line|final thoughts|next steps?|faq)",
-    re.I,
-)
-# Which way a sentence cuts, in plain English.
-_WEAK = re.compile(
-    r"\b(?:not supported|no (?:native|built-in|self-host\w*|option|way)|requires? (?:upgrading|an upgrade|a separate|"
-    r"separate|you to)|separate (?:rules|tools?|product|language)|limited|lock-?in|locked|hard to|difficult|can't|"
-    r"cannot|no longer|proprietary|extra cost|additional cost|unpredictable|vary by|varies by|only\b|must|"
-    r"denormali[sz]e|no joins|no native)",
-    re.I,
-)
-_STRONG = re.compile(
-    r"\b(?:easy|easier|strong|strength|larger|mature|well[- ]regarded|tightly|wide range|genuine|popular|simple to|"
-    r"offline|highly configurable|more (?:connectors|integrations|mature))",
     re.I,
 )
 
@@ -79,23 +66,6 @@ def _question(sentence: str) -> str | None:
         return None
     core = re.sub(r"^(?:ask|question|q)\s*:\s*", "", core, flags=re.I).strip(_QUOTES)
     return core or None
-
-
-def _side(sentence: str, ours: list[str], theirs: list[str]) -> str | None:
-    """ "win", "theirs" or None (neutral or unclear)."""
-    us, them = mentions(sentence, ours), mentions(sentence, theirs)
-    weak, strong = bool(_WEAK.search(sentence)), bool(_STRONG.search(sentence))
-    if them >= 0 and (us < 0 or them < us):  # about them first
-        if weak:
-            return "win"
-        if strong:
-            return "theirs"
-        return None
-    if us >= 0:  # about us first
-        if is_limitation(sentence):
-            return "theirs" if them >= 0 else None
-        return "win"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +126,7 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
             items += [NoteItem("win", chunk.id, s.text, bonus=1.0) for s in usable if not is_limitation(s.text)]
             continue
         for s in usable:
-            side = _side(s.text, ours, theirs)
+            side = sentence_side(s.text, ours, theirs)
             if side == "win":
                 items.append(NoteItem("win", chunk.id, s.text))
             elif side == "theirs":
@@ -224,7 +194,7 @@ def _response(
             span = window(chunk.text, spans, start, size)
             if span is None or not say(span.text) or len(span.text.split()) > 110:
                 continue
-            sides = [_side(s.text, ours, theirs) for s in spans[start : start + size]]
+            sides = [sentence_side(s.text, ours, theirs) for s in spans[start : start + size]]
             if not battlecard and "win" not in sides:
                 continue
             score = sides.count("win") - 2 * sides.count("theirs") + (0.5 if start == 0 else 0.0) + 0.1 * size

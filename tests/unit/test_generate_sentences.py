@@ -1,11 +1,13 @@
 """Which source sentences may say what a feature does for a customer (the key of an `explain_feature` item), and
 how bold markup reaches reps."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from services.enablement.generate import _says_what_it_does
-from services.enablement.material import MaterialChunk
+from services.enablement.generate import _claims, _says_what_it_does
+from services.enablement.material import MaterialChunk, MaterialDoc
 
 
 def _chunk(text: str, section: str = "Feature > Overview") -> MaterialChunk:
@@ -57,3 +59,17 @@ def test_bold_markers_are_dropped_from_sentences() -> None:
     chunk = _chunk("**Request OCSF.** You can receive events in the __open__ schema instead of our own format.")
     said = "You can receive events in the open schema instead of our own format."
     assert chunk.sentences() == ["Request OCSF.", said]
+
+
+def test_a_prose_comparison_page_keys_only_what_it_says_about_us_alone() -> None:
+    """A comparison page with no "where we win" heading is read sentence by sentence for a short answer's key; a
+    sentence about both sides or about them is left out, and no choice item is keyed from such a page."""
+    text = (
+        "Acme captures every event automatically, so nobody has to instrument events by hand. "
+        "Both Acme and Quarry have funnels, cohorts and retention charts for product teams. "
+        "Quarry is missing session recording, so teams pay for a separate replay tool."
+    )
+    chunk = dataclasses.replace(_chunk(text, "Acme vs Quarry > How is Acme different from Quarry?"), kind="competitor")
+    doc = MaterialDoc("d1", "acme-vs-quarry", "Acme vs Quarry", "competitor", "quarry", [chunk], product="Acme")
+    assert _claims(doc, "win", prose=True) == [(chunk, chunk.sentences()[0])]
+    assert _claims(doc, "win") == []
