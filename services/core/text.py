@@ -89,3 +89,19 @@ def is_limitation(sentence: str, section: str = "") -> bool:
     what a rep must be ready for, never pitch. Shared by talk tracks and quizzes."""
     last = section.split(" > ")[-1] if section else ""
     return bool(_LIMITATION.search(sentence)) or bool(last and _LIMITATION_SECTION.search(last))
+
+
+# Opens with a reference to something said before it: it needs the sentence before it to make sense.
+_DANGLING = re.compile(
+    r"^(?:this|that|these|those|it|its|it's|they|their|them|such|since then|also|in addition|additionally|however|"
+    r"as a result|then|therefore|thus|otherwise|here|both|the latter|the former|instead|likewise|similarly|"
+    r"furthermore|moreover|besides|and|but|or|so|which|the same)\b",
+    re.I,
+)
+
+
+def is_dangling(sentence: str) -> bool:
+    """Whether a sentence opens with a reference back ("This", "It also", "Since then", "But") and so does not read
+    on its own. Shared by talk tracks (which bring the sentence before it along) and quizzes (which never quote it
+    alone)."""
+    return bool(_DANGLING.match(sentence.strip(" \"'\u201c\u2018(")))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from services.core.sales import heading_side, jargon, mentions, sentence_side
-from services.core.text import is_limitation
+from services.core.text import is_dangling, is_limitation
 from services.core.tone import Tone, ToneProfile, analyse
 from services.enablement.grading import claims_of
 from services.enablement.material import MaterialChunk, MaterialDoc, content_words, normalise
@@ -98,8 +98,14 @@ def _shuffled(options: list[str], keys: set[int], rng: random.Random) -> tuple[l
 
 
 def _prose(sentence: str) -> bool:
+    """A sentence a quiz may quote alone: of a readable length, no heading or question, and no opening reference
+    back ("It also ...", "This means ...") that needs the sentence before it."""
     words = len(sentence.split())
-    return SENTENCE_WORDS[0] <= words <= SENTENCE_WORDS[1] and not sentence.endswith(("?", ":"))
+    return (
+        SENTENCE_WORDS[0] <= words <= SENTENCE_WORDS[1]
+        and not sentence.endswith(("?", ":"))
+        and not is_dangling(sentence)
+    )
 
 
 def _closest_length(candidates: list[str], target: int, n: int) -> list[str]:
@@ -118,7 +124,7 @@ async def which_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
         (chunk, s)
         for chunk in doc.chunks
         for s in chunk.sentences()
-        if _prose(s) and not (content_words(s) & title_words)
+        if _statement(s) and not (content_words(s) & title_words)
     ]
     if not candidates:
         raise Rejected("no_usable_sentence", doc.external_id)
@@ -490,8 +496,10 @@ _INSTRUCTION = frozenset(
     update upload use verify visit write""".split()  # noqa: SIM905
 )
 _OPENING_CLAUSE = re.compile(r"^[^,]{0,80},\s*(\w+)")
-# An example, not the point ("For example, to find all books ...").
-_EXAMPLE = re.compile(r"^(?:for example|for instance|e\.g\.)", re.I)
+# An example or an aside, not the point ("For example, to find all books ...", "Note: for billing purposes ...").
+_EXAMPLE = re.compile(r"^(?:for example|for instance|e\.g\.|note|tip|important|warning|caution)\b", re.I)
+# Working a user interface ("you can also simply click Read on ...") is a step too, wherever it stands.
+_UI_ACTION = re.compile(r"\b(?:click|tap|scroll|navigate|paste|drag|toggle)(?:s|ed|ing)?\b", re.I)
 # Code in prose: backticks, camelCase or snake_case identifiers, paths, calls, operators.
 _CODE = re.compile(r"`|\b[a-z]+[A-Z]\w*|\b\w+_\w+|\./|\w\(\)|[@{}<>|=]")
 
@@ -504,17 +512,23 @@ def _instruction(sentence: str) -> bool:
     return opening is not None and opening.group(1).lower() in _INSTRUCTION
 
 
-def _says_what_it_does(chunk: MaterialChunk, sentence: str) -> bool:
-    """A sentence fit to say what a feature does for a customer: prose, no question, no step to follow, no code,
-    no limitation (those are for `be_ready_for`)."""
+def _statement(sentence: str) -> bool:
+    """A sentence that states something about the product: prose, no question, no step to follow, no example, no
+    aside ("Note: ..."), no code."""
     return (
         _prose(sentence)
         and not _question(sentence)
         and not _instruction(sentence)
+        and not _UI_ACTION.search(sentence)
         and not _EXAMPLE.match(sentence)
         and not _CODE.search(sentence)
-        and not is_limitation(sentence, chunk.section)
     )
+
+
+def _says_what_it_does(chunk: MaterialChunk, sentence: str) -> bool:
+    """A sentence fit to say what a feature does for a customer: a statement and no limitation (those are for
+    `be_ready_for`)."""
+    return _statement(sentence) and not is_limitation(sentence, chunk.section)
 
 
 async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:

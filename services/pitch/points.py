@@ -11,18 +11,11 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
+from services.core.text import is_dangling as is_dangling  # shared with enablement, like is_limitation
 from services.core.text import is_limitation as is_limitation  # the rule lives in the core, shared with enablement
 from services.core.text import split_sentences
 
 _BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
-
-# Opens with a reference to something said before it: it needs the sentence before it to make sense.
-_DANGLING = re.compile(
-    r"^(?:this|that|these|those|it|its|it's|they|their|them|such|since then|also|in addition|additionally|however|"
-    r"as a result|then|therefore|thus|otherwise|here|both|the latter|the former|instead|likewise|similarly|"
-    r"furthermore|moreover|besides|and|but|or|so|which|the same)\b",
-    re.I,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +45,6 @@ def joinable(text: str, first: Span, second: Span) -> bool:
     """Two sentences of one paragraph (nothing but spaces and closing quotes between them)."""
     gap = text[first.end : second.start]
     return first.end <= second.start and "\n" not in gap and gap.strip(" \"'\u201d\u2019)]") == ""
-
-
-def is_dangling(sentence: str) -> bool:
-    return bool(_DANGLING.match(sentence.strip(" \"'\u201c\u2018(")))
 
 
 def with_antecedent(text: str, spans: list[Span], i: int) -> Span | None:

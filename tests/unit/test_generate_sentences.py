@@ -46,6 +46,9 @@ def test_what_a_feature_does_is_kept(sentence: str) -> None:
         "On hosted projects, edit your email templates on the Email Templates page of the dashboard.",
         "To find all books where the description contains the word big, use the search operator.",
         "For example, you can create a funnel to see how many companies signed up this month.",  # an example
+        "Note: for billing purposes, we count the request that fetches the flag definitions.",  # an aside
+        "If you want fewer permissions, you can also simply click Read on the Core and Billing headers.",  # UI
+        "It also keeps a copy of every change in the audit trail for the team.",  # needs the sentence before it
         "Call the createSignedUploadUrl method on the SDK and include the returned token in the header.",  # code
         "The @@ symbol is the match operator for full text search queries in Postgres.",
         "You can only attach a single custom domain to any given project at a time.",  # a limitation
