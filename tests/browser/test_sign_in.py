@@ -104,7 +104,10 @@ def test_sign_in_and_the_talk_track_work_from_the_keyboard(browser: object, web_
     context = browser.new_context()  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(f"{web_app.base}/login")
-    page.keyboard.type(email)  # autofocus
+    # The email field takes the focus by itself (autofocus); the browser applies it once the page has rendered, so
+    # wait for it rather than type into a page that has none yet (under load, the first keys went nowhere).
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'email'")
+    page.keyboard.type(email)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     page.keyboard.press("Enter")
