@@ -419,9 +419,11 @@ async def test_redis_killed_and_restarted_from_its_append_only_file(harness_for:
             messages_left_in_unacked=held,
         )
         if idle:
-            # Kombu never handed the retry back (it would, after the hour-long visibility timeout): the job was
-            # finished by the sweep's re-send.
-            assert any(job in m for job in retried for m in held), held
+            # Which path finished it depends on timing, and both are right: a retry the worker had fetched stays in
+            # kombu's unacked hash (handed back only after the hour-long visibility timeout), so the sweep's re-send
+            # finished the job; a retry still waiting in the queue list came back with the append-only file. The
+            # guarantee (finished within LOST_RETRY_BOUND_S of the restart) is asserted above either way.
+            h.log("retried_jobs.path", held_in_unacked=any(job in m for job in retried for m in held))
         return retried
 
     try:
