@@ -1,6 +1,6 @@
 """Conventions the talk track and the quiz share, so what a rep is trained to say and what a track tells them to
-say cannot drift apart: how a passage is cited, which words are jargon to a business buyer, and which headings
-of competitor material say where we win or where they are stronger.
+say cannot drift apart: how a passage is cited, which words are jargon to a business buyer, and how competitor
+material is read (whose side a heading is on, which way a sentence of a prose comparison page cuts).
 """
 
 from __future__ import annotations

@@ -504,21 +504,23 @@ _UI_ACTION = re.compile(r"\b(?:click|tap|scroll|navigate|paste|drag|toggle)(?:s|
 _CODE = re.compile(r"`|\b[a-z]+[A-Z]\w*|\b\w+_\w+|\./|\w\(\)|[@{}<>|=]")
 
 
-def _instruction(sentence: str) -> bool:
+def _instruction(sentence: str, title: str = "") -> bool:
+    """Whether the sentence tells the reader what to do. A sentence that opens with the feature's own name ("Log
+    drains send...", "Read replicas serve...") is about the feature, whatever that name's first word."""
     first = re.match(r"[\W_]*(\w+)", sentence)
     if first is not None and first.group(1).lower() in _INSTRUCTION:
-        return True
+        return first.group(1).lower() not in {w.lower() for w in re.findall(r"\w+", title)}
     opening = _OPENING_CLAUSE.match(sentence)
     return opening is not None and opening.group(1).lower() in _INSTRUCTION
 
 
-def _statement(sentence: str) -> bool:
-    """A sentence that states something about the product: prose, no question, no step to follow, no example, no
-    aside ("Note: ..."), no code."""
+def _statement(sentence: str, title: str = "") -> bool:
+    """A sentence that states something about the product (`title`: the feature it comes from): prose, no question,
+    no step to follow, no example, no aside ("Note: ..."), no code."""
     return (
         _prose(sentence)
         and not _question(sentence)
-        and not _instruction(sentence)
+        and not _instruction(sentence, title)
         and not _UI_ACTION.search(sentence)
         and not _EXAMPLE.match(sentence)
         and not _CODE.search(sentence)
@@ -528,7 +530,7 @@ def _statement(sentence: str) -> bool:
 def _says_what_it_does(chunk: MaterialChunk, sentence: str) -> bool:
     """A sentence fit to say what a feature does for a customer: a statement and no limitation (those are for
     `be_ready_for`)."""
-    return _statement(sentence) and not is_limitation(sentence, chunk.section)
+    return _statement(sentence, chunk.title) and not is_limitation(sentence, chunk.section)
 
 
 async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:

@@ -10,7 +10,7 @@ from services.enablement.generate import _claims, _says_what_it_does
 from services.enablement.material import MaterialChunk, MaterialDoc
 
 
-def _chunk(text: str, section: str = "Feature > Overview") -> MaterialChunk:
+def _chunk(text: str, section: str = "Feature > Overview", title: str = "Feature") -> MaterialChunk:
     return MaterialChunk(
         id="c1",
         document_id="d1",
@@ -18,7 +18,7 @@ def _chunk(text: str, section: str = "Feature > Overview") -> MaterialChunk:
         version=1,
         ordinal=0,
         kind="feature",
-        title="Feature",
+        title=title,
         section=section,
         text=text,
         competitor=None,
@@ -76,3 +76,11 @@ def test_a_prose_comparison_page_keys_only_what_it_says_about_us_alone() -> None
     doc = MaterialDoc("d1", "acme-vs-quarry", "Acme vs Quarry", "competitor", "quarry", [chunk], product="Acme")
     assert _claims(doc, "win", prose=True) == [(chunk, chunk.sentences()[0])]
     assert _claims(doc, "win") == []
+
+
+def test_a_feature_named_with_a_verb_is_not_an_instruction() -> None:
+    """ "Read replicas serve ..." opens with "Read" and "Log drains send ..." with "Log": about the feature when its
+    title holds that word, a step when it does not."""
+    replicas = "Read replicas serve only read requests, so reporting never slows the primary database."
+    assert _says_what_it_does(_chunk(replicas, title="Read Replicas"), replicas)
+    assert not _says_what_it_does(_chunk(replicas, title="Compute and Disk"), replicas)
