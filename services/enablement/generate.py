@@ -284,6 +284,19 @@ def _claims(doc: MaterialDoc, side: str, *, prose: bool = False) -> list[tuple[M
     ]
 
 
+def _display_name(doc: MaterialDoc) -> str:
+    """The competitor's name as the material writes it ("launchdarkly" -> "LaunchDarkly" from "PostHog vs
+    LaunchDarkly"), else its id in title case."""
+    name = (doc.competitor or "").replace("-", " ")
+    if not name:
+        return ""
+    for text in (doc.title, *(c.text for c in doc.chunks)):
+        found = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.I)
+        if found:
+            return found.group(0)
+    return name.title()
+
+
 async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     if doc.kind != "competitor" or not doc.competitor:
         raise Rejected("not_a_battlecard", doc.external_id)
@@ -309,7 +322,7 @@ async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:
     key_text = _mask(key, names)
     wrong = _closest_length([_mask(s, names) for _, s in usable], len(key_text), OPTIONS - 1)
     options, answers = _shuffled([key_text, *wrong], {0}, gen.rng)
-    display = doc.competitor.replace("-", " ").title()
+    display = _display_name(doc)
     return ItemDraft(
         type=QuestionType.SINGLE,
         origin=GeneratorKind.WHERE_WE_WIN,
@@ -551,7 +564,7 @@ async def explain_feature(gen: Generation, doc: MaterialDoc) -> ItemDraft:
         value = [analyse(s, c.section, _CUSTOMER)[0] for c, s in sentences]
         relevance = relevance + VALUE_WEIGHT * np.array([v or 0.0 for v in value])
     points = [sentences[i] for i in _mmr(vectors, relevance, 3)]
-    display = (doc.competitor or "").replace("-", " ").title()
+    display = _display_name(doc)
     prompt = {
         "feature": f"In two or three sentences, what does {doc.title} do for a customer?",
         "objection": f"A buyer raises this: {doc.title}. How do you answer it?",

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from services.enablement.generate import _claims, _says_what_it_does
+from services.enablement.generate import _claims, _display_name, _says_what_it_does
 from services.enablement.material import MaterialChunk, MaterialDoc
 
 
@@ -84,3 +84,11 @@ def test_a_feature_named_with_a_verb_is_not_an_instruction() -> None:
     replicas = "Read replicas serve only read requests, so reporting never slows the primary database."
     assert _says_what_it_does(_chunk(replicas, title="Read Replicas"), replicas)
     assert not _says_what_it_does(_chunk(replicas, title="Compute and Disk"), replicas)
+
+
+def test_the_competitor_is_named_as_the_material_writes_it() -> None:
+    chunk = dataclasses.replace(_chunk("Unlike LaunchDarkly, flags and analytics share one bill."), kind="competitor")
+    doc = MaterialDoc("d1", "vs-ld", "PostHog vs LaunchDarkly", "competitor", "launchdarkly", [chunk])
+    assert _display_name(doc) == "LaunchDarkly"
+    unnamed = MaterialDoc("d2", "vs-q", "Battlecard", "competitor", "quarry-cloud", [])
+    assert _display_name(unnamed) == "Quarry Cloud"
