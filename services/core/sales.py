@@ -6,6 +6,7 @@ material is read (whose side a heading is on, which way a sentence of a prose co
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
@@ -172,3 +173,14 @@ def sentence_side(sentence: str, ours: list[str], theirs: list[str]) -> str | No
             return "theirs" if them >= 0 else None
         return "win"
     return None
+
+
+def display_name(name: str, texts: list[str]) -> str:
+    """The competitor's name as the material writes it ("quarry" -> "Quarry", "heroku postgres" -> "Heroku Postgres",
+    "launchdarkly" -> "LaunchDarkly"): the most frequent spelling with a capital, else `name`."""
+    pattern = re.compile(r"(?<!\w)" + r"[\s\-]+".join(re.escape(w) for w in name.split()) + r"(?!\w)", re.I)
+    seen = Counter(m.group(0) for t in texts for m in pattern.finditer(t))
+    if not seen:
+        return name
+    cased = [s for s, _ in seen.most_common() if any(c.isupper() for c in s)]
+    return cased[0] if cased else seen.most_common(1)[0][0]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from services.core.sales import heading_side, jargon, mentions, sentence_side
+from services.core.sales import display_name, heading_side, jargon, mentions, sentence_side
 from services.core.text import is_dangling, is_limitation
 from services.core.tone import Tone, ToneProfile, analyse
 from services.enablement.grading import claims_of
@@ -285,16 +285,12 @@ def _claims(doc: MaterialDoc, side: str, *, prose: bool = False) -> list[tuple[M
 
 
 def _display_name(doc: MaterialDoc) -> str:
-    """The competitor's name as the material writes it ("launchdarkly" -> "LaunchDarkly" from "PostHog vs
-    LaunchDarkly"), else its id in title case."""
+    """The competitor's name as the material writes it (the talk track's rule), else its id in title case."""
     name = (doc.competitor or "").replace("-", " ")
     if not name:
         return ""
-    for text in (doc.title, *(c.text for c in doc.chunks)):
-        found = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.I)
-        if found:
-            return found.group(0)
-    return name.title()
+    shown = display_name(name, [doc.title, *(c.text for c in doc.chunks)])
+    return shown if shown != name else name.title()
 
 
 async def where_we_win(gen: Generation, doc: MaterialDoc) -> ItemDraft:

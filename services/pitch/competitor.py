@@ -11,10 +11,10 @@ the two or three of its sentences that argue our side, quoted as one contiguous 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.core.sales import display_name as display_name  # the pipeline names the competitor with it
 from services.core.sales import heading_side, mentions, sentence_side
 from services.pitch.points import Span, is_limitation, sentence_spans, window
 
@@ -48,16 +48,6 @@ class Handling:
     where_they_are_stronger: list[Quote]
     objections: list[tuple[str, Quote]]
     landmines: list[str]
-
-
-def display_name(name: str, texts: list[str]) -> str:
-    """The competitor's name as the notes write it ("quarry" -> "Quarry", "heroku postgres" -> "Heroku Postgres")."""
-    pattern = re.compile(r"(?<!\w)" + r"[\s\-]+".join(re.escape(w) for w in name.split()) + r"(?!\w)", re.I)
-    seen = Counter(m.group(0) for t in texts for m in pattern.finditer(t))
-    if not seen:
-        return name
-    cased = [s for s, _ in seen.most_common() if any(c.isupper() for c in s)]
-    return cased[0] if cased else seen.most_common(1)[0][0]
 
 
 def _question(sentence: str) -> str | None:

@@ -70,7 +70,7 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
 async def test_a_broker_outage_keeps_uploads_and_reads_working_and_readiness_says_so(
-    make_settings: Callable[..., Settings], embedder: Any
+    make_settings: Callable[..., Settings],
 ) -> None:
     """Redis down: an upload is still stored and answered 202 with its job queued (its message is recorded as
     unsent, so the stranded-job sweep sends it once Redis is back: tests/integration/test_job_lifecycle.py); reads
