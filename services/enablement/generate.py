@@ -257,8 +257,15 @@ _BOTH = re.compile(r"\bboth\b", re.I)
 
 
 def _mask(text: str, names: set[str]) -> str:
+    """The competitor's names replaced by "the competitor" ("Tessellate's own storage" -> "the competitor's own
+    storage"), so an option never names whom it is about."""
     for name in sorted(names, key=len, reverse=True):
-        text = re.sub(rf"\b{re.escape(name)}(?:'s)?\b", "the competitor", text, flags=re.I)
+        text = re.sub(
+            rf"\b{re.escape(name)}(['\u2019]s)?\b",
+            lambda m: "the competitor's" if m.group(1) else "the competitor",
+            text,
+            flags=re.I,
+        )
     return text[:1].upper() + text[1:]
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from services.enablement.generate import _claims, _display_name, _says_what_it_does
+from services.enablement.generate import _claims, _display_name, _mask, _says_what_it_does
 from services.enablement.material import MaterialChunk, MaterialDoc
 
 
@@ -92,3 +92,8 @@ def test_the_competitor_is_named_as_the_material_writes_it() -> None:
     assert _display_name(doc) == "LaunchDarkly"
     unnamed = MaterialDoc("d2", "vs-q", "Battlecard", "competitor", "quarry-cloud", [])
     assert _display_name(unnamed) == "Quarry Cloud"
+
+
+def test_masking_keeps_the_possessive() -> None:
+    masked = _mask("Tessellate requires customers to copy data into Tessellate's own storage.", {"tessellate"})
+    assert masked == "The competitor requires customers to copy data into the competitor's own storage."
