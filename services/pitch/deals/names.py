@@ -1,0 +1,388 @@
+"""Names in meeting notes: competitors and systems (software products, platforms, and the standards and
+regulations a customer must meet), found by rules. Competitors are the deal's, the organisation's battlecards' (any
+case, or misspelt by one edit, two for long names) and any name the note frames as an alternative being evaluated
+("also looking at X", "a startup called X"); systems are product-like names (inner capitals, digits, acronyms
+outside a list of business abbreviations, words that are no common English word by the model's vocabulary, common
+words in a system context: "in Snowflake", lower-case unknown words where a product stands: "orders in
+quickbooks"), never people (attendees, stakeholders, a name followed by "said"/"asked"...), job titles and
+departments, time zones, fiscal periods, months, our product or the account.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from services.core.tokens import model_path
+
+if TYPE_CHECKING:
+    from services.pitch.deals.notes import NoteFacts, NoteSentence
+
+# Business abbreviations, roles and time words that are no system (general, not any catalogue's).
+_NOT_SYSTEMS = frozenset(
+    """CEO CFO CTO CIO CISO CMO COO CRO CPO CDO VP SVP EVP AVP GM MD HR IT PM AM EOD EOW EOM COB ASAP TBD TBC FYI
+    ROI TCO KPI KPIS OKR OKRS ARR MRR NRR CAC LTV QBR POC POCS MVP RFP RFI RFQ MSA NDA DPA SOW SLA SLAS SSO SCIM
+    MFA API APIS SDK ETL ELT CRM ERP CDP BI ML AI UI UX US USA EU UK EMEA APAC NA LATAM Q1 Q2 Q3 Q4 H1 H2 FY YOY
+    QOQ B2B B2C SAAS SMB AE SE SDR BDR CSM CS PS FTE FTES OK ID PDF CSV SQL JSON HQ NS DR ICP VPN PII SEO SEM
+    PPC ABM IPO IMO TLDR RE FW CC BCC PO SKU SKUS GTM PLG NPS CSAT MQL MQLS SQLS DB DBA QA OOO PTO DM RIF YTD
+    MTD WAU MAU DAU REST SOAP SFTP FTP ACV TCV MAP TAM SAM ROAS CPA CPC CPM CTR REVOPS LIVEOPS DEVOPS SECOPS
+    FINOPS SALESOPS MARTECH MOPS PMS OTA HCP PQL BAA
+    TPRM VRM DTC D2C VPC BYOK HYOK KMS POS CIS PIM DAM CMS ESP DMP WMS TMS LMS HRIS ATS OMS CX EX SME LOB BU PNL
+    NB PS FAQ EOQ EOY ETA SOP SOPS RACI
+    ET EST EDT CT CST CDT MT MST MDT PT PST PDT GMT UTC BST CET CEST EET EEST WET IST JST AEST AEDT SGT HKT""".split()  # noqa: SIM905
+)
+# Abbreviations that follow a pattern: C-suite titles (CCO, CDAO), fiscal years and quarters (FY27, Q3'26).
+_NOT_SYSTEM_PATTERN = re.compile(r"C[A-Z]{1,3}O|(?i:FY)\d{2,4}|[Qq][1-4](?:'?\d{2})?|H[12](?:'?\d{2})?")
+# Shorthand reps write, and compounds of common words that name no product (lower-case; not in the model's
+# vocabulary, so they would otherwise read as a product's name).
+_SHORTHAND = frozenset(
+    """acct accts mtg mtgs mgr mgrs mgmt mktg mkt obj objs ecom ecomm infosec dir svc svcs govt dept depts approx
+    eng biz dev devs fin exec execs admin reqs req pls thx fwd disco qual intl natl corp inc ltd llc hrs hr mins
+    wk wks yr yrs mos ppl pts abt appt appts thru w/ b/c f/u btw imo tbh fyi ok asap avg max min est info org
+    orgs rev prod ops config configs
+    spreadsheet spreadsheets workbook workbooks dashboard dashboards inbox inboxes website websites webform webforms
+    homepage database databases whiteboard whiteboards checklist checklists helpdesk timesheet timesheets
+    email emails newsletter newsletters""".split()  # noqa: SIM905
+)
+# Words of job titles: a capitalised run holding one is a role ("VP Demand Gen", "Enterprise Architect").
+_TITLE_WORDS = frozenset(
+    """head director dir vp svp evp avp chief officer manager mgr lead leader architect partner founder cofounder
+    co-founder owner president coordinator specialist analyst engineer consultant executive exec counsel
+    associate assistant principal supervisor controller treasurer secretary intern advisor strategist
+    administrator""".split()  # noqa: SIM905
+)
+# English function words written in capitals for emphasis ("NOT convinced"), never acronyms of a product.
+_EMPHASIS = frozenset(
+    """NOT NO YES ALL ANY ONLY NEVER MUST AND OR BUT THE WHO WHAT WHY WHEN WHERE HOW VERY REALLY HUGE BIG KEY NEW
+    NOW ASAP URGENT IMPORTANT NOTE""".split()  # noqa: SIM905
+)
+_HOLIDAYS = re.compile(
+    r"(?:Black Friday|Cyber Monday|Christmas|Xmas|Easter|Thanksgiving|Halloween|New Year'?s?|Hanukkah|Diwali|Ramadan|"
+    r"Eid|Lunar New Year|Chinese New Year|Memorial Day|Labor Day|Labour Day|Boxing Day)",
+)
+_NOT_NAMES = frozenset(
+    """I We They He She It You Our Their His Her The A An This That These Those Also And But Or So Then Next Pain
+    Pains Goal Goals Objection Objections Concern Concerns Risk Risks Commitment Commitments Action Actions
+    Items Notes Note Call Meeting Attendees Agenda Summary Recap Todo Follow Followup Overall Good Great Strong
+    Weak Need Needs Want Wants Key Main Discussed Demo Intro Discovery Monday Tuesday Wednesday Thursday Friday
+    Saturday Sunday Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun January February March April May June July
+    August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Today Tomorrow
+    EOW Yes No Not None Tech Stack Systems Tools Competition Competitors Status Budget Timeline Decision Process
+    Team Finance Legal Security Procurement Marketing Sales Engineering Product Board Ops Operations Data
+    Analytics Revenue Support Customer Customers Success IT HR Exec Execs Leadership Management CFO CEO Mr Ms
+    Mrs Dr Q Quarter Per Via Re Cc Ok Okay Hi Thanks Thank Please Will Would Should Could Can Might Must Just
+    Still Only Everyone Anyone Nobody Someone Both Each Every All Some Most Many Few Lots Very Much More Less
+    Early Late Price Pricing Cost Costs Contract Renewal Proposal Quote Trial Pilot Workshop Session Review
+    Kickoff Onsite""".split()  # noqa: SIM905
+)
+_PERSON_AFTER = re.compile(
+    r"^\s*(?:'s\s+(?:team|boss|manager|role|view|concern|take)|\((?:[A-Z][\w&/ ]{1,30})\)|,\s*(?:the\s+)?"
+    r"(?:head|vp|director|chief|manager|cfo|cio|cto|ciso|cmo|ceo|lead|owner)\b|\s+(?:said|says|asked|asks|wants|"
+    r"wanted|mentioned|thinks|thought|noted|raised|pushed|agreed|joined|confirmed|promised|owes|explained|"
+    r"shared|described|complained|worries|worried|is worried|was worried|is concerned|was concerned|"
+    r"(?:will|'ll|to) (?:send|share|intro|introduce|loop|check|confirm|get|ask|review|talk|bring)|"
+    r"runs|leads|manages|owns|reports|is (?:the|our|their|a) (?:\w+ )?(?:champion|sponsor|buyer|lead|head)))\b",
+    re.I,
+)
+_PERSON_BEFORE = re.compile(
+    r"\b(?:(?:call|met|meet|meeting|mtg|spoke|speak|talked|talk|chat|catch[- ]?up|sync|session|demo|workshop|intro|"
+    r"lunch|coffee|dinner|along|together|w/|and me|and I|SE|AE) with|asked|told|per|cc|ping|pinged|email|emailed|"
+    r"intro to|ask)\s*$",
+    re.I,
+)
+# A department after a title ("Head of Digital Acquisition", "VP Audience"), a place after an event ("workshop in
+# Amsterdam"), a regulator or body after "for"/"by" is no system.
+_ROLE_BEFORE = re.compile(
+    r"\b(?:head|director|dir|vp|svp|evp|avp|chief|manager|mgr|lead|officer)\.?(?:\s+(?:of|for))?\s+$", re.I
+)
+_PLACE_BEFORE = re.compile(
+    r"\b(?:workshop|meeting|mtg|office|onsite|on-site|based|located|headquartered|hq|conference|dinner|lunch|"
+    r"plant)s? (?:in|at)\s+$",
+    re.I,
+)
+_SYSTEM_BEFORE = re.compile(
+    r"\b(?:in|into|from|on|via|using|use|uses|used|run|runs|on top of|with|replace|replacing|migrat\w+ (?:to|off|"
+    r"from)|integrat\w+ with|connect\w* to|sync\w* (?:to|with)|our|their|the|existing|current|legacy)\s+$",
+    re.I,
+)
+_SYSTEM_AFTER = re.compile(
+    r"^\s+(?:instance|org|tenant|warehouse|account|integration|connector|data|dashboards?|reports?|licen[cs]es?|"
+    r"seats?|contract|renewal|admin|stack|workspace|project|environment|database|cluster|pipelines?|sync|export|"
+    r"api|sso|audit|certification|report|subscription|type (?:i|ii|1|2))\b",
+    re.I,
+)
+_SYSTEM_BEFORE_STRONG = re.compile(
+    r"\b(?:integrat\w+|connect\w*|sync\w*|migrat\w+|replac\w+) (?:with|to|from|off)\s+$", re.I
+)
+_CHAIN = re.compile(r"(?:,|\band|\bor|\+|/|&)\s*$")
+_EVALUATING = re.compile(
+    r"\b(?:evaluating|also (?:looking at|talking to|considering|evaluating|speaking with)|looking at|comparing "
+    r"(?:us )?(?:with|to|against)|talking to|in talks with|bake-?off (?:with|against)|vs\.?|versus|against|"
+    r"incumbent(?: is)?|shortlist(?:ed)?(?: includes)?|alternatives? (?:like|such as|is|are)|demoed|"
+    r"(?:trialing|trialling|piloting)|competing with|up against|quote from|proposal from|pilot with|trial with|"
+    r"(?:vendor|startup|company|tool|provider|platform|player|agency|consultancy|competitor) called)\s*$",
+    re.I,
+)
+_WORD = re.compile(r"[^\W_][^\W_]*(?:[.&][^\W_]+|-[A-Z0-9][^\W_]*)*")
+# A lower-case word in a place where a product stands: "orders in quickbooks", "mktg = mailchimp", "thru etsy".
+_LOWER_SYSTEM_BEFORE = re.compile(
+    r"(?:\b(?:in|on|via|thru|through|using|uses|use|used|runs?|into|w/|on top of|built on|hosted on|synced? (?:to|"
+    r"with|from)|moved? (?:to|off)|migrat\w+ (?:to|off|from)|switch\w* (?:to|from))|=)\s*$",
+    re.I,
+)
+_LOWER_SYSTEM_AFTER = re.compile(
+    r"\s*(?:$|[,.;)+/&(]|<>|->|\s(?:and|or|plus|on|in|for|to|with|via|w/|too|already|only|as|is|are|was)\b)", re.I
+)
+_SYSTEM_BEFORE_PLACE = re.compile(r"\b(?:in|into|via|using|uses|on top of)\s+$", re.I)
+_CHAIN_AFTER = re.compile(r"^\s*(?:,|\+|/|&|\band\b|\bor\b)\s*$")
+# Evaluation cues after a name: "Cartolux, a smaller vendor", "X pitched them", "X quoted less".
+_COMPETITOR_AFTER = re.compile(
+    r"^\s*(?:,\s*(?:a|an|another)\s+(?:\w+\s+){0,2}(?:vendor|startup|provider|competitor|player|tool|platform)\b|"
+    r"\s(?:pitched|quoted|came in|demoed|is cheaper|was cheaper|undercut))",
+    re.I,
+)
+
+
+@functools.cache
+def _vocabulary() -> frozenset[str]:
+    """Whole words of the model's WordPiece vocabulary: a stand-in for 'a common English word' (product names such
+    as Okta, Salesforce or Marketo are not in it; Snowflake, Slack and Segment are)."""
+    words = (model_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha())
+
+
+_SUFFIXES = ("ies", "es", "s", "ers", "er", "als", "al", "ments", "ment", "ings", "ing", "ed")
+
+
+def _common(word: str) -> bool:
+    """A word of the model's vocabulary, or one formed from one by a regular ending ("recruiters" from recruit,
+    "referrals" from refer, "bookings"): a common English word, not a product's name."""
+    lowered = word.lower()
+    vocabulary = _vocabulary()
+    if lowered in vocabulary:
+        return True
+    for suffix in _SUFFIXES:
+        if lowered.endswith(suffix) and len(lowered) - len(suffix) >= 3:
+            stem = lowered[: -len(suffix)]
+            doubled = stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] else stem
+            if {stem, doubled, stem + "e", stem + "y"} & vocabulary:
+                return True
+    return False
+
+
+def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, str]]:
+    """(competitor | system, name) for each name in the sentence."""
+    text = sentence.text
+    lowered = text.lower()
+    taken: list[tuple[int, int]] = []
+    for alias, display in sorted(facts.competitors.items(), key=lambda kv: -len(kv[0])):
+        for m in re.finditer(r"(?<![\w-])" + re.escape(alias) + r"(?![\w-])", lowered):
+            if any(m.start() < e and s < m.end() for s, e in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            yield "competitor", display
+    for m in re.finditer(r"[^\W\d_]{5,}", text):
+        if any(m.start() < e and s < m.end() for s, e in taken):
+            continue
+        rival = _misspelt_competitor(m.group(0), facts.competitors)
+        if rival is not None:
+            taken.append((m.start(), m.end()))
+            yield "competitor", rival
+    phrases = [p for p in _capitalised_phrases(text) if not any(p[0] < e and s < p[1] for s, e in taken)]
+    kinds: list[str | None] = []
+    prior_system = False
+    for start, end, phrase in phrases:
+        kind = _name_kind(text, start, end, phrase, facts, sentence, prior_system)
+        prior_system = kind == "system"
+        kinds.append(kind)
+    # A name chained to a system that follows it is one too: "ads: Google + TikTok", "Google/Meta".
+    for i in range(len(phrases) - 2, -1, -1):
+        start, end, phrase = phrases[i]
+        chained = kinds[i] is None and kinds[i + 1] == "system" and _CHAIN_AFTER.match(text[end : phrases[i + 1][0]])
+        if chained and _could_be_system(text, start, phrase, facts):
+            kinds[i] = "system"
+    found = [(p[0], k, p[2]) for p, k in zip(phrases, kinds, strict=True) if k is not None]
+    found += [(start, "system", word) for start, word in _lower_case_systems(text, sentence, facts, taken)]
+    for _, kind, phrase in sorted(found):
+        yield kind, phrase
+
+
+def _misspelt_competitor(word: str, competitors: dict[str, str]) -> str | None:
+    """The battlecard a word misspells: one edit from a one-word name of six letters or more (two from one of
+    nine or more), and no common word itself ("Tesselate" for Tessellate; never "query" for Quarry)."""
+    lowered = word.lower()
+    if lowered in _vocabulary() or lowered in competitors:
+        return None
+    near = [
+        display
+        for alias, display in competitors.items()
+        if len(alias) >= 6
+        and alias.isalpha()
+        and abs(len(alias) - len(lowered)) <= 2
+        and _edit_distance(lowered, alias) <= (1 if len(alias) < 9 else 2)
+    ]
+    return max(near, key=len) if near else None  # the fullest display name of the battlecard
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _lower_case_systems(
+    text: str, sentence: NoteSentence, facts: NoteFacts, taken: list[tuple[int, int]]
+) -> Iterable[tuple[int, str]]:
+    """Products written in lower case, as reps do ("orders in quickbooks", "stack: shopify + klaviyo"): a word
+    that is no word of the model's vocabulary (nor its plural, nor shorthand), where a product stands: after "in",
+    "on", "via", "thru", "=", in a list that started with a system, or first in a line of a systems section; and
+    ending a phrase (then punctuation, a list, a preposition): "on influencer codes" is no product."""
+    prior = False
+    for m in re.finditer(r"(?<![\w/@.'-])[a-z0-9][a-z0-9]*(?:\.[a-z]{2,4})?(?![\w/@'-])", text):
+        word = m.group(0)
+        if any(m.start() < e and s < m.end() for s, e in taken):
+            continue
+        before = text[: m.start()]
+        unknown = (
+            not _common(word)
+            and word not in _SHORTHAND
+            and word.upper() not in _NOT_SYSTEMS
+            and not _is_person_word(word, facts)
+            and word not in facts.own_names
+            and re.search(r"[a-z]", word) is not None
+            and not re.fullmatch(r"\d+(?:st|nd|rd|th|am|pm|k|m|x|h|s|d|w|hrs?|mins?|yrs?|mos?|wks?|pts?|ish)", word)
+            and len(word) >= 2
+        )
+        chained = prior and bool(_CHAIN.search(before))
+        first = sentence.section == "systems" and not before.strip()
+        placed = bool(_LOWER_SYSTEM_BEFORE.search(before)) or chained or first
+        ends = _LOWER_SYSTEM_AFTER.match(text[m.end() :]) is not None
+        prior = unknown and placed and ends
+        if prior:
+            yield m.start(), word
+
+
+def _could_be_system(text: str, start: int, phrase: str, facts: NoteFacts) -> bool:
+    """False for a person of the deal, the account or our product, a role ("VP Demand Gen", but "in Google Ad
+    Manager" is a product), abbreviations and holidays."""
+    words = phrase.replace("&", " ").replace("-", " ").split()
+    lowered = [w.lower() for w in words]
+    placed = _SYSTEM_BEFORE_PLACE.search(text[:start]) is not None
+    return not (
+        any(_is_person_word(w, facts) for w in lowered)
+        or any(w in facts.own_names for w in lowered)
+        or (any(_is_role_word(w) for w in words) and not placed)
+        or all(_is_abbreviation(w) or w in _NOT_NAMES for w in words if not w.isdigit())
+        or _HOLIDAYS.fullmatch(phrase) is not None
+    )
+
+
+def _is_person_word(word: str, facts: NoteFacts) -> bool:
+    """An attendee's or stakeholder's name word, or the start of one ("Vik" for Vikram)."""
+    return word in facts.people or (len(word) >= 3 and any(p.startswith(word) for p in facts.people if len(p) > 4))
+
+
+def _is_role_word(word: str) -> bool:
+    return word.lower().rstrip(".") in _TITLE_WORDS or bool(re.fullmatch(r"C[A-Z]{1,3}O", word))
+
+
+def _is_abbreviation(word: str) -> bool:
+    """A business abbreviation, shorthand, a fiscal period or an emphasised English word, plurals included."""
+    upper = word.upper()
+    singular = upper[:-1] if upper.endswith("S") and len(upper) > 2 else upper
+    return (
+        upper in _NOT_SYSTEMS
+        or singular in _NOT_SYSTEMS
+        or word.lower() in _SHORTHAND
+        or word in _EMPHASIS
+        or _NOT_SYSTEM_PATTERN.fullmatch(word) is not None
+    )
+
+
+def _capitalised_phrases(text: str) -> Iterable[tuple[int, int, str]]:
+    """Runs of capitalised words, acronyms, inner-capital words and numbers after them ("SOC 2", "Power BI")."""
+    words = list(_WORD.finditer(text))
+    i = 0
+    while i < len(words):
+        w = words[i].group(0)
+        if not _is_capital(w):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(words) and text[words[j - 1].end() : words[j].start()] in (" ", " & ", "-"):
+            nxt = words[j].group(0)
+            if _is_capital(nxt) or (nxt.isdigit() and len(nxt) <= 5) or re.fullmatch(r"[IVX]{1,3}|\d+[a-z]?", nxt):
+                j += 1
+            else:
+                break
+        # Drop leading words that are no names ("The", "Our", "Pain"), and a sentence's first word when it is a
+        # common word ("Met Anil Kapoor").
+        while i < j and (
+            words[i].group(0) in _NOT_NAMES
+            or (i == 0 and j - i > 1 and words[i].group(0).lower() in _vocabulary() and words[i].group(0)[1:].islower())
+        ):
+            i += 1
+        if i < j:
+            yield words[i].start(), words[j - 1].end(), text[words[i].start() : words[j - 1].end()]
+        i = max(j, i + 1)
+
+
+def _is_capital(word: str) -> bool:
+    """Capitalised, inner capitals ("eComm", "ezyVet"), or a number run into a word ("6sense")."""
+    return word[:1].isupper() or bool(re.search(r"[a-z][A-Z]", word) or re.fullmatch(r"\d+[a-z]{4,}", word))
+
+
+def _strong(word: str) -> bool:
+    """A word that looks like a product name wherever it stands."""
+    if _is_abbreviation(word):
+        return False
+    if re.search(r"[a-z][A-Z]", word) or (re.search(r"\d", word) and re.search(r"[A-Za-z]", word)):
+        return True
+    if word.isupper() and len(word) >= 3:
+        return not word.isdigit()  # two capitals ("FF", "SF") need a system's place or section
+    return word[:1].isupper() and not _common(word) and word not in _NOT_NAMES
+
+
+def _name_kind(
+    text: str, start: int, end: int, phrase: str, facts: NoteFacts, sentence: NoteSentence, prior_system: bool = False
+) -> str | None:
+    words = phrase.replace("&", " ").replace("-", " ").split()
+    before, after = text[:start], text[end:]
+    if not _could_be_system(text, start, phrase, facts):
+        return None
+    if _ROLE_BEFORE.search(before) or _PLACE_BEFORE.search(before):
+        return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
+    technical = any(re.search(r"[a-z][A-Z]|\d", w) or (w.isupper() and len(w) > 1) for w in words)
+    person_cue = _PERSON_AFTER.match(after) or (
+        _PERSON_BEFORE.search(before) and not _SYSTEM_BEFORE_STRONG.search(before)
+    )
+    if person_cue and not technical:
+        return None
+    strong = any(_strong(w) for w in words)
+    contextual = bool(_SYSTEM_BEFORE.search(before) or _SYSTEM_AFTER.match(after))
+    at_start = not before.strip() or before.rstrip().endswith((":", "-", "(", "/"))
+    title_case = len(words) >= 2 and all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words)
+    if _CHAIN.search(before) and prior_system:
+        contextual = True  # "Gong and Outreach", "Google/Meta": a list that started with a system
+        at_start = False
+    if title_case and all(w.lower() not in _vocabulary() for w in words) and not contextual:
+        return None  # "Priya Raman": two unknown capitalised words read as a person's name
+    if len(words) >= 2 and not at_start and all(w.lower() in _vocabulary() or w.isupper() for w in words):
+        contextual = True  # common words capitalised together mid-sentence name a product: "Google Ads", "Power BI"
+    if _COMPETITOR_AFTER.match(after) or (_EVALUATING.search(before) and (strong or contextual or not at_start)):
+        return "competitor"
+    if sentence.section == "competitors" and (strong or not at_start):
+        return "competitor"
+    if strong:
+        return "system"
+    if contextual and not at_start and len(phrase) > 2:
+        return "system"
+    if sentence.section == "systems" and len(phrase) > 2:
+        return "system"
+    return None
