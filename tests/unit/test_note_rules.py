@@ -59,6 +59,33 @@ def test_a_date_after_by_or_due_is_a_deadline() -> None:
     assert [f.deadline for f in find_dates("pricing due on Thursday", MEETING)] == [True]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("check-in sat 14th 10am", date(2026, 3, 14)),  # a weekday with its day of the month
+        ("Friday the 20th works for them", date(2026, 3, 20)),
+        ("walkthrough 19.03 15:30", date(2026, 3, 19)),  # day.month with a time, no closing dot
+        ("sync fri @ 9", date(2026, 3, 13)),  # a weekday in lower case with a time
+        ("ops review thurs 2p", date(2026, 3, 12)),
+        ("pricing call the 18th, our SE joins", date(2026, 3, 18)),  # an ordinal day on its own
+        ("onsite Wednesday week", date(2026, 3, 18)),  # the Wednesday after next
+        ("Sun 22.3. kickoff", date(2026, 3, 22)),
+    ],
+)
+def test_dates_with_times_weekdays_and_ordinal_days(text: str, expected: date) -> None:
+    assert _dates(text) == [expected]
+
+
+def test_a_weekday_before_the_date_it_falls_on_is_that_date() -> None:
+    # Written on Tuesday 10 March: "Thu" alone would be the 12th, but the date beside it says the 19th.
+    assert _dates("workshop Thu 19.3. in Leeds") == [date(2026, 3, 19)]
+
+
+@pytest.mark.parametrize("text", ["the 2nd round of cuts", "her 3rd attempt", "we sat with them for an hour"])
+def test_ordinals_and_short_weekday_words_without_a_day_are_no_dates(text: str) -> None:
+    assert _dates(text) == []
+
+
 # Structure ------------------------------------------------------------------------------------------------------
 
 
@@ -210,6 +237,9 @@ def test_under_an_objection_heading_a_want_is_a_condition_not_a_goal() -> None:
         ("Steering committee Apr 14 - we get 15 minutes", True),
         ("Final presentation in the week of Apr 20, no day yet.", False),
         ("No next mtg yet, she will confirm a day.", False),
+        # An undated step after a dated one leaves the first dated.
+        ("Scoping call 17 Mar, then legal review (date tbd).", True),
+        ("Scoping call 17 Mar tbc, then legal review.", False),
     ],
 )
 def test_the_next_step_is_a_dated_meeting_not_a_deadline(text: str, dated: bool) -> None:

@@ -3,12 +3,15 @@
 Counted as a date: ISO (2026-12-04), month/day with or without a year (12/4, 12/4/2026: month first, unless only
 the day-first reading falls within the next four months: 08/12 written in November is 8 December), day.month with
 a closing dot or a year (24.11., 24.11.2026, as written in much of Europe), day and month names in either order
-(3 March, 3rd of March, March 3rd, Dec 4, Jan 19, with or without a year), weekdays
-(Tuesday, next Tuesday, this Fri: the next such day after the meeting), today, tomorrow, the day after tomorrow,
+(3 March, 3rd of March, March 3rd, Dec 4, Jan 19, with or without a year), day.month with a time and no closing
+dot (01.12 14:00), weekdays (Tuesday, next Tuesday, this Fri: the next such day after the meeting; "thurs @ 4",
+"fri 3p": a short weekday in lower case with a time; "Thursday week": a week later), a weekday with its day
+("mon 30th", "Monday the 7th"), an ordinal day ("on the 3rd", "the 3rd at 11": the next such day of the month; not
+"the 3rd round"), today, tomorrow, the day after tomorrow,
 in N days or weeks or months ("in two weeks", "in a couple of weeks", "a week from today"), end of day / week /
 month (EOD, EOW, EOM, "end of next week"). Not a date: "next week", "soon", "next quarter", "Q1", "mid-March",
 "last Tuesday" (past), a week named by its first day ("the week of Dec 14", "w/c 14/12": no day agreed), and a bare
-time ("at 3pm", "10:00"). A date after "by", "before", "due" or "no later than" is a deadline (`FoundDate.deadline`):
+time ("at 3pm", "10:00"). A weekday written before the date it falls on ("Thu 17.12.") is that date. A date after "by", "before", "due" or "no later than" is a deadline (`FoundDate.deadline`):
 "I'll send the deck by Friday" sets when something is due, not when the two sides meet.
 """
 
@@ -51,8 +54,19 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("end_of", re.compile(
         r"\b(?:(?P<abbr>eod|eow|eom|cob|eo[dwm])\b|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<next>next\s+)?"
         r"(?P<unit>day|week|month)\b)", re.I)),
-    ("ordinal_day", re.compile(r"\b(?:on|by|for) the (?P<day>[0-3]?\d)(?:st|nd|rd|th)\b", re.I)),
-    ("weekday", re.compile(r"\b(?P<mod>next|this|coming|on|last|this past)?\s*" + _WEEKDAY, re.I)),
+    ("weekday_day", re.compile(
+        r"\b(?P<mod>next|this|coming|on)?\s*" + _WEEKDAY + r"\s*,?\s+(?:the\s+)?(?P<day>[0-3]?\d)(?:st|nd|rd|th)\b"
+        r"(?![./:]\d)", re.I)),
+    ("dotted_time", re.compile(
+        r"(?<![\w.,/])(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)(?=,?\s*(?:at\s+|@\s*)?[0-2]?\d(?::\d\d|h\d\d)\b)")),
+    ("ordinal_day", re.compile(
+        r"\b(?:(?:on|by|for) the (?P<day>[0-3]?\d)(?:st|nd|rd|th)\b|the (?P<bare>[0-3]?\d)(?:st|nd|rd|th)\b"
+        r"(?=\s*(?:$|[,.;:)!?\-\u2013\u2014]|(?:at|from|w/|with|for|or|and|in the)\b|@|"
+        r"[0-2]?\d(?::\d\d)?\s*(?:a|p)m?\b)))", re.I)),
+    ("weekday", re.compile(
+        r"\b(?P<mod>next|this|coming|on|last|this past)?\s*" + _WEEKDAY
+        + r"(?P<week>\s+week\b)?(?P<time>\s*(?:@|at\b)?\s*[0-2]?\d(?::[0-5]\d)?\s*(?:a|p)m?\b(?![/.:]\d)|\s*@)?",
+        re.I)),
 ]  # fmt: skip
 
 
@@ -103,6 +117,7 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
     Past references ("last Tuesday") are left out; spans never overlap."""
     found: list[FoundDate] = []
     taken: list[tuple[int, int]] = []
+    weekdays: set[int] = set()  # starts of dates read from a weekday alone
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(text):
             if any(m.start() < end and start < m.end() for start, end in taken):
@@ -113,7 +128,20 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             if value is None or _WEEK_OF.search(text[:start]):
                 continue
             found.append(FoundDate(value, m.group(0).strip(), start, bool(_DEADLINE.search(text[:start]))))
+            if kind == "weekday":
+                weekdays.add(start)
     found.sort(key=lambda f: f.start)
+    # "Thu 17.12.", "Fri Dec 11": a weekday written before the date it falls on is that date, not the next such day.
+    found = [
+        f
+        for f, after in zip(found, [*found[1:], None], strict=False)
+        if not (
+            f.start in weekdays
+            and after is not None
+            and after.date != f.date
+            and re.fullmatch(r"[\s,]*", text[f.start + len(f.text) : after.start])
+        )
+    ]
     for i in range(1, len(found)):  # "by Thu 12/10": the second half of one date is as much a deadline
         gap = text[found[i - 1].start + len(found[i - 1].text) : found[i].start]
         if found[i - 1].deadline and not found[i].deadline and re.fullmatch(r"[\s,]*", gap):
@@ -167,20 +195,26 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         if unit.startswith("month"):
             return _add_months(ref, count)
         return ref + timedelta(days=count * (7 if unit.startswith("week") else 1))
-    if kind == "ordinal_day":
-        day = int(g["day"])
-        found = _safe(ref.year, ref.month, day)
-        if found is None or found < ref:
-            following = _add_months(ref.replace(day=1), 1)
-            found = _safe(following.year, following.month, day)
-        return found
+    if kind == "dotted_time":
+        return _upcoming(ref, int(g["month"]), int(g["day"]), None)
+    if kind in ("ordinal_day", "weekday_day"):
+        return _day_of_month(ref, int(g.get("day") or g.get("bare") or 0))
     if kind == "weekday":
         mod = (g.get("mod") or "").lower()
         if mod.startswith("last") or mod == "this past":
             return None
         target = _WEEKDAYS[g["weekday"].lower().rstrip(".")]
-        if len(g["weekday"]) <= 3 and not g["weekday"][0].isupper() and not mod:
-            return None  # "sat", "sun", "wed" in lower case without a cue are words, not days
+        if len(g["weekday"]) <= 3 and not g["weekday"][0].isupper() and not mod and not g.get("time"):
+            return None  # "sat", "sun", "wed" in lower case without a cue or a time are words, not days
         days = (target - ref.weekday()) % 7 or 7
-        return ref + timedelta(days=days)
+        return ref + timedelta(days=days + (7 if g.get("week") else 0))  # "Thursday week": a week after Thursday
     return None
+
+
+def _day_of_month(ref: date, day: int) -> date | None:
+    """The next day of that number from `ref` on: "the 3rd" written on 25 November is 3 December."""
+    found = _safe(ref.year, ref.month, day)
+    if found is None or found < ref:
+        following = _add_months(ref.replace(day=1), 1)
+        found = _safe(following.year, following.month, day)
+    return found

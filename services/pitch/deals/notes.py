@@ -12,6 +12,7 @@ is a meeting with a date; a deadline for something sent ("I'll send the deck by 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -168,6 +169,8 @@ _UNDATED = re.compile(
     r"none (set|booked|agreed|formally|yet)|will confirm (the )?(day|date|time))\b",
     re.I,
 )
+
+_CLAUSE_BREAK = re.compile(r";|\bthen\b", re.I)
 
 # Something one side sends the other: its deadline is no meeting.
 _DELIVERABLE = re.compile(
@@ -385,9 +388,11 @@ class NoteAnalyser:
             # A deadline for something sent ("send the deck by Friday") dates a commitment, never the next meeting;
             # "demo by Friday" still dates the demo.
             deliverable = bool(_DELIVERABLE.search(sentence.text))
-            dates = [d.date for d in found if not (d.deadline and deliverable)]
+            dates = [
+                d.date for d in found if not (d.deadline and deliverable) and not _undated_at(sentence.text, d.start)
+            ]
             due = min((d.date for d in found), default=None)
-            undated = bool(_UNDATED.search(sentence.text))
+            undated = not dates
             if dates and not undated and ("next_step" in kinds or _EVENT.search(sentence.text)):
                 if "commitment" in kinds and not _EVENT.search(sentence.text):
                     pass  # a deliverable with a deadline: a commitment, not a meeting
@@ -426,6 +431,17 @@ class NoteAnalyser:
         analysis["next_step_date"] = _iso(min(next_dates)) if next_dates else None
         analysis["next_step_missing"] = not next_dates
         return [s.text for s in sentences], analysis
+
+
+def _undated_at(text: str, start: int) -> bool:
+    """Whether the clause holding a date leaves the meeting unscheduled ("call Tuesday, time TBD" does; in "review
+    11 Dec, then a call the week after (day tbd)" only the second step is undated). Clauses: split at ';' and
+    'then'."""
+    bounds = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(text)), len(text) + 1]
+    for left, right in itertools.pairwise(bounds):
+        if left <= start < right:
+            return _UNDATED.search(text[left:right]) is not None
+    return False
 
 
 def _iso(value: date | None) -> str | None:
