@@ -69,8 +69,8 @@ class ShortAnswerPolicy:
 # chosen on the same half (at least 0.1 apart), maximising right+wrong accuracy plus 0.3 x partial accuracy;
 # full credit from the 5th percentile of the half's reference answers graded against themselves.
 COMBINER = Combiner(
-    bias=-0.741,
-    weights=(2.035, 1.437, 2.06, -1.451, -1.21, -0.638),
+    bias=-0.768,
+    weights=(2.063, 1.414, 2.084, -1.429, -1.288, -0.609),
     correct_at=0.5,
     partial_at=0.35,
     full_at=0.9,
@@ -321,7 +321,13 @@ _RULED_OUT = re.compile(
     r"|in place of)\b",
     re.I,
 )
-_LEADING_ANSWER = re.compile(r"^(?:yes|no)\b[,.;:!]?\s*", re.I)
+# "No.", "Yes, ...", "No to both:" open an answer; "No more than 8" does not.
+_LEADING_ANSWER = re.compile(r"^(?:yes|no)(?:\s+to\s+(?:both|all|either))?(?:[,.;:!]\s*|\s*$)", re.I)
+# A short lead before a colon is the clause's own adverbial ("By geo-routing: requests go to the closest ..."),
+# not a claim of its own.
+_SHORT_LEAD = re.compile(r"^((?:\S+\s+){0,2}\S+):\s+")
+# A clause that opens with one of these qualifies the clause before it ("..., even via the load balancer").
+_QUALIFIER = re.compile(r"^(?:even|including|especially|except|via|regardless|whether)\b", re.I)
 _CONNECTIVE = re.compile(r"^(?:and|but|so|while|which|because|though|although|then)\s+", re.I)
 
 
@@ -334,13 +340,20 @@ class Claims:
 
 def claims_of(reference: str) -> Claims:
     """The short claims a reference answer makes: split at clause boundaries, with asides and ruled-out
-    alternatives set apart. Clauses are kept whole: a cut mid-clause loses the fact as often as it sharpens it."""
+    alternatives set apart. Clauses are kept whole: a cut mid-clause loses the fact as often as it sharpens it;
+    a qualifier ("even via the load balancer") stays with its clause and a short lead ("By geo-routing:") with
+    the clause it introduces."""
     asides = [m.strip() for m in _PAREN.findall(reference) if len(m.split()) >= 2]
+    flat = re.sub(r"\s+([,.;:])", r"\1", " ".join(_PAREN.sub(" ", reference).split()))
+    flat = _SHORT_LEAD.sub(r"\1, ", _LEADING_ANSWER.sub("", flat), count=1)
     asserted: list[str] = []
     ruled: list[str] = []
-    for part in _SPLIT.split(_PAREN.sub(" ", reference)):
-        part = _CONNECTIVE.sub("", _LEADING_ANSWER.sub("", " ".join(part.split()).strip(" ,.;:"))).strip()
+    for part in _SPLIT.split(flat):
+        part = _CONNECTIVE.sub("", _LEADING_ANSWER.sub("", part.strip(" ,.;:"))).strip()
         if len(part.split()) < 2:
+            continue
+        if asserted and _QUALIFIER.match(part):
+            asserted[-1] = f"{asserted[-1]}, {part}"
             continue
         marker = _RULED_OUT.search(part)
         if marker:
@@ -374,7 +387,7 @@ def slot_conflicts(answer: str, reference: str) -> tuple[bool, bool]:
         said, strength = align(clause, claims)
         if said is None or strength < ALIGNED:
             continue
-        theirs = [q for q in quantities(said) if q.dim in _MEASURED]
+        theirs = [q for q in quantities(said) if q.dim in _MEASURED or (q.dim == "count" and q.value >= _COUNTED)]
         for mine in quantities(clause):
             kind = [q for q in theirs if q.dim == mine.dim]
             figure = figure or (bool(kind) and not any(mine.same(q) for q in kind))
@@ -382,7 +395,9 @@ def slot_conflicts(answer: str, reference: str) -> tuple[bool, bool]:
     return figure, negation
 
 
-_MEASURED = ("time", "percent", "bytes", "money")  # counts are too often incidental ("three points") to check
+_MEASURED = ("time", "percent", "bytes", "money")
+# Small counts are too often incidental ("three points") to check; a count of this size or more is a figure.
+_COUNTED = 10.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,11 +104,29 @@ def test_claims_set_asides_and_ruled_out_alternatives_apart() -> None:
         "By geo-routing: requests go to the closest database (replicas or primary); before that it was "
         "round-robin across all databases."
     )
-    assert claims.asserted == ["By geo-routing", "requests go to the closest database"]
+    # The short lead stays with the clause it introduces: "By geo-routing" alone is not a claim a rep can make.
+    assert claims.asserted == ["By geo-routing, requests go to the closest database"]
     assert claims.asides == ["replicas or primary"]
     assert claims.ruled_out == ["it was round-robin across all databases"]
     assert claims_of("No. Compute is excluded, along with add-ons.").asserted == [
         "Compute is excluded, along with add-ons"
+    ]
+
+
+def test_claims_keep_qualifiers_and_no_as_a_quantifier() -> None:
+    # "No more than" is part of the claim, not an answer to a yes/no question.
+    assert claims_of("No more than 8 jobs running concurrently, and each job under 10 minutes.").asserted == [
+        "No more than 8 jobs running concurrently",
+        "each job under 10 minutes",
+    ]
+    assert claims_of("No to both: there is no export (Team plans); they stay in the audit page.").asserted == [
+        "there is no export",
+        "they stay in the audit page",
+    ]
+    # A qualifier belongs to the clause before it.
+    assert claims_of("Replicas serve only reads; all writes go to the primary, even via the pooler.").asserted == [
+        "Replicas serve only reads",
+        "all writes go to the primary, even via the pooler",
     ]
 
 
@@ -171,8 +189,11 @@ def test_a_clause_that_swaps_a_figure_or_negates_its_reference_clause_is_flagged
     checks = "Lumora automatically checks for sample ratio mismatch."
     assert slot_conflicts("Lumora does not check for sample ratio mismatch.", checks) == (False, True)
     assert slot_conflicts("Sample ratio mismatch is checked for you.", checks) == (False, False)
-    # Counts are not checked clause by clause ("three points" is too often incidental).
+    # Small counts are not checked clause by clause ("three points" is too often incidental); large ones are.
     assert slot_conflicts("Incremental syncs run in 3 regions on the Business plan.", reference) == (False, False)
+    tiers = "The free tier covers up to 50,000 monthly users on the Starter plan."
+    assert slot_conflicts("The free tier covers up to 7,500 monthly users.", tiers) == (True, False)
+    assert slot_conflicts("The free tier covers up to 50k monthly users.", tiers) == (False, False)
 
 
 def test_the_combiner_maps_its_reading_onto_the_published_bands() -> None:
