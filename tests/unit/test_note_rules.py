@@ -203,6 +203,44 @@ def test_conditions_and_hurdles_the_customer_sets_are_objections(sentence: str) 
     assert _texts(analysis, "pains") == []
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Their vendor assessment alone usually takes two quarters.",
+        "IT won't sign off on anything without SAML and audit logs.",
+        "Hosting has to be in Frankfurt, not negotiable.",
+        "The owner wonders if it's overkill for a shop their size.",
+        "They already paid for a BI suite through 2027.",
+        "SOC 2 Type II came up and we don't have it.",
+        "Their CTO said they could just build it with the data team.",
+        "He asked how long onboarding takes with one admin.",
+        "The board approved no new software spend this year.",
+        "Every purchase over 50k goes to a formal tender.",
+    ],
+)
+def test_gates_durations_and_doubts_of_fit_are_objections(sentence: str) -> None:
+    assert _texts(_analyse(sentence), "objections") == [sentence]
+
+
+def test_a_step_towards_a_hurdle_is_no_objection() -> None:
+    analysis = _analyse("Dana will send over their security questionnaire; we regroup once it's back.")
+    assert analysis["objections"] == []
+
+
+def test_a_complaint_about_a_competitor_is_no_objection_but_its_lower_price_is() -> None:
+    facts = NoteFacts(meeting_date=MEETING, competitors={"brightwater": "Brightwater"})
+    analyser = NoteAnalyser(_flat)
+    complaint = analyser.analyse("looked at Brightwater last year, way too pricey", facts)[1]
+    assert complaint["objections"] == []
+    cheaper = analyser.analyse("Brightwater quoted them a lower price for the same seats.", facts)[1]
+    assert _texts(cheaper, "objections") == ["Brightwater quoted them a lower price for the same seats."]
+
+
+def test_a_heading_of_two_labels_gives_the_first_kind() -> None:
+    sentences = split_note("Risks / objections\n- two admins for 40 stores")
+    assert [(s.text, s.section) for s in sentences] == [("two admins for 40 stores", "objection")]
+
+
 def test_a_negated_hurdle_is_no_objection() -> None:
     assert _texts(_analyse("Hosting in the EU is not a blocker, we have a region there."), "objections") == []
 
@@ -219,6 +257,33 @@ def test_a_negated_hurdle_is_no_objection() -> None:
 )
 def test_what_is_missing_goes_wrong_or_is_wanted_is_a_pain_or_goal(sentence: str) -> None:
     assert _texts(_analyse(sentence), "pains") == [sentence]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The export breaks every time the supplier renames a column.",
+        "Their forecast is off by 20% most months.",
+        "They are not getting much value out of the current BI tool.",
+        "She'd love one weekly email with the numbers.",
+        "Finance has no channel-level view of spend.",
+    ],
+)
+def test_what_breaks_misses_or_is_longed_for_is_a_pain_or_goal(sentence: str) -> None:
+    assert _texts(_analyse(sentence), "pains") == [sentence]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "He wants a proposal with a short pilot.",
+        "She wants to see a reference customer in retail.",
+        "Their analyst leaves in March.",
+        "They tried a vendor last year and dropped it.",
+    ],
+)
+def test_requests_to_us_and_plain_facts_are_no_pains(sentence: str) -> None:
+    assert _texts(_analyse(sentence), "pains") == []
 
 
 def test_under_an_objection_heading_a_want_is_a_condition_not_a_goal() -> None:

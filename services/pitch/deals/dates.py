@@ -1,18 +1,18 @@
 """Dates as reps write them in meeting notes, resolved against the meeting's date.
 
-Counted as a date: ISO (2026-12-04), month/day with or without a year (12/4, 12/4/2026: month first, unless only
-the day-first reading falls within the next four months: 08/12 written in November is 8 December), day.month with
-a closing dot or a year (24.11., 24.11.2026, as written in much of Europe), day and month names in either order
-(3 March, 3rd of March, March 3rd, Dec 4, Jan 19, with or without a year), day.month with a time and no closing
-dot (01.12 14:00), weekdays (Tuesday, next Tuesday, this Fri: the next such day after the meeting; "thurs @ 4",
-"fri 3p": a short weekday in lower case with a time; "Thursday week": a week later), a weekday with its day
-("mon 30th", "Monday the 7th"), an ordinal day ("on the 3rd", "the 3rd at 11": the next such day of the month; not
-"the 3rd round"), today, tomorrow, the day after tomorrow,
-in N days or weeks or months ("in two weeks", "in a couple of weeks", "a week from today"), end of day / week /
-month (EOD, EOW, EOM, "end of next week"). Not a date: "next week", "soon", "next quarter", "Q1", "mid-March",
-"last Tuesday" (past), a week named by its first day ("the week of Dec 14", "w/c 14/12": no day agreed), and a bare
-time ("at 3pm", "10:00"). A weekday written before the date it falls on ("Thu 17.12.") is that date. A date after "by", "before", "due" or "no later than" is a deadline (`FoundDate.deadline`):
-"I'll send the deck by Friday" sets when something is due, not when the two sides meet.
+Counted as a date: ISO (2026-12-04), month/day with or without a year (12/4, 12/4/2026: month first, unless only the
+day-first reading falls within the next four months: 08/12 written in November is 8 December), day.month with a
+closing dot or a year (24.11., 24.11.2026, as written in much of Europe), day and month names in either order (3
+March, 3rd of March, March 3rd, Dec 4, Jan 19, with or without a year), day.month with a time and no closing dot
+(01.12 14:00), weekdays (Tuesday, next Tuesday, this Fri: the next such day after the meeting; "thurs @ 4", "fri
+3p": a short weekday in lower case with a time; "Thursday week": a week later), a weekday with its day ("mon 30th",
+"Monday the 7th"), an ordinal day ("on the 3rd", "the 3rd at 11": the next such day of the month; not "the 3rd
+round"), today, tomorrow, the day after tomorrow, in N days or weeks or months ("in two weeks", "in a couple of
+weeks", "a week from today"), end of day / week / month (EOD, EOW, EOM, "end of next week"). Not a date: "next
+week", "soon", "next quarter", "Q1", "mid-March", "last Tuesday" (past), a week named by its first day ("the week of
+Dec 14", "w/c 14/12": no day agreed), and a bare time ("at 3pm", "10:00"). A weekday written before the date it
+falls on ("Thu 17.12.") is that date. A date after "by", "before", "due" or "no later than" is a deadline
+(`FoundDate.deadline`): "I'll send the deck by Friday" sets when something is due, not when the two sides meet.
 """
 
 from __future__ import annotations

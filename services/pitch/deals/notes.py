@@ -63,14 +63,17 @@ _CUES: dict[str, re.Pattern[str]] = {
     "pain": re.compile(
         r"\b(struggl\w*|pain\w*|frustrat\w*|manual(ly)?|spreadsheets?|by hand|too (long|slow|many|much)|"
         r"takes? (them |us )?(days|weeks|hours|forever|ages)|hours (a|per|each|every) (week|month|day)|"
-        r"can'?t|cannot|unable|no (visibility|way|single|idea|insight|view)|don'?t (know|trust)|hard to|difficult|"
+        r"can'?t|cannot|unable|no ([\w-]+ )?(visibility|view|insight)|no (way|single|idea)|don'?t (know|trust)|hard to|"
+        r"difficult|"
         r"broken|problem\w*|challeng\w*|bottleneck\w*|error[- ]prone|stitch\w*|silo\w*|churn\w*|losing|lost|"
         r"wast\w*|blind|complain\w*|headache\w*|fire ?drill\w*|mess\w*|nightmare|inconsistent|disconnected|"
         r"duplicat\w*|out of date|stale|doesn'?t scale|not scal\w*|miss(es|ed|ing) (targets?|forecasts?|numbers?)|"
         r"no (link|join|early warning|consolidated|source|single|idea)|nobody(?! else)|no one(?! else)|never|unhappy|"
         r"guess\w*|"
-        r"black box|(don'?t|doesn'?t|do not|does not) (trust|know|see)|flat|dropped|declin\w*|(down|up) \d|"
-        r"eating|spans? \d+|\d+ different|(three|four|five|several) different|los(e|es|ing)|leav(e|es|ing)|"
+        r"black box|(don'?t|doesn'?t|do not|does not) (trust|know|see)|flat|dropped(?! (it|them|him|her|us|the|out|in|"
+        r"by to))|declin\w*|(down|up) \d|"
+        r"eating|spans? \d+|\d+ different|(three|four|five|several) different|los(e|es|ing)|"
+        r"leav(e|es|ing) (for|after|before|within|without|us|them|money)|"
         r"switch(es)? (supplier|vendor|provider)|by email|typed|rebuild\w*|assembl\w* manually|"
         # what is missing or blind, what goes wrong, what numbers do, work done by hand under another name
         r"no (clue|real|list|record|tracking|attribution|history)|nothing (ties|links|connects|joins)|"
@@ -81,11 +84,16 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"copy(ing)?[- ]and[- ]past\w*|wrong|all the credit|(gets? no|without) credit|eats?|"
         r"(no|zero|little) (real )?(idea|visibility|insight|clue|way|sense)|(by|from) memory|gut feel\w*|"
         r"untouched|go(es)? cold|"
-        r"fall(s|ing)? through the cracks|differently|argu\w*|(no|not) (standard|consistent))\b",
+        r"fall(s|ing)? through the cracks|differently|argu\w*|(no|not) (standard|consistent)|"
+        r"break(s|ing)? (every|each|whenever|when|all the time|constantly)|stopped (trusting|believing|using)|"
+        r"off by (~|about |around )?\d+|not getting (\w+ ){0,2}out of)\b",
         re.I,
     ),
     "goal": re.compile(
-        r"\b(wants? (?!us\b|me\b|you\b|them\b)\S+|(would|'d) like|goal\w*|aim\w*|looking to|"
+        r"\b(wants? (?!us\b|me\b|you\b|them\b|to see (a|an|the|our|it|how (we|it|you))\b|(a|an|the|our|some) "
+        r"(proposal|quote|demo|reference|ref|case study|pricing|price|deck|trial|pilot|poc|dpa|baa|nda|msa|contract|"
+        r"one-pager|breakdown|copy|sandbox|call|meeting|intro)\b|(dpa|baa|nda|msa|pricing)\b)\S+|"
+        r"(would|'d) (like|love)|goal\w*|aim\w*|looking to|"
         r"(has|have|need) to (grow|cut|reduce|increase|hit|reach|double|halve|fix|get)|(#1|main|big|key|one) ask|"
         r"ask (is|was)|"
         r"hop(e|es|ing) to|priorit\w*|"
@@ -120,8 +128,7 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"(if|when) it'?s more than|only (sign|buy|accept|contract)\w*|(their|own) paper|not ours|"
         r"(isn'?t|is not) sure|why (they|we|he|she)'?d|build (this|it) (themselves|himself|herself|in[- ]house)|"
         r"(doesn'?t|don'?t|does not|do not) want (a|an|another|to (commit|sign|buy|pay|move|switch|add|explain|"
-        r"integrate))|show (me|us)|payback|pays? for itself|full tender|tender|"
-        r"framework agreement|security questionnaire|\d+[- ]question|"
+        r"integrate|rip|replace|change|run|maintain|learn|manage|build))|show (me|us)|payback|pays? for itself|"
         r"runs? (about |around |roughly |~)?\d+ (weeks|months)|\d+\+ (weeks|months)|pushed hard|grill\w*|"
         r"winc\w*|balk\w*|baulk\w*|(half|a fraction of) the (price|money|cost)|(lower|better) (price|offer|quote)|"
         r"never (went live|worked|delivered|launched|got \w+ working)|"
@@ -133,7 +140,20 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"fr(o|ee)z\w*|(approved|preferred) (supplier|vendor) list|(supplier|vendor) onboarding|"
         r"procurement (process|review)|(doesn'?t|does not|won'?t|will not) work for (them|us|him|her)|multi-?year|"
         r"(months|years|seats|users) max|at most|month-to-month|(can'?t|cannot|must not|mustn'?t|may not) leave|"
-        r"free (pilot|trial) (first|before))\b",
+        r"free (pilot|trial) (first|before)|"
+        # how long things take on their side, gates, fit, what is already paid for, what we lack, where data must stay
+        r"(takes?|took|taking|needs?|needed|requires?|required|lasts?|lasted|runs?|ran) (about |around |roughly |~|"
+        r"up to |at least |usually |typically |alone )?(\d+|a|one|two|three|four|five|six|nine|twelve|several|a few|"
+        r"many)([-\u2013]\w+)? ?(weeks|months|quarters?|wks|mos|years|yrs)|"
+        r"(won'?t|will not|can'?t|cannot|wouldn'?t|would not|not going to) (approve|sign|buy|proceed|move forward|"
+        r"go ahead|consider|look at|add|run|pay for|maintain|support)\b(?! (it|this) (now|today))(.{0,40}"
+        r"\b(without|unless|until)\b| (two|2|another|a second|a third))|(not|non)[- ]?negotiable|"
+        r"no new (\w+ ){0,2}(spend|budget|tools?|vendors?|software|purchases|headcount|contracts?)|"
+        r"overkill|over-?built|over-?engineered|built for (much |far |a lot )?(bigger|larger)|"
+        r"already paid|paid (up )?(through|until|till|to) |(just|recently) signed|"
+        r"we (don'?t|do not) (have|offer|support|do) (it|that|this|one|them)\b|(which|that) we (don'?t|do not)\b|"
+        r"(should|could|would|might as well) just (hire|build|use|do|keep|stick|buy)|"
+        r"how long (\w+ ){0,2}(takes?|would take|will take|to (implement|set up|onboard|get live|roll out)))\b",
         re.I,
     ),
     "commitment": re.compile(
@@ -170,6 +190,22 @@ _UNDATED = re.compile(
     re.I,
 )
 
+# A formal hurdle on the customer's side: an objection where it is raised, not where a step towards it is agreed
+# ("Erik to draft requirements for the tender").
+_HURDLE = re.compile(
+    r"\b((full|formal|public|open|competitive) tender|tender (process|requirements|rules)|(go|goes|going|put|went|"
+    r"run) (out )?to tender|run a tender|framework agreement|security questionnaire|\d+[- ]question|\d+ bids|"
+    r"three bids|(vendor|supplier|security|legal|procurement) (assessment|review|intake|onboarding)|"
+    r"outsourcing assessment)\b",
+    re.I,
+)
+# What a customer says of a product they looked at: its price or its weight.
+_COMPLAINT = re.compile(
+    r"\b((way |far |much |a bit |too )+(pricey|expensive|costly|much|complex|complicated|clunky|heavy|hard|slow|"
+    r"big)|(pricey|overpriced|clunky|bloated)|(didn'?t|did not) (like|love)|(too|very|really) (pricey|expensive|"
+    r"complex|complicated))\b",
+    re.I,
+)
 _CLAUSE_BREAK = re.compile(r";|\bthen\b", re.I)
 
 # Something one side sends the other: its deadline is no meeting.
@@ -324,6 +360,9 @@ def _is_heading(line: str, first: bool) -> bool:
     "NO BUDGET TILL Q3" in capitals is content."""
     if _HEADING_LINE.match(line) and len(line.split()) <= 5:
         return True
+    parts = [p for p in re.split(r"\s*(?:[/&+,]|\band\b)\s*", line) if p]
+    if len(parts) >= 2 and len(line.split()) <= 5 and all(_LABEL.fullmatch(p) for p in parts):
+        return True  # "Risks / objections", "Pains & goals": labels only
     letters = re.sub(r"[^A-Za-z ]", "", line).strip()
     return (
         bool(letters)
@@ -383,6 +422,9 @@ class NoteAnalyser:
         for sentence, vector in zip(sentences, vectors, strict=True):
             sims = {kind: float(np.max(protos @ vector)) for kind, protos in prototypes.items()}
             kinds = classify(sentence, sims)
+            names = list(names_in(sentence, facts))
+            if "objection" in kinds and sentence.section != "objection" and _rival_complaint(sentence.text, names):
+                kinds.discard("objection")
             # A step agreed for the meeting day itself ("send it today") is a deliverable, not the next meeting.
             found = [d for d in find_dates(sentence.text, facts.meeting_date) if d.date > facts.meeting_date]
             # A deadline for something sent ("send the deck by Friday") dates a commitment, never the next meeting;
@@ -419,7 +461,7 @@ class NoteAnalyser:
                 )
                 if dated is not None:
                     next_dates.append(dated)
-            for kind, name in names_in(sentence, facts):
+            for kind, name in names:
                 if (kind, name.lower()) in seen_names:
                     continue
                 seen_names.add((kind, name.lower()))
@@ -431,6 +473,16 @@ class NoteAnalyser:
         analysis["next_step_date"] = _iso(min(next_dates)) if next_dates else None
         analysis["next_step_missing"] = not next_dates
         return [s.text for s in sentences], analysis
+
+
+def _rival_complaint(text: str, names: list[tuple[str, str]]) -> bool:
+    """A complaint about a competitor ("looked at X last year, too pricey"), which is no objection to us; a rival's
+    lower price or an incumbent already paid for still is."""
+    return (
+        any(kind == "competitor" for kind, _ in names)
+        and _COMPLAINT.search(text) is not None
+        and _CUES["objection"].search(_COMPLAINT.sub(" ", text)) is None
+    )
 
 
 def _undated_at(text: str, start: int) -> bool:
@@ -455,6 +507,9 @@ def classify(sentence: NoteSentence, sims: dict[str, float]) -> set[str]:
     if sentence.section in KINDS:
         kinds.add(sentence.section)
     cues = {kind for kind, pattern in _CUES.items() if pattern.search(sentence.text)}
+    steps = {"next_step", "commitment"}
+    if _HURDLE.search(sentence.text) and not (steps & cues or sentence.section in steps):
+        cues.add("objection")
     for kind in cues:
         if sims[kind] >= CUE_FLOOR:
             kinds.add(kind)
