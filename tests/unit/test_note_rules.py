@@ -168,6 +168,68 @@ def test_a_vendor_introduced_as_one_is_a_competitor() -> None:
     assert _names("Omnivale, a small attribution vendor, pitched them too") == [("competitor", "Omnivale")]
 
 
+def test_a_list_line_of_products_is_read_item_by_item() -> None:
+    assert _names("freshdesk for tickets, wix site, sendinblue") == [
+        ("system", "freshdesk"),
+        ("system", "wix"),
+        ("system", "sendinblue"),
+    ]
+    # With two products named, a common word heading an item is one too; a unit after a figure is not.
+    assert _names("shopify, google ads, freshdesk for support, ~20k/mth") == [
+        ("system", "shopify"),
+        ("system", "google"),
+        ("system", "freshdesk"),
+    ]
+    # What sits in a product is no product: "waitlist in jackrabbit".
+    assert _names("waitlist in jackrabbit, mktg = sendinblue") == [("system", "jackrabbit"), ("system", "sendinblue")]
+
+
+def test_a_common_word_is_a_product_where_the_note_says_what_it_does() -> None:
+    assert _names("pos = clover, crm: zoho") == [("system", "clover"), ("system", "zoho")]
+    assert _names("ads on reddit, events in snowplow on azure") == [
+        ("system", "reddit"),
+        ("system", "snowplow"),
+        ("system", "azure"),
+    ]
+    assert _names("Payments go through Stripe, forecasts live in a lot of Excel.") == [
+        ("system", "Stripe"),
+        ("system", "Excel"),
+    ]
+    assert _names("crm = none yet, ads on weekends only") == []
+
+
+def test_places_and_departments_after_a_title_are_no_systems() -> None:
+    assert _names("Met them at their Leeds office; data must stay in Germany/EU") == []
+    assert _names("Talked to Ama Boateng (Director, Member Growth)", people=("Ama Boateng",)) == []
+
+
+def test_a_common_word_of_the_account_blocks_only_the_account_itself() -> None:
+    facts = NoteFacts(meeting_date=MEETING, own_names={"northwind", "health"})
+    assert list(names_in(NoteSentence(0, "outreach runs on Salesforce Health Cloud", None), facts)) == [
+        ("system", "Salesforce Health Cloud")
+    ]
+    assert list(names_in(NoteSentence(0, "Northwind Health uses them", None), facts)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rival"),
+    [
+        ("they had a demo from Zephyrly last month", "Zephyrly"),
+        ("we just signed w/ Quillmark for attribution", "Quillmark"),
+        ("looked at tallyfox, too slow", "tallyfox"),
+        ("Prismo is also on the shortlist", "Prismo"),
+        ("they had Zentrik in a POC last year and dropped it", "Zentrik"),
+    ],
+)
+def test_a_vendor_the_note_frames_as_an_alternative_is_a_competitor(text: str, rival: str) -> None:
+    assert _names(text) == [("competitor", rival)]
+
+
+def test_a_migration_is_no_evaluation_and_none_in_play_is_no_competitor() -> None:
+    assert _names("warehouse moving to Snowflake next year") == [("system", "Snowflake")]
+    assert _names("none, today it's Excel + gut feel", section="competitors") == []
+
+
 # Sentence kinds and the next step (a stand-in model: every sentence equally like every prototype, so only the
 # rules decide) ------------------------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ _NOT_SYSTEMS = frozenset(
     MTD WAU MAU DAU REST SOAP SFTP FTP ACV TCV MAP TAM SAM ROAS CPA CPC CPM CTR REVOPS LIVEOPS DEVOPS SECOPS
     FINOPS SALESOPS MARTECH MOPS PMS OTA HCP PQL BAA
     TPRM VRM DTC D2C VPC BYOK HYOK KMS POS CIS PIM DAM CMS ESP DMP WMS TMS LMS HRIS ATS OMS CX EX SME LOB BU PNL
-    NB PS FAQ EOQ EOY ETA SOP SOPS RACI
+    NB PS FAQ EOQ EOY ETA SOP SOPS RACI PHI EHR EMR DPIA DPO DSAR HVAC BD IDP SI MSP ISV OEM KYC AML
     ET EST EDT CT CST CDT MT MST MDT PT PST PDT GMT UTC BST CET CEST EET EEST WET IST JST AEST AEDT SGT HKT""".split()  # noqa: SIM905
 )
 # Abbreviations that follow a pattern: C-suite titles (CCO, CDAO), fiscal years and quarters (FY27, Q3'26).
@@ -95,16 +95,35 @@ _PERSON_BEFORE = re.compile(
 # A department after a title ("Head of Digital Acquisition", "VP Audience"), a place after an event ("workshop in
 # Amsterdam"), a regulator or body after "for"/"by" is no system.
 _ROLE_BEFORE = re.compile(
-    r"\b(?:head|director|dir|vp|svp|evp|avp|chief|manager|mgr|lead|officer)\.?(?:\s+(?:of|for))?\s+$", re.I
+    r"\b(?:head|director|dir|vp|svp|evp|avp|chief|manager|mgr|lead|officer)\.?(?:\s+(?:of|for)|,)?\s+$", re.I
 )
+# A place: "their London office", "Stockholm visit", "in Norway/EU".
+_PLACE_AFTER = re.compile(r"^(?:\s+(?:office|offices|visit|hq|headquarters|branch|campus)\b|\s*/\s*(?:EU|EEA|UK|US)\b)")
+_PLACE_AFTER_REGION = re.compile(r"\b(?:EU|EEA|UK|US)\s*/\s*$")
 _PLACE_BEFORE = re.compile(
     r"\b(?:workshop|meeting|mtg|office|onsite|on-site|based|located|headquartered|hq|conference|dinner|lunch|"
     r"plant)s? (?:in|at)\s+$",
     re.I,
 )
+# What a product does for the customer: "crm = dynamics 365", "PMS is Opera", "pos: square".
+_CATEGORY = (
+    r"\b(?:crm|erp|pos|pms|cms|esp|idp|bi|dwh|cdp|dmp|mdm|hris|ats|lms|wms|oms|ehr|emr|ecom|ecomm|e-?commerce|"
+    r"email|payments?|billing|helpdesk|ticketing|warehouse|storefront|booking|bookings|analytics|accounting|"
+    r"ads|paid|messaging|identity)"
+)
+# A channel on a platform: "ads on meta", "store on shopify".
+_CHANNEL_ON = re.compile(
+    r"\b(?:ads?|advertising|campaigns?|paid|store|shop|site|website|data|events|payments|subs|subscriptions)\s+"
+    r"(?:on|via|thru|through)\s+$",
+    re.I,
+)
+_CATEGORY_BEFORE = re.compile(_CATEGORY + r"\s*(?:=|:|is|->)\s*$", re.I)
+# Nouns that follow a product's name in a list: "hubspot crm", "squarespace site", "google ads".
+_PRODUCT_NOUN = r"(?:crm|erp|site|store|shop|pos|ads|app|account|instance|workspace|sheets?|analytics|cloud|drive|api)"
 _SYSTEM_BEFORE = re.compile(
     r"\b(?:in|into|from|on|via|using|use|uses|used|run|runs|on top of|with|replace|replacing|migrat\w+ (?:to|off|"
-    r"from)|integrat\w+ with|connect\w* to|sync\w* (?:to|with)|our|their|the|existing|current|legacy)\s+$",
+    r"from)|integrat\w+ with|connect\w* to|sync\w* (?:to|with)|our|their|the|existing|current|legacy|through|thru|"
+    r"own|retire|retiring|off|(?:a lot|a bit|lots|tabs|bits) of)\s+$|" + _CATEGORY + r"\s*(?:=|:|is|->)\s*$",
     re.I,
 )
 _SYSTEM_AFTER = re.compile(
@@ -116,13 +135,27 @@ _SYSTEM_AFTER = re.compile(
 _SYSTEM_BEFORE_STRONG = re.compile(
     r"\b(?:integrat\w+|connect\w*|sync\w*|migrat\w+|replac\w+) (?:with|to|from|off)\s+$", re.I
 )
+_ITEM_END = re.compile(r"\s*(?:$|[,.;)+/&]|\s(?:for|as)\b|\s\d{1,4}\b|\s" + _PRODUCT_NOUN + r"\b)", re.I)
+# "competitive: none, today it's Excel": what they do today is no competitor.
+_NO_RIVAL = re.compile(r"^\W*(?:none|no one|nobody|nothing|n/a)\b", re.I)
+_STOPWORDS = frozenset(
+    """a an the and or but of in on at to for with from by as is are was were be been it its this that these those
+    their our your my his her they we you he she i all any some no not more most less very just also only then than
+    so too up out over via per each every both other new old big small good bad none nothing nobody n/a tbd tbc
+    mth mths pcm pa""".split()  # noqa: SIM905
+)
 _CHAIN = re.compile(r"(?:,|\band|\bor|\+|/|&)\s*$")
 _EVALUATING = re.compile(
     r"\b(?:evaluating|also (?:looking at|talking to|considering|evaluating|speaking with)|looking at|comparing "
     r"(?:us )?(?:with|to|against)|talking to|in talks with|bake-?off (?:with|against)|vs\.?|versus|against|"
     r"incumbent(?: is)?|shortlist(?:ed)?(?: includes)?|alternatives? (?:like|such as|is|are)|demoed|"
     r"(?:trialing|trialling|piloting)|competing with|up against|quote from|proposal from|pilot with|trial with|"
-    r"(?:vendor|startup|company|tool|provider|platform|player|agency|consultancy|competitor) called)\s*$",
+    r"(?:vendor|startup|company|tool|provider|platform|player|agency|consultancy|competitor) called|"
+    # an alternative looked at, tried, demoed, quoted or chosen: "looked at X", "a demo from X", "signed w/ X"
+    r"(?:looked|look|looks) at|considered|considering|tried|trialled|trialed|piloted|(?:demos?|pitch|pitches|quotes?|"
+    r"proposal|bid|offer|rfp response) (?:from|by)|pitched by|quoted by|(?:went|go|going|gone) with|chose|"
+    r"(?:just |recently |already )?signed (?:with|w/)|rfp to|"
+    r"benchmark\w* against|instead of)\s*$",
     re.I,
 )
 _WORD = re.compile(r"[^\W_][^\W_]*(?:[.&][^\W_]+|-[A-Z0-9][^\W_]*)*")
@@ -133,14 +166,20 @@ _LOWER_SYSTEM_BEFORE = re.compile(
     re.I,
 )
 _LOWER_SYSTEM_AFTER = re.compile(
-    r"\s*(?:$|[,.;)+/&(]|<>|->|\s(?:and|or|plus|on|in|for|to|with|via|w/|too|already|only|as|is|are|was)\b)", re.I
+    r"\s*(?:$|[,.;)+/&(]|<>|->|\s(?:and|or|plus|on|in|for|to|with|via|w/|too|already|only|as|is|are|was|ourselves|"
+    r"themselves|\d{1,4})\b|\s" + _PRODUCT_NOUN + r"\b)",
+    re.I,
 )
-_SYSTEM_BEFORE_PLACE = re.compile(r"\b(?:in|into|via|using|uses|on top of)\s+$", re.I)
+_SYSTEM_BEFORE_PLACE = re.compile(
+    r"\b(?:in|into|via|using|uses|on top of|through|thru|retire|retiring|replace|replacing)\s+$", re.I
+)
 _CHAIN_AFTER = re.compile(r"^\s*(?:,|\+|/|&|\band\b|\bor\b)\s*$")
 # Evaluation cues after a name: "Cartolux, a smaller vendor", "X pitched them", "X quoted less".
 _COMPETITOR_AFTER = re.compile(
     r"^\s*(?:,\s*(?:a|an|another)\s+(?:\w+\s+){0,2}(?:vendor|startup|provider|competitor|player|tool|platform)\b|"
-    r"\s(?:pitched|quoted|came in|demoed|is cheaper|was cheaper|undercut))",
+    r"\s(?:pitched|quoted|came in|demoed|is cheaper|was cheaper|undercut|(?:is |are )?(?:also )?(?:pitching|bidding|"
+    r"quoting)|(?:is |are |was )?(?:also |both )?(?:on|in) (?:the|their|our) (?:short|long)[- ]?list|(?:is |was )?in "
+    r"the running)|\s+in (?:a|the|their) (?:poc|pilot|trial|bake-?off)\b)",
     re.I,
 )
 
@@ -203,8 +242,8 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
         chained = kinds[i] is None and kinds[i + 1] == "system" and _CHAIN_AFTER.match(text[end : phrases[i + 1][0]])
         if chained and _could_be_system(text, start, phrase, facts):
             kinds[i] = "system"
-    found = [(p[0], k, p[2]) for p, k in zip(phrases, kinds, strict=True) if k is not None]
-    found += [(start, "system", word) for start, word in _lower_case_systems(text, sentence, facts, taken)]
+    found = [(p[0], k, p[2]) for p, k in zip(phrases, kinds, strict=True) if k is not None and len(p[2]) > 1]
+    found += list(_lower_case_names(text, sentence, facts, taken))
     for _, kind, phrase in sorted(found):
         yield kind, phrase
 
@@ -236,22 +275,29 @@ def _edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def _lower_case_systems(
+def _lower_case_names(
     text: str, sentence: NoteSentence, facts: NoteFacts, taken: list[tuple[int, int]]
-) -> Iterable[tuple[int, str]]:
-    """Products written in lower case, as reps do ("orders in quickbooks", "stack: shopify + klaviyo"): a word
-    that is no word of the model's vocabulary (nor its plural, nor shorthand), where a product stands: after "in",
-    "on", "via", "thru", "=", in a list that started with a system, or first in a line of a systems section; and
-    ending a phrase (then punctuation, a list, a preposition): "on influencer codes" is no product."""
+) -> Iterable[tuple[int, str, str]]:
+    """(start, kind, word) for products written in lower case, as reps do ("orders in quickbooks", "stack: shopify
+    + klaviyo"): a word that is no word of the model's vocabulary (nor its plural, nor shorthand), where a product
+    stands: after "in", "on", "via", "thru", "=", in a list that started with a system, first in a line of a
+    systems section, or heading an item of a list line ("mindbody for bookings, squarespace site, mailchimp"); and
+    ending a phrase (then punctuation, a list, a preposition, a product noun: "hubspot crm"): "on influencer codes"
+    is no product. A common word is a product only where the note says what it does ("pos = square", "crm:
+    dynamics 365", "ads on meta", "databricks on azure") or in a list line of products. After an evaluation cue
+    ("looked at brightfunnel") the word is a competitor."""
+    items = _list_items(text)
+    found: list[tuple[int, str, str]] = []
     prior = False
+    last_end = -1  # the end of the last product found: "databricks on azure"
     for m in re.finditer(r"(?<![\w/@.'-])[a-z0-9][a-z0-9]*(?:\.[a-z]{2,4})?(?![\w/@'-])", text):
         word = m.group(0)
         if any(m.start() < e and s < m.end() for s, e in taken):
+            prior = False
             continue
         before = text[: m.start()]
-        unknown = (
-            not _common(word)
-            and word not in _SHORTHAND
+        eligible = (
+            word not in _SHORTHAND
             and word.upper() not in _NOT_SYSTEMS
             and not _is_person_word(word, facts)
             and word not in facts.own_names
@@ -259,13 +305,59 @@ def _lower_case_systems(
             and not re.fullmatch(r"\d+(?:st|nd|rd|th|am|pm|k|m|x|h|s|d|w|hrs?|mins?|yrs?|mos?|wks?|pts?|ish)", word)
             and len(word) >= 2
         )
+        unknown = eligible and not _common(word)
+        told = (
+            eligible
+            and word not in _STOPWORDS
+            and (
+                _CATEGORY_BEFORE.search(before) is not None
+                or (_CHANNEL_ON.search(before) is not None and not word.endswith("s"))
+                or (last_end >= 0 and re.fullmatch(r"\s+on\s+", text[last_end : m.start()]) is not None)
+            )
+        )
         chained = prior and bool(_CHAIN.search(before))
         first = sentence.section == "systems" and not before.strip()
         placed = bool(_LOWER_SYSTEM_BEFORE.search(before)) or chained or first
         ends = _LOWER_SYSTEM_AFTER.match(text[m.end() :]) is not None
-        prior = unknown and placed and ends
+        if not placed and m.start() in items:  # an item's head: "gorgias for support", "zendesk," not "waitlist in"
+            placed = ends = _ITEM_END.match(text[m.end() :]) is not None
+        if unknown and _EVALUATING.search(before) and ends:
+            found.append((m.start(), "competitor", word))
+            prior = False
+            continue
+        prior = (unknown and placed and ends) or (told and ends)
         if prior:
-            yield m.start(), word
+            found.append((m.start(), "system", word))
+            last_end = m.end()
+    # In a list line that names two products or more, the other one-word items are products too ("shopify,
+    # google ads, gorgias for support").
+    if items and sum(kind == "system" for _, kind, _ in found) >= 2:
+        starts = {start for start, _, _ in found}
+        for start in items - starts:
+            m = re.match(
+                r"([a-z][a-z0-9]+)(?=\s*(?:$|[,+/&;]|\band\b|\s" + _PRODUCT_NOUN + r"\s*(?:$|[,+/&;])))", text[start:]
+            )
+            if (
+                m
+                and m.group(1) not in _STOPWORDS
+                and m.group(1) not in _SHORTHAND
+                and not _is_person_word(m.group(1), facts)
+            ) and not any(start < e and s < start + len(m.group(1)) for s, e in taken):
+                found.append((start, "system", m.group(1)))
+    return sorted(found)
+
+
+def _list_items(text: str) -> set[int]:
+    """Starts of the items of a list line ("magento 2, dotdigital, zendesk"): two items or more, each of four words
+    at most; empty for a sentence."""
+    starts, pos = [], 0
+    for part in re.split(r"(\s*(?:[,+/&;]|\band\b|\bplus\b)\s*)", text):
+        if part and not re.fullmatch(r"\s*(?:[,+/&;]|\band\b|\bplus\b)\s*", part):
+            if len(part.split()) > 4:
+                return set()
+            starts.append(pos + len(part) - len(part.lstrip()))
+        pos += len(part)
+    return set(starts) if len(starts) >= 2 else set()
 
 
 def _could_be_system(text: str, start: int, phrase: str, facts: NoteFacts) -> bool:
@@ -276,7 +368,8 @@ def _could_be_system(text: str, start: int, phrase: str, facts: NoteFacts) -> bo
     placed = _SYSTEM_BEFORE_PLACE.search(text[:start]) is not None
     return not (
         any(_is_person_word(w, facts) for w in lowered)
-        or any(w in facts.own_names for w in lowered)
+        or any(w in facts.own_names and not _common(w) for w in lowered)
+        or all(w in facts.own_names for w in lowered)
         or (any(_is_role_word(w) for w in words) and not placed)
         or all(_is_abbreviation(w) or w in _NOT_NAMES for w in words if not w.isdigit())
         or _HOLIDAYS.fullmatch(phrase) is not None
@@ -358,6 +451,8 @@ def _name_kind(
         return None
     if _ROLE_BEFORE.search(before) or _PLACE_BEFORE.search(before):
         return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
+    if _PLACE_AFTER.match(after) or _PLACE_AFTER_REGION.search(before):
+        return None  # "their London office", "stay in Norway/EU"
     technical = any(re.search(r"[a-z][A-Z]|\d", w) or (w.isupper() and len(w) > 1) for w in words)
     person_cue = _PERSON_AFTER.match(after) or (
         _PERSON_BEFORE.search(before) and not _SYSTEM_BEFORE_STRONG.search(before)
@@ -377,7 +472,7 @@ def _name_kind(
         contextual = True  # common words capitalised together mid-sentence name a product: "Google Ads", "Power BI"
     if _COMPETITOR_AFTER.match(after) or (_EVALUATING.search(before) and (strong or contextual or not at_start)):
         return "competitor"
-    if sentence.section == "competitors" and (strong or not at_start):
+    if sentence.section == "competitors" and (strong or not at_start) and not _NO_RIVAL.match(text):
         return "competitor"
     if strong:
         return "system"

@@ -35,7 +35,8 @@ _HEADING_RE = {
     "commitment": r"commitments?|action items?|actions?|to ?dos?|owes?|we owe|they owe|AIs?|follow[- ]?ups?",
     "next_step": r"next steps?|NS|next",
     "systems": r"tech stack|stack|systems?|tools?|current tools?|integrations?|what they use|in use|platforms?",
-    "competitors": r"competition|competitors?|alternatives?|also evaluating|also in play|in play|in the mix|"
+    "competitors": r"competition|competitors?|competitive|comp|alternatives?|also evaluating|also in play|in play|"
+    r"in the mix|"
     r"incumbents?|others|other vendors|other options",
 }
 # Headings a heading line or a question may use beside the labels above (whole heading only).
