@@ -135,6 +135,7 @@ _SYSTEM_AFTER = re.compile(
 _SYSTEM_BEFORE_STRONG = re.compile(
     r"\b(?:integrat\w+|connect\w*|sync\w*|migrat\w+|replac\w+) (?:with|to|from|off)\s+$", re.I
 )
+_ITEM_HEAD = re.compile(r"([a-z][a-z0-9]+)(?=\s*(?:$|[,+/&;]|\band\b|\s" + _PRODUCT_NOUN + r"\s*(?:$|[,+/&;])))")
 _ITEM_END = re.compile(r"\s*(?:$|[,.;)+/&]|\s(?:for|as)\b|\s\d{1,4}\b|\s" + _PRODUCT_NOUN + r"\b)", re.I)
 # "competitive: none, today it's Excel": what they do today is no competitor.
 _NO_RIVAL = re.compile(r"^\W*(?:none|no one|nobody|nothing|n/a)\b", re.I)
@@ -333,17 +334,12 @@ def _lower_case_names(
     # google ads, gorgias for support").
     if items and sum(kind == "system" for _, kind, _ in found) >= 2:
         starts = {start for start, _, _ in found}
-        for start in items - starts:
-            m = re.match(
-                r"([a-z][a-z0-9]+)(?=\s*(?:$|[,+/&;]|\band\b|\s" + _PRODUCT_NOUN + r"\s*(?:$|[,+/&;])))", text[start:]
-            )
-            if (
-                m
-                and m.group(1) not in _STOPWORDS
-                and m.group(1) not in _SHORTHAND
-                and not _is_person_word(m.group(1), facts)
-            ) and not any(start < e and s < start + len(m.group(1)) for s, e in taken):
-                found.append((start, "system", m.group(1)))
+        for start in sorted(items - starts):
+            head = _ITEM_HEAD.match(text, start)
+            word = head.group(1) if head else ""
+            free = not any(start < e and s < start + len(word) for s, e in taken)
+            if word and free and word not in _STOPWORDS | _SHORTHAND and not _is_person_word(word, facts):
+                found.append((start, "system", word))
     return sorted(found)
 
 
