@@ -26,8 +26,15 @@ from services.pitch.library import Library, NeedScores
 DEAL_WEIGHT = 1.0
 # The persona's priorities, all together, as a share of one deal need: a prior, never a vote that beats the deal.
 PRIOR_WEIGHT = 0.5
-# A named system (Okta, Snowflake, Firebase) that few documents mention is strong evidence for those documents.
-SYSTEM_WEIGHT = 1.0
+# The more the deal says, the less the persona decides: the prior keeps its full weight while the brief and
+# context together run to PRIOR_FULL_WORDS words, fades linearly, and is gone from PRIOR_ZERO_WORDS words (a
+# deal told in two or three sentences picks its own features). With no deal the priorities are the only needs.
+PRIOR_FULL_WORDS = 25
+PRIOR_ZERO_WORDS = 60
+# A named system (Okta, Snowflake, Firebase) that few documents mention is strong evidence for those documents:
+# its score (1 for the page that mentions it most) weighs about as much as the top document of a standardised
+# deal need (z of 2 to 3), so the page that integrates with it reaches the track.
+SYSTEM_WEIGHT = 3.0
 # A system named in more than this share of the library is too common to point anywhere.
 SYSTEM_MAX_SHARE = 0.25
 LEXICAL_WEIGHT = 0.6
@@ -102,7 +109,9 @@ def deal_needs(
         for s in sentences:
             needs.append(Need(s, DEAL_WEIGHT / len(sentences) ** 0.5, s, "sentence"))
     if priorities:
-        weight = PRIOR_WEIGHT / len(priorities) if deal else 1.0
+        said = len(deal.split())
+        share = min(1.0, max(0.0, (PRIOR_ZERO_WORDS - said) / (PRIOR_ZERO_WORDS - PRIOR_FULL_WORDS)))
+        weight = PRIOR_WEIGHT * share / len(priorities) if deal else 1.0
         needs += [Need(p, weight, p, "prior") for p in priorities]
     named = named_systems(" ".join(t for t in (brief, context) if t))
     if competitor:
