@@ -131,20 +131,31 @@ class Chunker:
         return groups
 
     def chunk(self, markdown: str, title: str) -> list[Chunk]:
+        sections = split_sections(markdown, title) or [Section((), markdown)]
+        prefixes = [self._prefix(title, section.path) for section in sections]
+        raws = [_units(section.body) for section in sections]
+        # One tokenizer call for the whole document (per-section calls were two thirds of the chunking time).
+        short = self._prefix(title, ())
+        counts = iter(self.counter.count_many([short, *prefixes, *(u for raw in raws for u in raw)]))
+        short_tokens = next(counts)
+        prefix_counts = [next(counts) for _ in prefixes]
         chunks: list[Chunk] = []
-        for section in split_sections(markdown, title) or [Section((), markdown)]:
-            prefix = self._prefix(title, section.path)
-            prefix_tokens = self.counter.count(prefix)
+        for section, prefix, prefix_tokens, raw in zip(sections, prefixes, prefix_counts, raws, strict=True):
             if self.max_tokens - SPECIAL_TOKENS - prefix_tokens < 16:
                 # Absurdly long headings: keep the text, trim the path to the title.
-                prefix = self._prefix(title, ())
-                prefix_tokens = self.counter.count(prefix)
+                prefix, prefix_tokens = short, short_tokens
             budget = self.max_tokens - SPECIAL_TOKENS - prefix_tokens
-            raw = _units(section.body)
             units: list[str] = []
-            for unit, size in zip(raw, self.counter.count_many(raw), strict=True):
-                units.extend([unit] if size <= budget else self._split_long(unit, budget))
-            sizes = self.counter.count_many(units)
+            sizes: list[int] = []
+            for unit in raw:
+                size = next(counts)
+                if size <= budget:
+                    units.append(unit)
+                    sizes.append(size)
+                else:
+                    pieces = self._split_long(unit, budget)
+                    units.extend(pieces)
+                    sizes.extend(self.counter.count_many(pieces))
             for group in self._pack(units, sizes, budget):
                 text = "\n\n".join(units[i] for i in group)
                 chunks.append(

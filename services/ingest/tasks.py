@@ -143,6 +143,22 @@ def _retry(self: Task, runtime: TaskRuntime, job_id: str, countdown: float, **op
         return refused
 
 
+def _run_job(runtime: TaskRuntime, pipeline: IngestPipeline, job_id: str) -> list[DocumentChange]:
+    """runtime.run(pipeline.run_job(job_id)), except that an exception raised outside the job while it waited (the
+    soft time limit's signal lands in the event loop's select while the model runs in a thread) cancels the job
+    before propagating: left suspended on this thread's loop, it would resume during a later run (the failure's own
+    bookkeeping, or the next job) and could finish, switch and report a job that had been failed meanwhile."""
+    job = runtime.loop.create_task(pipeline.run_job(job_id))
+    try:
+        return runtime.loop.run_until_complete(job)
+    except BaseException:
+        if not job.done():
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                runtime.loop.run_until_complete(job)
+        raise
+
+
 # max_retries=None: the task counts its own transient failures (`failures`); waits for a lease do not count.
 @shared_task(
     name=PROCESS_JOB, bind=True, queue=INGEST_QUEUE, acks_late=True, reject_on_worker_lost=True, max_retries=None
@@ -160,7 +176,7 @@ def process_job(self: Task, job_id: str, failures: int = 0) -> None:
         # Inside the try: opening the vector store (a Qdrant server's collection check) can hit the same
         # transient faults as the job itself, and is retried the same way.
         pipeline = build_pipeline(runtime)
-        changes = runtime.run(pipeline.run_job(job_id))
+        changes = _run_job(runtime, pipeline, job_id)
     except PermanentIngestError:
         return  # the job already carries the reason
     except JobLeased as leased:
