@@ -196,6 +196,13 @@ def test_a_common_word_is_a_product_where_the_note_says_what_it_does() -> None:
         ("system", "Excel"),
     ]
     assert _names("crm = none yet, ads on weekends only") == []
+    # A product's usual second word after a place for a product; kinds of advertising are none.
+    assert _names("exports go to google sheets, spend on bing ads") == [("system", "google"), ("system", "bing")]
+    assert _names("most budget on paid ads and search ads") == []
+    assert _names("They keep Moodle for courses and Canvas for the LMS.") == [
+        ("system", "Moodle"),
+        ("system", "Canvas"),
+    ]
 
 
 def test_places_and_departments_after_a_title_are_no_systems() -> None:
@@ -276,6 +283,7 @@ def test_conditions_and_hurdles_the_customer_sets_are_objections(sentence: str) 
         "SOC 2 Type II came up and we don't have it.",
         "Their CTO said they could just build it with the data team.",
         "He asked how long onboarding takes with one admin.",
+        "We tried a dashboard vendor before and the team stopped using it.",
         "The board approved no new software spend this year.",
         "Every purchase over 50k goes to a formal tender.",
     ],

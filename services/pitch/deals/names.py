@@ -1,11 +1,14 @@
 """Names in meeting notes: competitors and systems (software products, platforms, and the standards and
 regulations a customer must meet), found by rules. Competitors are the deal's, the organisation's battlecards' (any
-case, or misspelt by one edit, two for long names) and any name the note frames as an alternative being evaluated
-("also looking at X", "a startup called X"); systems are product-like names (inner capitals, digits, acronyms
-outside a list of business abbreviations, words that are no common English word by the model's vocabulary, common
-words in a system context: "in Snowflake", lower-case unknown words where a product stands: "orders in
-quickbooks"), never people (attendees, stakeholders, a name followed by "said"/"asked"...), job titles and
-departments, time zones, fiscal periods, months, our product or the account.
+case, or misspelt by one edit, two for long names) and any name the note frames as an alternative being evaluated,
+compared, tried or chosen ("also looking at X", "a startup called X", "a demo from X", "X is on the shortlist", "had
+X in a POC"), in any case; systems are product-like names (inner capitals, digits, acronyms outside a list of
+business abbreviations, words that are no common English word by the model's vocabulary) and names recognised by
+how the note uses them: common words in a system context ("in Snowflake", "through Stripe", "Canvas for the LMS",
+"PMS is Opera"), lower-case words where a product stands ("orders in quickbooks", "crm = dynamics", "ads on meta",
+"to google sheets", the items of a list line: "freshdesk for tickets, wix site, sendinblue"). Never people
+(attendees, stakeholders, a name followed by "said"/"asked"...), job titles and departments, places ("their London
+office"), time zones, fiscal periods, months, our product or the account.
 """
 
 from __future__ import annotations
@@ -106,11 +109,12 @@ _PLACE_BEFORE = re.compile(
     re.I,
 )
 # What a product does for the customer: "crm = dynamics 365", "PMS is Opera", "pos: square".
-_CATEGORY = (
-    r"\b(?:crm|erp|pos|pms|cms|esp|idp|bi|dwh|cdp|dmp|mdm|hris|ats|lms|wms|oms|ehr|emr|ecom|ecomm|e-?commerce|"
+_CATEGORY_WORDS = (
+    r"crm|erp|pos|pms|cms|esp|idp|bi|dwh|cdp|dmp|mdm|hris|ats|lms|wms|oms|ehr|emr|ecom|ecomm|e-?commerce|"
     r"email|payments?|billing|helpdesk|ticketing|warehouse|storefront|booking|bookings|analytics|accounting|"
-    r"ads|paid|messaging|identity)"
+    r"ads|paid|messaging|identity"
 )
+_CATEGORY = r"\b(?:" + _CATEGORY_WORDS + ")"
 # A channel on a platform: "ads on meta", "store on shopify".
 _CHANNEL_ON = re.compile(
     r"\b(?:ads?|advertising|campaigns?|paid|store|shop|site|website|data|events|payments|subs|subscriptions)\s+"
@@ -127,7 +131,9 @@ _SYSTEM_BEFORE = re.compile(
     re.I,
 )
 _SYSTEM_AFTER = re.compile(
-    r"^\s+(?:instance|org|tenant|warehouse|account|integration|connector|data|dashboards?|reports?|licen[cs]es?|"
+    r"^\s+for (?:the |their |all |our )?(?:" + _CATEGORY_WORDS + r"|support|tickets|courses|paywall|subscriptions|"
+    r"reservations|res|scheduling|payroll|invoicing|outreach|events|audiences|loyalty|reviews|surveys|sms|push|chat|"
+    r"forms|finance|funnels|attribution|reporting|dashboards)\b|^\s+(?:instance|org|tenant|warehouse|account|integration|connector|data|dashboards?|reports?|licen[cs]es?|"
     r"seats?|contract|renewal|admin|stack|workspace|project|environment|database|cluster|pipelines?|sync|export|"
     r"api|sso|audit|certification|report|subscription|type (?:i|ii|1|2))\b",
     re.I,
@@ -136,6 +142,13 @@ _SYSTEM_BEFORE_STRONG = re.compile(
     r"\b(?:integrat\w+|connect\w*|sync\w*|migrat\w+|replac\w+) (?:with|to|from|off)\s+$", re.I
 )
 _ITEM_HEAD = re.compile(r"([a-z][a-z0-9]+)(?=\s*(?:$|[,+/&;]|\band\b|\s" + _PRODUCT_NOUN + r"\s*(?:$|[,+/&;])))")
+# "to google sheets", "on google ads": a product's usual second word after a place for a product; kinds of
+# advertising are no product ("on paid ads", "in search ads").
+_PRODUCT_SUFFIX = re.compile(r"\s+(?:ads|sheets?|analytics|workspace|drive|cloud|shopping|suite)\b", re.I)
+_SUFFIX_PLACE = re.compile(r"\b(?:in|on|to|into|from|via|thru|through|using|with)\s+$", re.I)
+_AD_TYPES = frozenset(
+    "search paid display social video local native mobile print radio tv banner retargeting".split()  # noqa: SIM905
+)
 _ITEM_END = re.compile(r"\s*(?:$|[,.;)+/&]|\s(?:for|as)\b|\s\d{1,4}\b|\s" + _PRODUCT_NOUN + r"\b)", re.I)
 # "competitive: none, today it's Excel": what they do today is no competitor.
 _NO_RIVAL = re.compile(r"^\W*(?:none|no one|nobody|nothing|n/a)\b", re.I)
@@ -143,7 +156,8 @@ _STOPWORDS = frozenset(
     """a an the and or but of in on at to for with from by as is are was were be been it its this that these those
     their our your my his her they we you he she i all any some no not more most less very just also only then than
     so too up out over via per each every both other new old big small good bad none nothing nobody n/a tbd tbc
-    mth mths pcm pa""".split()  # noqa: SIM905
+    mth mths pcm pa another one two three same whole entire single separate different own existing current legacy
+    internal external shared""".split()  # noqa: SIM905
 )
 _CHAIN = re.compile(r"(?:,|\band|\bor|\+|/|&)\s*$")
 _EVALUATING = re.compile(
@@ -309,9 +323,10 @@ def _lower_case_names(
         unknown = eligible and not _common(word)
         told = (
             eligible
-            and word not in _STOPWORDS
+            and word not in _STOPWORDS | _AD_TYPES
             and (
-                _CATEGORY_BEFORE.search(before) is not None
+                (_SUFFIX_PLACE.search(before) is not None and _PRODUCT_SUFFIX.match(text[m.end() :]) is not None)
+                or _CATEGORY_BEFORE.search(before) is not None
                 or (_CHANNEL_ON.search(before) is not None and not word.endswith("s"))
                 or (last_end >= 0 and re.fullmatch(r"\s+on\s+", text[last_end : m.start()]) is not None)
             )

@@ -4,10 +4,15 @@ Every item is a sentence of the note (or a name in it) with the sentence's index
 (bullets and headings kept apart), then into sentences. Structure is not content: a heading line (a known heading,
 a short line ending with a colon, a short line in capitals) is no sentence and sets the kind of the lines under
 it; a question ("Q: concerns?") sets the kind of its answer; inline labels ("Objection - ...", "WORRIES: ...") set
-the kind of their line. Otherwise each sentence is classed by cue phrases and by cosine to a few generic
-prototype sentences per kind (all-MiniLM-L6-v2): a cue needs a modest similarity, no cue needs a high one and a
-margin over every other kind. Names (competitors and systems) come from the rules of `names.py`. A dated next step
-is a meeting with a date; a deadline for something sent ("I'll send the deck by Friday") is a commitment.
+the kind of their line; a line of labels only ("Risks / objections") is a heading. Otherwise each sentence is
+classed by cue phrases and by cosine to a few generic prototype sentences per kind (all-MiniLM-L6-v2): a cue needs
+a modest similarity, no cue needs a high one and a margin over every other kind. Objection cues are frames of
+concern, pushback and hurdle (a gate, a duration on their side, a doubt of fit, something already paid for,
+something we lack); a formal hurdle (a tender, a questionnaire) is no objection in a sentence that agrees a step
+towards it, and a complaint about a competitor ("looked at X, too pricey") is none. Names (competitors and
+systems) come from the rules of `names.py`. A dated next step is a meeting with a date; a deadline for something
+sent ("I'll send the deck by Friday") is a commitment; an undated cue ("day tbd") leaves only its own clause
+undated.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from services.core.text import split_sentences
 from services.pitch.deals.dates import find_dates
 from services.pitch.deals.names import names_in
 
-ANALYSER_VERSION = 2  # 2: structure, roles, lower-case products, deadlines (README "Deals")
+ANALYSER_VERSION = 3  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
+# alternatives by frame, more date forms (README "Deals")
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
@@ -154,6 +160,7 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"already paid|paid (up )?(through|until|till|to) |(just|recently) signed|"
         r"we (don'?t|do not) (have|offer|support|do) (it|that|this|one|them)\b|(which|that) we (don'?t|do not)\b|"
         r"(should|could|would|might as well) just (hire|build|use|do|keep|stick|buy)|"
+        r"(we|they|she|he|i)('ve| have)? tried (\w+ ){1,3}(before|already|previously)|"
         r"how long (\w+ ){0,2}(takes?|would take|will take|to (implement|set up|onboard|get live|roll out)))\b",
         re.I,
     ),
@@ -251,6 +258,11 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "Another vendor offered them a lower price.",
         "They won't buy anything until their busy season is over.",
         "A similar vendor let them down before and they will not risk it again.",
+        # The textbook families without a word of worry: authority, need and fit, capacity, a past failure.
+        "The decision is not theirs; the board has to approve any new vendor.",
+        "They are not sure they need something this advanced for a team their size.",
+        "Their team has no bandwidth to take on another project this year.",
+        "They tried a similar tool before and nobody used it.",
     ),
     "commitment": (
         "We will send the proposal by Friday.",
