@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
@@ -112,6 +113,49 @@ def jargon(text: str, avoid: tuple[str, ...] = (), prefer: tuple[str, ...] = ())
         if acronym not in allowed and acronym.rstrip("s") not in allowed:
             return acronym
     return None
+
+
+_DEFINED = re.compile(r"\(([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*?)(s?)\)")
+_LONG_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_MINOR = frozenset({"of", "and", "the", "for", "&", "to", "in", "a", "an", "on"})
+
+
+def acronym_expansions(texts: Iterable[str]) -> dict[str, str]:
+    """Acronyms the texts define, the way writers define them: the long form, then the acronym in parentheses,
+    the long form's initials spelling the acronym's capitals ("Domain Name System (DNS)", "single sign-on (SSO)",
+    "Write Ahead Log (WAL)"). The first definition of an acronym wins."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for match in _DEFINED.finditer(text):
+            acronym = match.group(1)
+            if acronym in found:
+                continue
+            letters = "".join(c for c in acronym if c.isupper())
+            before = _LONG_WORD.findall(text[max(0, match.start() - 160) : match.start()])
+            for k in range(1, len(letters) + 4):
+                words = before[-k:]
+                if len(words) < k or words[0].lower() in _MINOR:
+                    continue
+                parts = [p for w in words if w.lower() not in _MINOR for p in w.split("-") if p]
+                if "".join(p[0] for p in parts).upper() == letters:
+                    found[acronym] = " ".join(words)
+                    break
+    return found
+
+
+def expand_acronyms(text: str, expansions: dict[str, str]) -> str:
+    """`text` with each acronym it uses that `expansions` knows spelt out ("Uptime SLA" -> "Uptime service level
+    agreement"); plurals keep their s."""
+
+    def spell(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if word in expansions:
+            return expansions[word]
+        if word.endswith("s") and word[:-1] in expansions:
+            return expansions[word[:-1]] + "s"
+        return word
+
+    return ACRONYM.sub(spell, text)
 
 
 def mentions(text: str, names: list[str]) -> int:

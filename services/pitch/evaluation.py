@@ -108,6 +108,7 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
     }
     per_system: dict[str, list[dict[str, float]]] = {name: [] for name in systems}
     quality = {"points": 0, "grounded": 0, "feature_points": 0, "limitations": 0, "business_texts": 0, "jargon": 0}
+    quality |= {"business_names": 0, "jargon_names": 0}
     competitor_cases = cited_notes = 0
     by_persona: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
     run_lines: list[str] = []
@@ -141,11 +142,14 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
         quality["limitations"] += sum(is_limitation(p.text) for p in feature_points)
         if track.tone.value == "business":
             profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
-            said = [p.text for p in texts] + track.discovery_questions + [f.title for f in track.features]
+            said = [p.text for p in texts] + track.discovery_questions
             if track.competitor:
                 said += [o.objection for o in track.competitor.objections]
             quality["business_texts"] += len(said)
             quality["jargon"] += sum(1 for t in said if profile.jargon(t))
+            names = [f.heading or f.title for f in track.features]
+            quality["business_names"] += len(names)
+            quality["jargon_names"] += sum(1 for t in names if profile.jargon(t))
         note_cited = False
         if case.get("competitor_note"):
             competitor_cases += 1
@@ -166,6 +170,8 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
         "limitation_points": quality["limitations"] / max(1, quality["feature_points"]),
         "feature_points": quality["feature_points"],
         "business_jargon": quality["jargon"],
+        "business_names": quality["business_names"],
+        "business_jargon_names": quality["jargon_names"],
         "business_texts": quality["business_texts"],
         "competitor_note_cited": cited_notes / competitor_cases if competitor_cases else None,
         "competitor_cases": competitor_cases,
@@ -225,8 +231,10 @@ def report(directory: Path, result: dict[str, Any]) -> str:
         f"pipeline nDCG@5 minus best baseline: {result['systems']['full pipeline']['ndcg@5'] - best:+.3f}",
         f"grounded texts (cited chunk holds the text): {result['grounded']:.1%} of {result['cited_texts']}",
         f"feature points that state a limitation: {result['limitation_points']:.1%} of {result['feature_points']}",
-        f"jargon in business-tone tracks (every text shown, titles included): {result['business_jargon']} of "
-        f"{result['business_texts']} texts",
+        f"jargon in business-tone tracks (every text said: points, proof, questions, competitor texts): "
+        f"{result['business_jargon']} of {result['business_texts']} texts",
+        f"feature names in business-tone tracks with a term such a buyer may not know (shown as the library names "
+        f"them, acronyms it defines spelt out): {result['business_jargon_names']} of {result['business_names']}",
     ]
     if result["competitor_note_cited"] is not None:
         lines.append(

@@ -27,6 +27,7 @@ from sqlalchemy import column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core.lexical import DocumentBm25
+from services.core.sales import acronym_expansions
 from services.core.vectorstore import PointFilter, VectorStore
 
 _documents = table(
@@ -152,6 +153,11 @@ class Library:
             " ".join([d.title, *(str(p.get("text", "")) for p in self.payloads[d.start : d.end])]).lower()
             for d in self.docs
         ]
+
+    @cached_property
+    def acronyms(self) -> dict[str, str]:
+        """Acronyms the library spells out somewhere ("service level agreement (SLA)" -> SLA)."""
+        return acronym_expansions(str(p.get("text", "")) for p in self.payloads)
 
     @cached_property
     def lower_titles(self) -> list[str]:

@@ -57,7 +57,7 @@ def render_markdown(track: TalkTrack, persona_name: str) -> str:
         lines.append("")
     for n, feature in enumerate(track.features, start=1):
         shown = " (already presented)" if feature.already_presented else ""
-        lines += [f"## {n}. {feature.title}{shown}", "", f"*Why:* {feature.why}", ""]
+        lines += [f"## {n}. {feature.heading or feature.title}{shown}", "", f"*Why:* {feature.why}", ""]
         lines += [f'*They said:* "{q.text}"{notes.cite_note(q)}' for q in feature.customer_said]
         lines += [""] if feature.customer_said else []
         lines += [notes.line(p) for p in feature.points]

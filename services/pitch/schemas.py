@@ -72,6 +72,11 @@ class Feature(BaseModel):
     document_id: str
     external_id: str
     title: str
+    heading: str = Field(
+        default="",
+        description="what the track calls the feature: its title, or for a business buyer whose title is jargon "
+        "the first plain heading of the document's own text",
+    )
     score: float
     why: str
     points: list[Point] = Field(description="what to say: claims of value, never a limitation")

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from services.core.tone import ToneProfile
 from services.main import create_app
+from services.pitch.personas import built_in
 from tests.conftest import settings_for_tests, token
 from tests.integration.conftest import wait_job
 
@@ -75,6 +77,22 @@ LIBRARY = [
         "Usage-based billing",
         "## What it does\n\nTidewell charges per completed visit rather than per seat, so seasonal teams pay for "
         "the work they do. Finance sees next month's bill forecast from the schedule already booked.",
+    ),
+    _doc(
+        "tw-uptime-sla",
+        "feature",
+        "Uptime SLA",
+        "## Commitments\n\nTidewell's service level agreement (SLA) commits to 99.9 percent monthly uptime, so "
+        "dispatchers and customers can book visits around the clock. A missed month earns a service credit on the "
+        "next invoice, paid automatically.",
+    ),
+    _doc(
+        "tw-branded-email",
+        "feature",
+        "Reminder emails over custom SMTP",
+        "## Your brand in every inbox\n\nAppointment reminders and invoices leave from your own company address "
+        "and carry your logo, so customers recognise them and open them. Businesses that switch see fewer "
+        "missed appointments, because reminders stop landing in spam.",
     ),
     _doc(
         "cs-harbor-plumbing",
@@ -211,3 +229,41 @@ async def test_markdown_has_footnotes_with_titles_and_no_ids(app: AsyncTestClien
     ids |= {p["citation"]["document_id"] for f in track["features"] for p in f["points"]}
     ids |= {f["external_id"] for f in track["features"]}
     assert ids and not any(i in md.text for i in ids)
+
+
+async def test_a_business_buyer_hears_feature_names_with_the_librarys_own_spelt_out_acronyms(
+    app: AsyncTestClient[Any],
+) -> None:
+    body = {
+        "persona": "cfo",
+        "context": "The owner will not sign unless availability is guaranteed in writing, with credits if missed.",
+    }
+    track = await _track(app, **body)
+    by_id = {f["external_id"]: f for f in track["features"]}
+    assert "tw-uptime-sla" in by_id, list(by_id)
+    # "SLA" is spelt out the way the library itself defines it; the title stays as written for the API.
+    assert by_id["tw-uptime-sla"]["title"] == "Uptime SLA"
+    assert by_id["tw-uptime-sla"]["heading"] == "Uptime service level agreement"
+    md = await app.post("/pitch/v1/talk-tracks", json=body, headers={**REP, "Accept": "text/markdown"})
+    assert re.search(r"^## \d\. Uptime service level agreement$", md.text, re.M), md.text
+    # A technical buyer sees every title as written.
+    technical = await _track(app, **{**body, "persona": "cio"})
+    assert technical["features"] and all(f["heading"] == f["title"] for f in technical["features"])
+
+
+async def test_a_feature_whose_name_is_jargon_is_still_pitched_when_it_answers_the_deal(
+    app: AsyncTestClient[Any],
+) -> None:
+    context = (
+        "Customers ignore appointment reminders because they come from an unknown sender and land in spam. "
+        "Marketing wants every reminder to look like it comes from the brand."
+    )
+    track = await _track(app, persona="cmo", context=context)
+    ids = [f["external_id"] for f in track["features"]]
+    assert ids[0] == "tw-branded-email", ids
+    lead = track["features"][0]
+    # The library never spells out SMTP: the name is shown as written, and everything said stays plain.
+    assert lead["heading"] == lead["title"] == "Reminder emails over custom SMTP"
+    cmo = built_in()["cmo"]
+    tone = ToneProfile(cmo.tone, tuple(cmo.prefer), tuple(cmo.avoid))
+    assert lead["points"] and all(tone.jargon(p["text"]) is None for p in lead["points"])

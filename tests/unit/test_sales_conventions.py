@@ -67,3 +67,20 @@ def test_citation_display_fields_are_optional() -> None:
     # Enablement stored citations before title and section existed: they still read.
     cited = sales.Citation(document_id="d", external_id="x", version=1, chunk_id="c")
     assert (cited.as_of, cited.title, cited.section) == (None, "", "")
+
+
+def test_acronyms_are_spelt_out_the_way_the_library_defines_them() -> None:
+    found = sales.acronym_expansions(
+        [
+            "Our service level agreement (SLA) covers every plan. Staff sign in with single sign-on (SSO).",
+            "The California Consumer Privacy Act (CCPA) applies. Logs go to a bucket (S3) nightly.",
+            "A second definition, the Standard Level Assurance (SLA), does not replace the first.",
+        ]
+    )
+    assert found == {
+        "SLA": "service level agreement",
+        "SSO": "single sign-on",
+        "CCPA": "California Consumer Privacy Act",
+    }  # "(S3)" is no definition: "a bucket" does not spell it
+    assert sales.expand_acronyms("Uptime SLA and SSO", found) == "Uptime service level agreement and single sign-on"
+    assert sales.expand_acronyms("SLAs for SMTP", found) == "service level agreements for SMTP"  # unknown: as written
