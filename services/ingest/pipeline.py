@@ -8,6 +8,7 @@ once in SQL, so a retried job changes nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
 
+from services.core import sentences
 from services.core.db import transaction, utcnow
 from services.core.embeddings import Embedder
 from services.core.errors import Unprocessable
@@ -132,6 +134,7 @@ class IngestPipeline:
         parse_limits: ParseLimits | None = None,
         max_chars: int = 1_000_000,
         parse_concurrency: int = 2,
+        sentence_vectors: bool = True,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -147,6 +150,7 @@ class IngestPipeline:
         self._parse_limits = parse_limits or default_limits()
         self._max_chars = max_chars
         self._parse_slot = _parse_slot(parse_concurrency)
+        self._sentence_vectors = sentence_vectors
 
     async def _claim(self, job_id: str) -> tuple[list[dict[str, Any]], str, int] | None:
         """Take the job atomically: queued, or running with a lapsed lease (its worker is gone). Another
@@ -226,7 +230,8 @@ class IngestPipeline:
             known = self._stored_vectors(doc, [v for v in (doc.current_version, plan.version.version) if v is not None])
             again = [c for c in plan.chunks if _text_hash(c) in known]
             if again:
-                self._store.upsert(self._points(plan, again, [known[_text_hash(c)] for c in again]))
+                stored = [known[_text_hash(c)] for c in again]
+                self._store.upsert(self._points(plan, again, [v for v, _ in stored], [p for _, p in stored]))
             reused[plan.version.id] = len(again)
             fresh.extend((plan, c) for c in plan.chunks if _text_hash(c) not in known)
         done = sum(reused.values())
@@ -286,30 +291,56 @@ class IngestPipeline:
         in flight, so at most two groups' vectors are held (2 x EMBED_GROUP x 384 floats). On an error the call
         in flight is abandoned (its vectors are never stored); the next attempt embeds that group again."""
         embedder = self._embedder_factory()
+        loop = asyncio.get_running_loop()
 
-        def embed(group: Sequence[tuple[VersionPlan, Chunk]]) -> np.ndarray:
-            return embedder.embed([c.embed_text for _, c in group], batch_size=self._batch_size)
+        def embed(group: Sequence[tuple[VersionPlan, Chunk]]) -> asyncio.Future[tuple[np.ndarray, list[str | None]]]:
+            # Submitted to the thread at once (asyncio.to_thread would start only at this coroutine's next await).
+            return loop.run_in_executor(None, contextvars.copy_context().run, self._embed_group, embedder, group)
 
         done = reused
-        running = asyncio.ensure_future(asyncio.to_thread(embed, groups[0]))
+        running = embed(groups[0])
         try:
             for k, group in enumerate(groups):
-                vectors = await running
+                vectors, packs = await running
                 if k + 1 < len(groups):
-                    running = asyncio.ensure_future(asyncio.to_thread(embed, groups[k + 1]))
-                self._store_group(group, vectors)
+                    running = embed(groups[k + 1])
+                self._store_group(group, vectors, packs)
                 done += len(group)
                 await self._progress(job_id, done=done, total=total, reused=reused)
         finally:
             running.cancel()  # a no-op once it is done; else its vectors are not wanted
 
-    def _store_group(self, group: Sequence[tuple[VersionPlan, Chunk]], vectors: np.ndarray) -> None:
-        by_plan: dict[str, tuple[VersionPlan, list[Chunk], list[list[float]]]] = {}
-        for (plan, chunk), vector in zip(group, vectors.tolist(), strict=True):
-            entry = by_plan.setdefault(plan.version.id, (plan, [], []))
+    def _embed_group(
+        self, embedder: Embedder, group: Sequence[tuple[VersionPlan, Chunk]]
+    ) -> tuple[np.ndarray, list[str | None]]:
+        """The chunks' vectors and, with sentence vectors on, each chunk's sentences embedded on their own (packed
+        for its payload), in one model call: a sentence the chunk overlap repeats is embedded once."""
+        texts = [c.embed_text for _, c in group]
+        if not self._sentence_vectors:
+            return embedder.embed(texts, batch_size=self._batch_size), [None] * len(group)
+        per_chunk = [sentences.evidence_sentences(c.text) for _, c in group]
+        distinct = list(dict.fromkeys(s for chunk in per_chunk for s in chunk))
+        vectors = embedder.embed(texts + distinct, batch_size=self._batch_size)
+        row = {s: len(texts) + i for i, s in enumerate(distinct)}
+        dimension = vectors.shape[1]
+        packs: list[str | None] = [
+            sentences.pack(vectors[[row[s] for s in chunk]] if chunk else np.zeros((0, dimension)))
+            for chunk in per_chunk
+        ]
+        return vectors[: len(texts)], packs
+
+    def _store_group(
+        self, group: Sequence[tuple[VersionPlan, Chunk]], vectors: np.ndarray, packs: Sequence[str | None]
+    ) -> None:
+        by_plan: dict[str, tuple[VersionPlan, list[Chunk], list[list[float]], list[str | None]]] = {}
+        for (plan, chunk), vector, pack in zip(group, vectors.tolist(), packs, strict=True):
+            entry = by_plan.setdefault(plan.version.id, (plan, [], [], []))
             entry[1].append(chunk)
             entry[2].append(vector)
-        self._store.upsert([p for plan, chunks, vecs in by_plan.values() for p in self._points(plan, chunks, vecs)])
+            entry[3].append(pack)
+        self._store.upsert(
+            [p for plan, chunks, vecs, pks in by_plan.values() for p in self._points(plan, chunks, vecs, pks)]
+        )
 
     async def _parse_uploads(self, job_id: str, items: Sequence[dict[str, object]]) -> None:
         """Parse the job's stored uploads (HTML, PDF, DOCX) in the sandbox, one at a time, under the parse limits;
@@ -441,20 +472,29 @@ class IngestPipeline:
                 .values(done=done, total=total, reused=reused, updated_at=utcnow())
             )
 
-    def _stored_vectors(self, doc: Document, versions: Sequence[int]) -> dict[str, list[float]]:
-        """text_hash -> dense vector, from the points of the given versions of this document."""
-        known: dict[str, list[float]] = {}
+    def _stored_vectors(self, doc: Document, versions: Sequence[int]) -> dict[str, tuple[list[float], str | None]]:
+        """text_hash -> (dense vector, packed sentence vectors), from the points of the given versions of this
+        document. With sentence vectors on, a point stored without them is not reused: its chunk is embedded
+        again, so a library ingested before they existed gains them as its documents change."""
+        known: dict[str, tuple[list[float], str | None]] = {}
         for version in versions:
             points: list[StoredPoint] = self._store.scroll(
                 PointFilter(org_id=doc.org_id, document_id=doc.id, version=version), with_dense=True
             )
             for p in points:
+                pack = p.payload.get(sentences.PAYLOAD_KEY)
+                if self._sentence_vectors and not isinstance(pack, str):
+                    continue
                 if p.dense is not None and isinstance(p.payload.get("text_hash"), str):
-                    known.setdefault(p.payload["text_hash"], p.dense)
+                    known.setdefault(p.payload["text_hash"], (p.dense, pack if self._sentence_vectors else None))
         return known
 
     def _points(
-        self, plan: VersionPlan, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+        self,
+        plan: VersionPlan,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        packs: Sequence[str | None],
     ) -> list[ChunkPoint]:
         doc, number = plan.document, plan.version.version
         return [
@@ -462,9 +502,10 @@ class IngestPipeline:
                 id=point_id(doc.id, number, c.ordinal),
                 dense=[float(x) for x in vec],
                 sparse=self._bm25.document(c.embed_text),
-                payload=_payload(doc, plan.version, c, plan.verified),
+                payload=_payload(doc, plan.version, c, plan.verified)
+                | ({sentences.PAYLOAD_KEY: pack} if pack is not None else {}),
             )
-            for c, vec in zip(chunks, vectors, strict=True)
+            for c, vec, pack in zip(chunks, vectors, packs, strict=True)
         ]
 
     async def _switch(self, plans: Sequence[VersionPlan], reused: dict[str, int]) -> list[DocumentChange]:

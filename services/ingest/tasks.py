@@ -98,6 +98,7 @@ def build_pipeline(runtime: TaskRuntime) -> IngestPipeline:
         parse_limits=ParseLimits.from_settings(cfg),
         max_chars=cfg.max_content_chars,
         parse_concurrency=cfg.parse_concurrency,
+        sentence_vectors=cfg.sentence_vectors,
     )
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.core import sentences
 from services.core.lexical import DocumentBm25
 from services.core.sales import acronym_expansions
 from services.core.vectorstore import PointFilter, VectorStore
@@ -77,6 +78,17 @@ class _DocPoints:
     ids: list[str]
     payloads: list[dict[str, Any]]
     vectors: np.ndarray
+    sentences: np.ndarray | None = None  # its chunks' sentence vectors, in order; None: ingested without them
+
+
+def _doc_points(rows: list[tuple[int, str, dict[str, Any], list[float]]]) -> _DocPoints:
+    """One document's points in chunk order, its sentence vectors taken out of the payloads (kept once, as an
+    array, not as text in every payload the snapshot holds)."""
+    vectors = np.asarray([r[3] for r in rows], dtype=np.float32)
+    packed = [r[2].pop(sentences.PAYLOAD_KEY, None) for r in rows]
+    blocks = [sentences.unpack(p, vectors.shape[1]) for p in packed if isinstance(p, str)]
+    found = np.vstack(blocks) if len(blocks) == len(rows) and blocks else None
+    return _DocPoints([r[1] for r in rows], [r[2] for r in rows], vectors, found)
 
 
 K = TypeVar("K", bound=Hashable)
@@ -113,12 +125,13 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True, slots=True)
 class NeedScores:
     """One need against a snapshot: per chunk its cosine, per document its best chunk's cosine, its centroid's
-    cosine and its whole-document BM25 score."""
+    cosine, its whole-document BM25 score and its best single sentence's cosine."""
 
     chunk_cos: np.ndarray
     best: np.ndarray
     centroid_cos: np.ndarray
     lexical: np.ndarray
+    sentence: np.ndarray
 
 
 @dataclass
@@ -133,6 +146,11 @@ class Library:
     centroids: np.ndarray
     hub: np.ndarray
     bm25: DocumentBm25
+    # Every document's sentence vectors, grouped by document (a document ingested without them stands in with
+    # its chunk vectors); `has_sentences`: some document has real ones.
+    sentences: np.ndarray
+    sentence_starts: np.ndarray
+    has_sentences: bool
     _starts: np.ndarray = field(init=False)
     _expires: np.ndarray = field(init=False)
     _mentions: Kept[str, np.ndarray] = field(init=False)
@@ -179,7 +197,8 @@ class Library:
             query = np.ascontiguousarray(vector, dtype=np.float32)
             chunk_cos = self.vectors @ query
             best, centroid_cos, lexical = self.best_chunk(chunk_cos), self.centroids @ query, self.bm25.scores(text)
-            return NeedScores(*(_frozen(a) for a in (chunk_cos, best, centroid_cos, lexical)))
+            sentence = self.best_sentence(self.sentences @ query)
+            return NeedScores(*(_frozen(a) for a in (chunk_cos, best, centroid_cos, lexical, sentence)))
 
         return self._standing.get((text, vector.tobytes()), score)
 
@@ -205,6 +224,10 @@ class Library:
     def best_chunk(self, chunk_scores: np.ndarray) -> np.ndarray:
         """Per document: its best chunk's score (one vectorised pass; chunks are grouped by document)."""
         return np.maximum.reduceat(chunk_scores, self._starts) if self.docs else np.zeros(0)
+
+    def best_sentence(self, sentence_scores: np.ndarray) -> np.ndarray:
+        """Per document: its best sentence's score (rows of `sentences` are grouped by document too)."""
+        return np.maximum.reduceat(sentence_scores, self.sentence_starts) if self.docs else np.zeros(0)
 
 
 def _parse_dt(value: Any) -> datetime | None:
@@ -240,9 +263,11 @@ def build_library(docs: list[tuple[str, int, _DocPoints]], kind: str) -> Library
     payloads: list[dict[str, Any]] = []
     blocks: list[np.ndarray] = []
     texts: list[str] = []
+    sentence_blocks: list[np.ndarray] = []
     for doc_id, version, pts in docs:
         first = pts.payloads[0]
         start = len(ids)
+        sentence_blocks.append(pts.sentences if pts.sentences is not None and len(pts.sentences) else pts.vectors)
         ids += pts.ids
         payloads += pts.payloads
         blocks.append(pts.vectors)
@@ -278,6 +303,9 @@ def build_library(docs: list[tuple[str, int, _DocPoints]], kind: str) -> Library
         centroids=centroids,
         hub=_hubness(vectors, chunk_doc, len(entries)),
         bm25=DocumentBm25(texts),
+        sentences=np.ascontiguousarray(np.vstack(sentence_blocks) if sentence_blocks else vectors[:0]),
+        sentence_starts=np.cumsum([0] + [len(b) for b in sentence_blocks[:-1]]).astype(np.int64),
+        has_sentences=any(pts.sentences is not None and len(pts.sentences) for _, _, pts in docs),
     )
 
 
@@ -368,8 +396,7 @@ class LibraryCache:
                     fetched.setdefault(doc_id, []).append(row)
             for doc_id, rows in fetched.items():
                 rows.sort(key=lambda r: r[0])
-                vectors = np.asarray([r[3] for r in rows], dtype=np.float32)
-                reuse[f"{doc_id}:{wanted[doc_id]}"] = _DocPoints([r[1] for r in rows], [r[2] for r in rows], vectors)
+                reuse[f"{doc_id}:{wanted[doc_id]}"] = _doc_points(rows)
             ordered = sorted(reuse.items())
             library = build_library(
                 [(key.rsplit(":", 1)[0], int(key.rsplit(":", 1)[1]), pts) for key, pts in ordered], kind

@@ -40,6 +40,10 @@ SYSTEM_MAX_SHARE = 0.25
 LEXICAL_WEIGHT = 0.6
 CENTROID_WEIGHT = 0.5
 HUB_WEIGHT = 0.5
+# The document's best single sentence (sentence vectors embedded at ingest, `services/core/sentences.py`): a page
+# that answers the need in one sentence among others on other topics. Skipped for a library ingested without
+# sentence vectors (PITCHCRAFT_SENTENCE_VECTORS=false).
+SENTENCE_WEIGHT = 1.0
 # A document is "matched" to a need it ranks this high for (shown in the feature's `why`).
 MATCH_RANK = 3
 
@@ -154,10 +158,14 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
     chunk_cos = library.vectors @ queries
     best = library.best_chunk(chunk_cos)
     centroid_cos = library.centroids @ queries
+    sentence = library.best_sentence(library.sentences @ queries)
     scored = {
-        i: NeedScores(chunk_cos[:, j], best[:, j], centroid_cos[:, j], library.bm25.scores(needs[i].text))
+        i: NeedScores(
+            chunk_cos[:, j], best[:, j], centroid_cos[:, j], library.bm25.scores(needs[i].text), sentence[:, j]
+        )
         for j, i in enumerate(fresh)
     }
+    sentence_weight = SENTENCE_WEIGHT if library.has_sentences else 0.0
     for i, need in enumerate(needs):
         if need.kind == "system":
             scores = _system_scores(library, need.text, live)
@@ -171,7 +179,7 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
                 np.maximum(prior_relevance, s.chunk_cos, out=prior_relevance)
             else:
                 np.maximum(relevance, s.chunk_cos, out=relevance)
-            dense = s.best + CENTROID_WEIGHT * s.centroid_cos - HUB_WEIGHT * library.hub
+            dense = s.best + CENTROID_WEIGHT * s.centroid_cos - HUB_WEIGHT * library.hub + sentence_weight * s.sentence
             contribution = np.zeros(n)
             contribution[idx] = _z(dense[idx]) + LEXICAL_WEIGHT * _z(s.lexical[idx])
             total += need.weight * contribution

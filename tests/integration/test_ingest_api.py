@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
+from services.core import sentences
 from services.core.settings import Settings
 from services.core.vectorstore import PointFilter
 from services.ingest.models import VersionUpload
@@ -42,6 +44,12 @@ async def test_ingest_update_noop_and_delete(
         assert len(points) == job["progress"]["total"]
         assert {p.payload["version"] for p in points} == {1}
         assert len({p.id for p in points}) == len(points)
+        # Every sentence of a chunk is embedded on its own too, in its payload (sentence-level evidence).
+        v1_sentences = {p.payload["text_hash"]: p.payload[sentences.PAYLOAD_KEY] for p in points}
+        for p in points:
+            rows = sentences.unpack(p.payload[sentences.PAYLOAD_KEY], 384)
+            assert len(rows) == len(sentences.evidence_sentences(p.payload["text"])) >= 1
+            assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=0.01)
 
         again = await client.post("/ingest/v1/documents", json=feature_doc("byok"), headers=ENGINEER)
         assert again.status_code == 200
@@ -58,6 +66,11 @@ async def test_ingest_update_noop_and_delete(
         assert 0 < job2["reused_embeddings"] < job2["progress"]["total"]
         points = points_of(client, doc_id)
         assert {p.payload["version"] for p in points} == {2}
+        # Reused chunks keep their sentence vectors; the changed one has its own.
+        kept = [p for p in points if p.payload["text_hash"] in v1_sentences]
+        assert len(kept) == job2["reused_embeddings"]
+        assert all(p.payload[sentences.PAYLOAD_KEY] == v1_sentences[p.payload["text_hash"]] for p in kept)
+        assert all(isinstance(p.payload[sentences.PAYLOAD_KEY], str) for p in points)
         assert len(points) == job2["progress"]["total"]
         assert any("three weeks faster" in p.payload["text"] for p in points)
         detail = (await client.get(f"/ingest/v1/documents/{doc_id}", headers=token("acme", "rep"))).json()

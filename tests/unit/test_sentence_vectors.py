@@ -1,0 +1,57 @@
+"""Sentence-level evidence: what is embedded, how it is stored, and how a snapshot holds it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.core import sentences
+from services.pitch.library import _doc_points, _DocPoints, build_library
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.normal(size=(n, 384)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_only_sentences_of_four_words_or_more_are_embedded() -> None:
+    text = "Overview. Reminders leave from your own address. They carry your logo and colours."
+    assert sentences.evidence_sentences(text) == [
+        "Reminders leave from your own address.",
+        "They carry your logo and colours.",
+    ]
+
+
+def test_packed_vectors_come_back_as_float32_within_float16_precision() -> None:
+    rows = _unit(np.random.default_rng(0), 3)
+    back = sentences.unpack(sentences.pack(rows), 384)
+    assert back.dtype == np.float32 and back.shape == (3, 384)
+    assert np.abs(back - rows).max() < 1e-3
+    assert sentences.unpack(sentences.pack(np.zeros((0, 384))), 384).shape == (0, 384)
+
+
+def _row(ordinal: int, vector: np.ndarray, pack: str | None) -> tuple[int, str, dict[str, object], list[float]]:
+    payload: dict[str, object] = {"ordinal": ordinal, "external_id": "d", "title": "D", "text": "t"}
+    if pack is not None:
+        payload[sentences.PAYLOAD_KEY] = pack
+    return ordinal, f"c{ordinal}", payload, vector.tolist()
+
+
+def test_a_snapshot_holds_sentence_vectors_once_and_falls_back_to_chunks_without_them() -> None:
+    rng = np.random.default_rng(1)
+    chunks, sent_a, sent_b = _unit(rng, 2), _unit(rng, 2), _unit(rng, 1)
+    with_sentences = _doc_points(
+        [_row(0, chunks[0], sentences.pack(sent_a)), _row(1, chunks[1], sentences.pack(sent_b))]
+    )
+    assert with_sentences.sentences is not None and with_sentences.sentences.shape == (3, 384)
+    assert all(sentences.PAYLOAD_KEY not in p for p in with_sentences.payloads)  # not kept twice
+    # A document ingested before sentence vectors existed (or with them off) stands in with its chunk vectors.
+    older = _doc_points([_row(0, chunks[0], None)])
+    assert older.sentences is None
+    library = build_library([("a", 1, with_sentences), ("b", 1, older)], "feature")
+    assert library.has_sentences and library.sentences.shape == (4, 384)
+    query = sent_b[0]
+    best = library.best_sentence(library.sentences @ query)
+    assert best[0] > 0.99  # document a's best sentence is the query itself
+    assert np.isclose(best[1], float(chunks[0] @ query), atol=1e-3)  # document b: its chunk
+    plain = build_library([("b", 1, _DocPoints(older.ids, older.payloads, older.vectors))], "feature")
+    assert not plain.has_sentences
