@@ -5,9 +5,9 @@ fresh embedded app (SQLite, the real model) whose organisation holds the demo ba
 come from them as in production. Printed: precision and recall per kind (pains and goals, objections,
 competitors, systems) and the share of notes whose `next_step_missing` flag is right, for the whole set and for
 its two halves (A: odd-numbered notes, B: even-numbered). The cue lists were revised once after reading the
-misses of the whole set, so neither half is held out (README "Deals"). `--set evals/notes/heldout.jsonl` measures
-the second set instead, written blind after the analyser was tuned; its first run was the blind measure, and the
-analyser has since been developed on its misses too, so it is no longer held out (README "Deals").
+misses of the whole set, so neither half is held out (README "Deals"). `--set PATH` measures another set:
+`heldout.jsonl` and `heldout2.jsonl` were each written blind and measured blind once, then the analyser was
+developed on their misses, so they are tuning sets now; `heldout3.jsonl` is the blind one (evals/notes/README.md).
 
 Matching rule: a sentence item (pain, objection) matches a label of its kind when the sentence contains the
 label's text, the label contains the sentence, or the sentence holds at least 60% of the label's content words

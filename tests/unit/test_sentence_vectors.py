@@ -55,3 +55,33 @@ def test_a_snapshot_holds_sentence_vectors_once_and_falls_back_to_chunks_without
     assert np.isclose(best[1], float(chunks[0] @ query), atol=1e-3)  # document b: its chunk
     plain = build_library([("b", 1, _DocPoints(older.ids, older.payloads, older.vectors))], "feature")
     assert not plain.has_sentences
+
+
+def test_a_page_that_answers_the_need_in_one_sentence_outranks_a_page_vaguely_close_overall() -> None:
+    from services.pitch.ranking import Need, rank_documents
+
+    rng = np.random.default_rng(2)
+    need = _unit(rng, 1)[0]
+
+    def toward(weight: float) -> np.ndarray:
+        v = weight * need + (1 - weight) * _unit(rng, 1)[0]
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    def doc(name: str, chunk: np.ndarray, sentence_rows: np.ndarray | None) -> tuple[str, int, _DocPoints]:
+        payload: dict[str, object] = {"ordinal": 0, "external_id": name, "title": name.title(), "text": "t"}
+        return name, 1, _DocPoints([f"{name}-0"], [payload], chunk[None, :], sentence_rows)
+
+    one_sentence = doc("answers", toward(0.3), np.vstack([_unit(rng, 2), need[None, :]]))
+    vague = toward(0.4)
+    docs = [one_sentence, doc("vague", vague, vague[None, :])]
+    docs += [doc(f"other{i}", v, v[None, :]) for i, v in enumerate(_unit(rng, 4))]
+    needs, vectors = [Need("the deal", 1.0, "the deal", "deal")], need[None, :]
+    live = np.ones(len(docs), dtype=bool)
+
+    with_sentences = build_library(docs, "feature")
+    order = [with_sentences.docs[i].external_id for i in rank_documents(with_sentences, needs, vectors, live).order]
+    assert order[0] == "answers", order
+    # Without sentence vectors (ingested with them off) the chunk vectors decide, as before.
+    chunks_only = build_library([(n, v, _DocPoints(p.ids, p.payloads, p.vectors)) for n, v, p in docs], "feature")
+    order = [chunks_only.docs[i].external_id for i in rank_documents(chunks_only, needs, vectors, live).order]
+    assert order[0] == "vague", order
