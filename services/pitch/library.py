@@ -229,6 +229,14 @@ class Library:
         """Per document: its best sentence's score (rows of `sentences` are grouped by document too)."""
         return np.maximum.reduceat(sentence_scores, self.sentence_starts) if self.docs else np.zeros(0)
 
+    def best_sentence_of(self, docs: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """For the given documents only, each one's best sentence cosine to each query (columns of `queries`)."""
+        ends = np.append(self.sentence_starts[1:], len(self.sentences))
+        spans = [(int(self.sentence_starts[d]), int(ends[d])) for d in docs]
+        rows = np.concatenate([np.arange(a, b) for a, b in spans])
+        starts = np.cumsum([0] + [b - a for a, b in spans[:-1]]).astype(np.int64)
+        return np.maximum.reduceat(self.sentences[rows] @ queries, starts)
+
 
 def _parse_dt(value: Any) -> datetime | None:
     if not value:

@@ -44,6 +44,7 @@ HUB_WEIGHT = 0.5
 # that answers the need in one sentence among others on other topics. Skipped for a library ingested without
 # sentence vectors (PITCHCRAFT_SENTENCE_VECTORS=false).
 SENTENCE_WEIGHT = 1.0
+SENTENCE_CANDIDATES = 64
 # A document is "matched" to a need it ranks this high for (shown in the feature's `why`).
 MATCH_RANK = 3
 
@@ -143,12 +144,8 @@ def _system_scores(library: Library, name: str, live: np.ndarray) -> np.ndarray 
 def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray, live: np.ndarray) -> Ranked:
     """`vectors[i]` embeds `needs[i]` (rows for "system" needs are ignored)."""
     n = library.size
-    total = np.zeros(n)
-    matched: dict[int, list[str]] = {}
-    relevance = np.full(len(library.chunk_ids), -1.0, dtype=np.float32)
-    prior_relevance = relevance.copy()
     if n == 0 or not live.any():
-        return Ranked([], total, matched, relevance)
+        return Ranked([], np.zeros(n), {}, np.full(len(library.chunk_ids), -1.0, dtype=np.float32))
     idx = np.flatnonzero(live)
     # The deal's needs against every chunk and centroid in one matrix product each (one pass over the chunk
     # matrix instead of one per need: memory-bound, so most of the dense scoring's cost); the persona's
@@ -158,14 +155,45 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
     chunk_cos = library.vectors @ queries
     best = library.best_chunk(chunk_cos)
     centroid_cos = library.centroids @ queries
-    sentence = library.best_sentence(library.sentences @ queries)
-    scored = {
-        i: NeedScores(
-            chunk_cos[:, j], best[:, j], centroid_cos[:, j], library.bm25.scores(needs[i].text), sentence[:, j]
-        )
-        for j, i in enumerate(fresh)
-    }
     sentence_weight = SENTENCE_WEIGHT if library.has_sentences else 0.0
+    # A document's best sentence is read for the candidates only: the first pass ranks with each document's best
+    # chunk standing in for its best sentence, then the top SENTENCE_CANDIDATES get their own (the sentence rows
+    # are about four times the chunk rows; reading them all for every request tripled a track's dense scoring).
+    candidates = idx if len(idx) <= SENTENCE_CANDIDATES or not sentence_weight else None
+    sentence = best.copy()
+    scored: dict[int, NeedScores] = {}
+    for _ in range(2):
+        if candidates is not None and sentence_weight:
+            sentence[candidates] = library.best_sentence_of(candidates, queries)
+        scored = {
+            i: NeedScores(
+                chunk_cos[:, j], best[:, j], centroid_cos[:, j], library.bm25.scores(needs[i].text), sentence[:, j]
+            )
+            for j, i in enumerate(fresh)
+        }
+        total, matched, relevance, deal = _aggregate(library, needs, vectors, live, scored, sentence_weight)
+        if candidates is not None:
+            break
+        candidates = idx[np.argsort(-total[idx], kind="stable")][:SENTENCE_CANDIDATES]
+    order = [int(i) for i in idx[np.argsort(-total[idx], kind="stable")]]
+    return Ranked(order, total, matched, relevance, deal)
+
+
+def _aggregate(
+    library: Library,
+    needs: Sequence[Need],
+    vectors: np.ndarray,
+    live: np.ndarray,
+    scored: dict[int, NeedScores],
+    sentence_weight: float,
+) -> tuple[np.ndarray, dict[int, list[str]], np.ndarray, bool]:
+    """Every need's standardised signals summed by weight: per document the total, the labels of the needs it
+    ranks top MATCH_RANK for, per chunk its best cosine to a need, and whether the request states a deal."""
+    n, idx = library.size, np.flatnonzero(live)
+    total = np.zeros(n)
+    matched: dict[int, list[str]] = {}
+    relevance = np.full(len(library.chunk_ids), -1.0, dtype=np.float32)
+    prior_relevance = relevance.copy()
     for i, need in enumerate(needs):
         if need.kind == "system":
             scores = _system_scores(library, need.text, live)
@@ -191,8 +219,7 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
     deal = any(need.kind in ("deal", "sentence") for need in needs)
     if not deal:
         relevance = prior_relevance  # no deal: the passages that speak to what this buyer is measured on
-    order = [int(i) for i in idx[np.argsort(-total[idx], kind="stable")]]
-    return Ranked(order, total, matched, relevance, deal)
+    return total, matched, relevance, deal
 
 
 # Baselines for `pitchcraft eval`: the same library and model, none of the method above.
