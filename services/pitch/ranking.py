@@ -156,9 +156,10 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
     best = library.best_chunk(chunk_cos)
     centroid_cos = library.centroids @ queries
     sentence_weight = SENTENCE_WEIGHT if library.has_sentences else 0.0
+    lexical = {i: library.bm25.scores(needs[i].text) for i in fresh}
     # A document's best sentence is read for the candidates only: the first pass ranks with each document's best
     # chunk standing in for its best sentence, then the top SENTENCE_CANDIDATES get their own (the sentence rows
-    # are about four times the chunk rows; reading them all for every request tripled a track's dense scoring).
+    # are about four times the chunk rows, and a request needs only the top of the ranking right).
     candidates = idx if len(idx) <= SENTENCE_CANDIDATES or not sentence_weight else None
     sentence = best.copy()
     scored: dict[int, NeedScores] = {}
@@ -166,9 +167,7 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
         if candidates is not None and sentence_weight:
             sentence[candidates] = library.best_sentence_of(candidates, queries)
         scored = {
-            i: NeedScores(
-                chunk_cos[:, j], best[:, j], centroid_cos[:, j], library.bm25.scores(needs[i].text), sentence[:, j]
-            )
+            i: NeedScores(chunk_cos[:, j], best[:, j], centroid_cos[:, j], lexical[i], sentence[:, j])
             for j, i in enumerate(fresh)
         }
         total, matched, relevance, deal = _aggregate(library, needs, vectors, live, scored, sentence_weight)
