@@ -230,8 +230,8 @@ class IngestPipeline:
             known = self._stored_vectors(doc, [v for v in (doc.current_version, plan.version.version) if v is not None])
             again = [c for c in plan.chunks if _text_hash(c) in known]
             if again:
-                stored = [known[_text_hash(c)] for c in again]
-                self._store.upsert(self._points(plan, again, [v for v, _ in stored], [p for _, p in stored]))
+                kept = [known[_text_hash(c)] for c in again]
+                self._store.upsert(self._points(plan, again, [v for v, _ in kept], [p for _, p in kept]))
             reused[plan.version.id] = len(again)
             fresh.extend((plan, c) for c in plan.chunks if _text_hash(c) not in known)
         done = sum(reused.values())
