@@ -288,7 +288,8 @@ class IngestPipeline:
         The model runs in a thread, one group ahead: while it embeds group k+1, this thread builds and upserts
         group k's points (BM25, payloads, the store call) and writes the progress. onnxruntime and torch release the
         GIL while they compute, so those writes no longer sit between two model calls. At most one model call is
-        in flight, so at most two groups' vectors are held (2 x EMBED_GROUP x 384 floats). On an error the call
+        in flight, so at most two groups' vectors are held (2 x EMBED_GROUP chunks' vectors, and with sentence vectors
+        on about four times as many rows again, each of 384 floats). On an error the call
         in flight is abandoned (its vectors are never stored); the next attempt embeds that group again."""
         embedder = self._embedder_factory()
         loop = asyncio.get_running_loop()
