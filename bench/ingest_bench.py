@@ -31,13 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PITCHCRAFT_LOG_LEVEL", "WARNING")
 
-from services.core import sentences
 from services.core.embeddings import create_embedder, get_embedder
 from services.core.settings import Settings
 from services.core.tokens import SPECIAL_TOKENS, token_counter
 from services.ingest.chunking import Chunker
 from services.ingest.parsing import parse_content
-from services.ingest.pipeline import EMBED_GROUP
+from services.ingest.pipeline import EMBED_GROUP, model_texts
 
 DEMO = Path(__file__).resolve().parents[1] / "demo"
 
@@ -225,12 +224,7 @@ def main() -> None:
     texts = [c.embed_text for c in chunks]
     # What the model reads: the chunk's word pieces plus [CLS] and [SEP].
     tokens = [n + SPECIAL_TOKENS for n in token_counter().count_many(texts)]
-    model_texts = list(texts)
-    if settings.ingest.sentence_vectors:
-        ordered = sorted(chunks, key=lambda c: c.tokens, reverse=True)
-        for start in range(0, len(ordered), EMBED_GROUP):
-            group = ordered[start : start + EMBED_GROUP]
-            model_texts += dict.fromkeys(s for c in group for s in sentences.evidence_sentences(c.text))
+    read = model_texts(chunks, settings.ingest.sentence_vectors)
     batch = settings.ingest.embed_batch_size
     embedder = get_embedder()
     embedder.embed(["warm up"] * 8)  # load the model outside the timings
@@ -238,12 +232,12 @@ def main() -> None:
     # The naive script always uses sentence-transformers (fp32): it is what a user would write.
     naive_model = embedder._model if encoder == "fp32" else create_embedder("fp32")._model  # type: ignore[attr-defined]
     load = os.getloadavg()[0]
-    raw_runs, naive_runs = [raw_encode(model_texts, batch)], []
+    raw_runs, naive_runs = [raw_encode(read, batch)], []
     with tempfile.TemporaryDirectory() as tmp:
         naive_runs.append(naive_script(docs, naive_model, Path(tmp) / "naive1"))
         run = asyncio.run(pipeline(docs, Path(tmp) / "data"))
         naive_runs.append(naive_script(docs, naive_model, Path(tmp) / "naive2"))
-    raw_runs.append(raw_encode(model_texts, batch))
+    raw_runs.append(raw_encode(read, batch))
     raw = sum(raw_runs) / 2
     naive = sum(t for t, _ in naive_runs) / 2
     elapsed, job = run["elapsed"], run["job"]
@@ -263,7 +257,7 @@ def main() -> None:
         "pipeline_vs_naive": round(pipeline_docs / naive_docs, 3),
         "target_pipeline_vs_naive": 1.3,
         "sentence_vectors": settings.ingest.sentence_vectors,
-        "model_texts": len(model_texts),
+        "model_texts": len(read),
         "raw_encode_chunks_per_s": round(len(texts) / raw, 1),
         "raw_runs_s": [round(t, 2) for t in raw_runs],
         "pipeline_chunks_per_s": round(n / elapsed, 1),

@@ -1,6 +1,6 @@
 """What sentence vectors cost the model on a corpus: the encoder on the chunk texts alone, then on the chunk
 texts plus each group's distinct sentences (what the ingest pipeline embeds with PITCHCRAFT_SENTENCE_VECTORS on:
-chunks longest first, groups of EMBED_GROUP), two alternating runs each.
+`pipeline.model_texts`), two alternating runs each.
 
     .venv/bin/python bench/sentence_cost.py ../shared/evalsets/supabase/corpus
 """
@@ -21,12 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PITCHCRAFT_LOG_LEVEL", "WARNING")
 
-from services.core import sentences
 from services.core.embeddings import get_embedder
 from services.core.settings import Settings
 from services.core.tokens import token_counter
 from services.ingest.chunking import Chunk, Chunker
-from services.ingest.pipeline import EMBED_GROUP
+from services.ingest.pipeline import model_texts
 
 _FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.S)
 
@@ -49,12 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", type=Path)
     args = parser.parse_args()
-    chunks = sorted(chunks_of(args.corpus), key=lambda c: c.tokens, reverse=True)
-    texts = [c.embed_text for c in chunks]
-    with_sentences = list(texts)
-    for start in range(0, len(chunks), EMBED_GROUP):
-        group = chunks[start : start + EMBED_GROUP]
-        with_sentences += dict.fromkeys(s for c in group for s in sentences.evidence_sentences(c.text))
+    chunks = chunks_of(args.corpus)
+    texts, with_sentences = model_texts(chunks, False), model_texts(chunks, True)
     embedder = get_embedder()
     embedder.embed(["warm up"] * 8)
     runs: dict[str, list[float]] = {"chunks": [], "chunks_and_sentences": []}

@@ -9,6 +9,7 @@ model calls, and stored as float16 (half the payload; cosines move by about 1e-3
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,6 +23,13 @@ MIN_WORDS = 4
 def evidence_sentences(text: str) -> list[str]:
     """The sentences of a chunk's text that are embedded on their own."""
     return [s for s in split_sentences(text) if len(s.split()) >= MIN_WORDS]
+
+
+def group_sentences(chunk_texts: Sequence[str]) -> tuple[list[list[str]], list[str]]:
+    """Each chunk's evidence sentences, and the distinct ones of the whole group in first-seen order: what one
+    model call embeds (a sentence the chunk overlap repeats is embedded once)."""
+    per_chunk = [evidence_sentences(t) for t in chunk_texts]
+    return per_chunk, list(dict.fromkeys(s for chunk in per_chunk for s in chunk))
 
 
 def pack(vectors: np.ndarray) -> str:

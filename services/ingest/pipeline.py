@@ -92,6 +92,20 @@ class VersionPlan:
     text_changed: bool = True
 
 
+def model_texts(chunks: Sequence[Chunk], sentence_vectors: bool) -> list[str]:
+    """Every text the model reads for a job's new chunks, as `run_job` cuts them: longest first, in groups of
+    EMBED_GROUP, each group's chunk texts and (with sentence vectors on) its distinct sentences. For the benches,
+    which time the encoder alone on exactly this."""
+    ordered = sorted(chunks, key=lambda c: c.tokens, reverse=True)
+    texts: list[str] = []
+    for start in range(0, len(ordered), EMBED_GROUP):
+        group = ordered[start : start + EMBED_GROUP]
+        texts += [c.embed_text for c in group]
+        if sentence_vectors:
+            texts += sentences.group_sentences([c.text for c in group])[1]
+    return texts
+
+
 def _text_hash(chunk: Chunk) -> str:
     # What the model read, so a reused vector is exactly the vector re-embedding would give.
     return sha256_hex(chunk.embed_text)
@@ -319,8 +333,7 @@ class IngestPipeline:
         texts = [c.embed_text for _, c in group]
         if not self._sentence_vectors:
             return embedder.embed(texts, batch_size=self._batch_size), [None] * len(group)
-        per_chunk = [sentences.evidence_sentences(c.text) for _, c in group]
-        distinct = list(dict.fromkeys(s for chunk in per_chunk for s in chunk))
+        per_chunk, distinct = sentences.group_sentences([c.text for _, c in group])
         vectors = embedder.embed(texts + distinct, batch_size=self._batch_size)
         row = {s: len(texts) + i for i, s in enumerate(distinct)}
         dimension = vectors.shape[1]

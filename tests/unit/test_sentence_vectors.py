@@ -85,3 +85,17 @@ def test_a_page_that_answers_the_need_in_one_sentence_outranks_a_page_vaguely_cl
     chunks_only = build_library([(n, v, _DocPoints(p.ids, p.payloads, p.vectors)) for n, v, p in docs], "feature")
     order = [chunks_only.docs[i].external_id for i in rank_documents(chunks_only, needs, vectors, live).order]
     assert order[0] == "vague", order
+
+
+def test_the_model_reads_each_groups_chunks_then_their_distinct_sentences() -> None:
+    from services.ingest.chunking import Chunk
+    from services.ingest.pipeline import model_texts
+
+    shared = "Reminders leave from your own address."
+    chunks = [
+        Chunk(0, "", f"{shared} Short.", "T > a", 5),
+        Chunk(1, "", f"They carry your logo and colours. {shared}", "T > b", 9),
+    ]
+    # Longest first; the sentence both chunks hold (the overlap) is read once; "Short." is no evidence.
+    assert model_texts(chunks, True) == ["T > b", "T > a", "They carry your logo and colours.", shared]
+    assert model_texts(chunks, False) == ["T > b", "T > a"]
