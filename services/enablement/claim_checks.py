@@ -62,6 +62,86 @@ def align(clause: str, candidates: Sequence[str]) -> tuple[str | None, float]:
 ALIGNED = 2.0  # alignment strength from which two clauses speak of the same thing
 
 
+def aligned_pairs(answer: str, reference: str, margin: float = 0.0) -> list[tuple[str, list[str]]]:
+    """Each clause of the answer with the reference clauses it speaks of: those aligned at least `ALIGNED` and
+    within `margin` of its best alignment (two reference clauses that share its words equally are both its
+    match: "a recovery point objective of 5 minutes" and "a recovery time objective of 30 minutes")."""
+    claims = fine_clauses(reference)
+    pairs: list[tuple[str, list[str]]] = []
+    for clause in fine_clauses(answer):
+        mine = _words(clause)
+        scored = []
+        for candidate in claims:
+            theirs = _words(candidate)
+            shared = len(mine & theirs)
+            if shared:
+                scored.append((shared + shared / max(1, min(len(mine), len(theirs))), candidate))
+        best = max((s for s, _ in scored), default=0.0)
+        if best >= ALIGNED:
+            pairs.append((clause, [c for s, c in scored if s >= best - margin]))
+    return pairs
+
+
+# General English antonyms (not taken from any product's material): an answer clause that says one where the
+# reference clause it speaks of says the other, with the same negation, states the opposite claim. Particles
+# ("up", "in", "with") are left out: "up to 24 hours" and "if your endpoint is down" are not opposites.
+_ANTONYM_PAIRS = (
+    "increase decrease|increase reduce|rise fall|grow shrink|raise lower|higher lower|more less|more fewer"
+    "|most least|maximum minimum|above below|over under|faster slower|fast slow|quick slow|early late"
+    "|earlier later|before after|first last|begin end|shorten lengthen|shorter longer|short long|small large"
+    "|smaller larger|cheap expensive|free paid|include exclude|allow block|allow deny|allow prevent"
+    "|permit forbid|enable disable|accept reject|add remove|always never|all none|automatic manual"
+    "|automatically manually|single multiple|same different|inside outside|internal external|public private"
+    "|open closed|synchronous asynchronous|synchronously asynchronously|parallel sequential"
+    "|parallel sequentially|simultaneously sequentially|online offline|local global|static dynamic"
+    "|temporary permanent|optional required|optional mandatory|explicit implicit|import export|win lose"
+    "|gain loss|success failure|succeed fail|strong weak|upgrade downgrade|keep delete|retain delete"
+    "|together separately|combined separate|everything nothing|everyone nobody|available unavailable"
+)
+ANTONYMS: dict[str, frozenset[str]] = {}
+for _pair in _ANTONYM_PAIRS.split("|"):
+    _a, _b = _pair.split()
+    ANTONYMS[_a] = ANTONYMS.get(_a, frozenset()) | {_b}
+    ANTONYMS[_b] = ANTONYMS.get(_b, frozenset()) | {_a}
+_INFLECTION = re.compile(r"(?:ing|ed|es|s|d)$")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|without)\b|n't\b", re.I)
+
+
+def _forms(text: str) -> set[str]:
+    """Words with their inflections cut ("lengthens" -> "lengthen", "shortening" -> "shorten", "shorte")."""
+    out = set()
+    for word in re.findall(r"[a-z]+", text.lower()):
+        out.add(word)
+        if len(word) > 4:
+            out.add(_INFLECTION.sub("", word))
+        if word.endswith("ing") and len(word) > 5:
+            out.add(word[:-3] + "e")
+        if word.endswith("ed") and len(word) > 4:
+            out.add(word[:-1])
+    return out
+
+
+def negated(text: str) -> bool:
+    """An odd number of negations: "is not encrypted" is negated, "is never not encrypted" is not."""
+    return len(_NEGATION.findall(text)) % 2 == 1
+
+
+def antonym_conflict(answer: str, reference: str) -> bool:
+    """Some clause of the answer says the antonym of a word of the reference clause it speaks of, with the same
+    negation ("typically lengthens tests by 20 to 40 percent" for "typically shortening tests by 20 to 40
+    percent", "runs in a single availability zone" for "runs across multiple availability zones"); "is not
+    slower" for "is faster" is left alone."""
+    for clause, matches in aligned_pairs(answer, reference):
+        mine = _forms(clause)
+        for said in matches:
+            theirs = _forms(said)
+            if negated(clause) != negated(said):
+                continue
+            if any(ANTONYMS.get(word, frozenset()) & (theirs - mine) for word in mine - theirs):
+                return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerMeasures:
     """What the combiner reads, each in the same units on any material."""

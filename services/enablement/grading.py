@@ -40,7 +40,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.enablement.claim_checks import ALIGNED, AnswerMeasures, Combiner, align, fine_clauses
+from services.enablement.claim_checks import (
+    ALIGNED,
+    AnswerMeasures,
+    Combiner,
+    align,
+    aligned_pairs,
+    antonym_conflict,
+    fine_clauses,
+    negated,
+)
 from services.enablement.material import content_words
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -286,14 +295,6 @@ def polarity(text: str) -> str | None:
     return "yes" if _YES.search(text) else None
 
 
-_NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|without)\b|n't\b", re.I)
-
-
-def negated(text: str) -> bool:
-    """An odd number of negations: "is not encrypted" is negated, "is never not encrypted" is not."""
-    return len(_NEGATION.findall(text)) % 2 == 1
-
-
 _NEGATING_PREFIXES = ("a", "un", "in", "im", "ir", "il", "non", "dis")
 _LONG_WORD = re.compile(r"[A-Za-z]{4,}")
 
@@ -400,6 +401,36 @@ _MEASURED = ("time", "percent", "bytes", "money")
 _COUNTED = 10.0
 
 
+def _checked(q: Quantity) -> bool:
+    return q.dim in _MEASURED or (q.dim == "count" and q.value >= _COUNTED)
+
+
+def misplaced_figure(answer: str, reference: str) -> bool:
+    """Some clause of the answer gives the reference clause it speaks of another figure of a kind that clause
+    states, and either the figure belongs to another clause of the reference and the clause's own figure is not
+    beside it (figures swapped: "primary stores within 35 days and backups within 72 hours" for "primary stores
+    within 72 hours and backups within 35 days"), or it is nowhere in the reference and the clause's own figure
+    is nowhere in the answer ("every 5 minutes" for "every 15 minutes"). A clause that also gives its reference
+    clause's figure, or a figure the answer gives elsewhere ("about a month, 34 days"), is not a conflict; nor is
+    one that matches two reference clauses equally, one of which holds its figure."""
+    claims = fine_clauses(reference)
+    anywhere = quantities(answer)
+    for clause, matches in aligned_pairs(answer, reference, margin=1.0):
+        mine = quantities(clause)
+        theirs = [q for c in matches for q in quantities(c) if _checked(q)]
+        elsewhere = [q for c in claims if c not in matches for q in quantities(c) if _checked(q)]
+        for figure in mine:
+            kind = [q for q in theirs if q.dim == figure.dim]
+            if not kind or any(figure.same(q) for q in kind):
+                continue
+            if any(figure.same(q) for q in elsewhere):
+                if not any(a.same(q) for a in mine for q in kind):
+                    return True
+            elif not any(a.same(q) for a in anywhere for q in kind):
+                return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class ShortAnswerMeasured:
     points: list[str]
@@ -454,9 +485,11 @@ def measure_short_answer(
         elif figures and answer_figures:
             credit = min(credit, 0.5)  # the answer gives figures, not this one
         point_credits.append(credit)
+    if policy.check_figures and contradiction is None and misplaced_figure(answer, reference):
+        contradiction = "figure"
     if policy.check_opposites and contradiction is None:
         says_ruled_out = len(ruled_v) and float((unit_v @ ruled_v.T).max()) > best_point
-        if says_ruled_out or negated_word(answer, reference):
+        if says_ruled_out or negated_word(answer, reference) or antonym_conflict(answer, reference):
             contradiction = "opposite"
 
     figure_slot, negation_slot = slot_conflicts(answer, reference)

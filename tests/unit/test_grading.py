@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import pytest
 
-from services.enablement.claim_checks import ALIGNED, AnswerMeasures, Combiner, align, fine_clauses
+from services.enablement.claim_checks import (
+    ALIGNED,
+    AnswerMeasures,
+    Combiner,
+    align,
+    aligned_pairs,
+    antonym_conflict,
+    fine_clauses,
+)
 from services.enablement.grading import (
     ShortAnswerPolicy,
     claims_of,
     figure_conflict,
     grade_choice,
     grade_short_answer,
+    misplaced_figure,
     negated_word,
     polarity,
     quantities,
@@ -224,3 +233,47 @@ def test_a_wrong_answer_with_a_contradicting_clause_names_it_and_earns_nothing()
     reference = "Lumora automatically checks for sample ratio mismatch and warns when the traffic split drifts."
     grade = grade_short_answer("Lumora does not check for sample ratio mismatch.", reference, [], hash_embed)
     assert grade.credit == 0.0 and grade.contradiction == "opposite" and not any(grade.covered)
+
+
+def test_a_figure_moved_to_another_clause_or_replaced_is_misplaced() -> None:
+    reference = "Snapshots are kept for 30 days in the primary region and replicas keep them for 7 days."
+    swapped = "Snapshots are kept for 7 days in the primary region and replicas keep them for 30 days."
+    assert misplaced_figure(swapped, reference)
+    assert misplaced_figure("Snapshots are kept for 90 days in the primary region.", reference)
+    # The same figures in other words, in the same places, are right.
+    assert not misplaced_figure("The primary region holds snapshots for a month; replicas keep them a week.", reference)
+    # A clause that gives its own figure beside another ("about a month, 30 days") is not misplaced.
+    assert not misplaced_figure("Snapshots are kept in the primary region for about 4 weeks, 30 days.", reference)
+    # A clause that shares its words equally with two reference clauses may hold either one's figure.
+    objectives = "Failover has a recovery point objective of 5 minutes and a recovery time objective of 30 minutes."
+    assert aligned_pairs("recovery objective of 30 minutes", objectives, margin=1.0)[0][1] == [
+        "Failover has a recovery point objective of 5 minutes",
+        "a recovery time objective of 30 minutes",
+    ]
+    assert not misplaced_figure("It loses at most 5 minutes of data and recovers within 30 minutes.", objectives)
+    assert misplaced_figure("A recovery point objective of 30 minutes and a recovery time objective of 5 minutes.",
+                            objectives)  # fmt: skip
+
+
+def test_an_antonym_in_the_aligned_clause_is_the_opposite_claim() -> None:
+    reference = "Compaction runs in parallel across shards, shortening nightly jobs by about half."
+    assert antonym_conflict("Compaction runs sequentially across shards, shortening nightly jobs by half.", reference)
+    assert antonym_conflict("Compaction runs in parallel across shards but lengthens nightly jobs.", reference)
+    assert not antonym_conflict("Shards are compacted side by side, so nightly jobs take about half as long.",
+                                reference)  # fmt: skip
+    # Negated, the antonym says the same thing; particles ("up to", "is down") are not antonyms.
+    assert not antonym_conflict("Compaction does not run sequentially across shards.", reference)
+    assert not antonym_conflict("Retries keep going while the endpoint is down.", "Retries go on for up to a day.")
+
+
+def test_a_misplaced_figure_or_an_antonym_earns_nothing_under_the_combiner() -> None:
+    reference = "Snapshots are kept for 30 days in the primary region and replicas keep them for 7 days."
+    swapped = grade_short_answer(
+        "Snapshots are kept for 7 days in the primary region and replicas keep them for 30 days.", reference, [],
+        hash_embed,
+    )  # fmt: skip
+    assert swapped.credit == 0.0 and swapped.contradiction == "figure"
+    zones = "Each cluster runs across multiple availability zones."
+    single = grade_short_answer("Each cluster runs in a single availability zone.", zones, [], hash_embed)
+    assert single.credit == 0.0 and single.contradiction == "opposite"
+    assert grade_short_answer(zones, zones, [], hash_embed).credit == 1.0
