@@ -232,6 +232,38 @@ def test_a_vendor_the_note_frames_as_an_alternative_is_a_competitor(text: str, r
     assert _names(text) == [("competitor", rival)]
 
 
+@pytest.mark.parametrize(
+    ("text", "rivals"),
+    [
+        ("also demoing Pelorix next week", [("competitor", "Pelorix")]),
+        ("she's comparing us w/ dunmarsh", [("competitor", "dunmarsh")]),
+        ("they've also had three calls with Brevique", [("competitor", "Brevique")]),
+        ("the CFO floated Lanternly as the cheaper option", [("competitor", "Lanternly")]),
+        ("also bidding: Ember", [("competitor", "Ember")]),
+        # A name chained to a competitor in a sentence that frames alternatives.
+        (
+            "also talking to Brightwater and Quintessa",
+            [("competitor", "Brightwater Analytics"), ("competitor", "Quintessa")],
+        ),
+    ],
+)
+def test_more_frames_of_an_alternative_make_a_competitor(text: str, rivals: list[tuple[str, str]]) -> None:
+    assert _names(text) == rivals
+
+
+def test_two_unknown_capitalised_words_under_a_competitor_heading_are_a_vendor_not_a_person() -> None:
+    assert _names("Brightwater, Zenquist Metrics (new to me)", section="competitors") == [
+        ("competitor", "Brightwater Analytics"),
+        ("competitor", "Zenquist Metrics"),
+    ]
+    assert _names("Zenquist Metrics joined late") == []  # without a frame, still read as a person's name
+    # Outside a frame of alternatives a chain to a competitor is a list of systems.
+    assert _names("they run Brightwater and Marketo") == [
+        ("competitor", "Brightwater Analytics"),
+        ("system", "Marketo"),
+    ]
+
+
 def test_a_migration_is_no_evaluation_and_none_in_play_is_no_competitor() -> None:
     assert _names("warehouse moving to Snowflake next year") == [("system", "Snowflake")]
     assert _names("none, today it's Excel + gut feel", section="competitors") == []

@@ -161,8 +161,12 @@ _STOPWORDS = frozenset(
 )
 _CHAIN = re.compile(r"(?:,|\band|\bor|\+|/|&)\s*$")
 _EVALUATING = re.compile(
-    r"\b(?:evaluating|also (?:looking at|talking to|considering|evaluating|speaking with)|looking at|comparing "
-    r"(?:us )?(?:with|to|against)|talking to|in talks with|bake-?off (?:with|against)|vs\.?|versus|against|"
+    r"\b(?:evaluating|also (?:looking at|talking to|considering|evaluating|speaking (?:with|to|w/))|looking at|"
+    r"comparing (?:us )?(?:with|w/|to|against)|talking (?:to|with|w/)|in talks (?:with|w/)|bake-?off (?:with|w/|"
+    r"against)|vs\.?|versus|against|demoing|(?:also )?(?:pitching|bidding|competing)\s*:|"
+    # the customer's own calls with another vendor: "they've also had two calls with X"
+    r"(?:they|she|he)(?:'ve| have| had)? (?:also |already )?(?:had|held|taken) (?:\w+ ){0,2}(?:calls?|meetings?|"
+    r"demos?|conversations?|sessions?) (?:with|w/)|"
     r"incumbent(?: is)?|shortlist(?:ed)?(?: includes)?|alternatives? (?:like|such as|is|are)|demoed|"
     r"(?:trialing|trialling|piloting)|competing with|up against|quote from|proposal from|pilot with|trial with|"
     r"(?:vendor|startup|company|tool|provider|platform|player|agency|consultancy|competitor) called|"
@@ -173,6 +177,8 @@ _EVALUATING = re.compile(
     r"benchmark\w* against|instead of)\s*$",
     re.I,
 )
+# The same cues anywhere in a sentence (for names chained to a competitor).
+_EVALUATING_ANYWHERE = re.compile(_EVALUATING.pattern.removesuffix(r"\s*$") + r"\s", re.I)
 _WORD = re.compile(r"[^\W_][^\W_]*(?:[.&][^\W_]+|-[A-Z0-9][^\W_]*)*")
 # A lower-case word in a place where a product stands: "orders in quickbooks", "mktg = mailchimp", "thru etsy".
 _LOWER_SYSTEM_BEFORE = re.compile(
@@ -194,7 +200,9 @@ _COMPETITOR_AFTER = re.compile(
     r"^\s*(?:,\s*(?:a|an|another)\s+(?:\w+\s+){0,2}(?:vendor|startup|provider|competitor|player|tool|platform)\b|"
     r"\s(?:pitched|quoted|came in|demoed|is cheaper|was cheaper|undercut|(?:is |are )?(?:also )?(?:pitching|bidding|"
     r"quoting)|(?:is |are |was )?(?:also |both )?(?:on|in) (?:the|their|our) (?:short|long)[- ]?list|(?:is |was )?in "
-    r"the running)|\s+in (?:a|the|their) (?:poc|pilot|trial|bake-?off)\b)",
+    r"the running)|\s+in (?:a|the|their) (?:poc|pilot|trial|bake-?off)\b|"
+    # "floated X as the cheaper option", "X as an alternative"
+    r"\s+as (?:a|an|the) (?:\w+ ){0,2}(?:option|alternative|choice)\b)",
     re.I,
 )
 
@@ -257,6 +265,20 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
         chained = kinds[i] is None and kinds[i + 1] == "system" and _CHAIN_AFTER.match(text[end : phrases[i + 1][0]])
         if chained and _could_be_system(text, start, phrase, facts):
             kinds[i] = "system"
+    # A name chained to a competitor in a sentence that frames alternatives is one too: "also talking to X and Y".
+    rivals = list(taken)
+    framed = sentence.section == "competitors" or _EVALUATING_ANYWHERE.search(text) is not None
+    for i, (start, end, phrase) in enumerate(phrases):
+        if kinds[i] == "competitor":
+            rivals.append((start, end))
+        elif (
+            framed
+            and any(_CHAIN_AFTER.match(text[e:start]) for _, e in rivals if e <= start)
+            and _could_be_system(text, start, phrase, facts)
+            and not _PERSON_AFTER.match(text[end:])
+        ):
+            kinds[i] = "competitor"
+            rivals.append((start, end))
     found = [(p[0], k, p[2]) for p, k in zip(phrases, kinds, strict=True) if k is not None and len(p[2]) > 1]
     found += list(_lower_case_names(text, sentence, facts, taken))
     for _, kind, phrase in sorted(found):
@@ -477,11 +499,15 @@ def _name_kind(
     if _CHAIN.search(before) and prior_system:
         contextual = True  # "Gong and Outreach", "Google/Meta": a list that started with a system
         at_start = False
-    if title_case and all(w.lower() not in _vocabulary() for w in words) and not contextual:
+    rival_place = sentence.section == "competitors" or _EVALUATING.search(before) is not None
+    if title_case and all(w.lower() not in _vocabulary() for w in words) and not contextual and not rival_place:
         return None  # "Priya Raman": two unknown capitalised words read as a person's name
     if len(words) >= 2 and not at_start and all(w.lower() in _vocabulary() or w.isupper() for w in words):
         contextual = True  # common words capitalised together mid-sentence name a product: "Google Ads", "Power BI"
-    if _COMPETITOR_AFTER.match(after) or (_EVALUATING.search(before) and (strong or contextual or not at_start)):
+    labelled = before.rstrip().endswith(":")  # "also pitching: X"
+    if _COMPETITOR_AFTER.match(after) or (
+        _EVALUATING.search(before) and (strong or contextual or not at_start or labelled)
+    ):
         return "competitor"
     if sentence.section == "competitors" and (strong or not at_start) and not _NO_RIVAL.match(text):
         return "competitor"

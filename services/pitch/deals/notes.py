@@ -30,8 +30,9 @@ from services.core.text import split_sentences
 from services.pitch.deals.dates import find_dates
 from services.pitch.deals.names import names_in
 
-ANALYSER_VERSION = 3  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
-# alternatives by frame, more date forms (README "Deals")
+ANALYSER_VERSION = 4  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
+# alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections
+# (README "Deals")
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
