@@ -78,6 +78,7 @@ def _fields_for(path: Path, kind: str | None) -> dict[str, Any]:
 def ingest_paths(settings: Settings, paths: list[str], *, org: str, sub: str, kind: str | None) -> dict[str, Any]:
     """Ingest files in this process, straight into the configured stores, and wait for the job."""
     from services.core.auth import Principal, Role
+    from services.core.errors import AppError
     from services.core.migrate import upgrade
     from services.core.runtime import task_runtime
     from services.ingest.service import IngestService, to_submission
@@ -86,19 +87,25 @@ def ingest_paths(settings: Settings, paths: list[str], *, org: str, sub: str, ki
     files = _files(paths)
     if not files:
         raise SystemExit("no ingestible files (markdown, text, HTML, PDF, DOCX) under the given paths")
+    submissions, refused = [], []
+    for path in files:
+        try:
+            submissions.append(
+                to_submission(
+                    {},
+                    path.read_bytes(),
+                    filename=path.name,
+                    max_chars=settings.ingest.max_content_chars,
+                    defaults=_fields_for(path, kind),
+                )
+            )
+        except AppError as exc:  # every unreadable file named at once, nothing stored: fix them and run again
+            refused.append(f"{path}: {exc.message}")
+    if refused:
+        raise SystemExit("nothing was ingested; fix these files and run again:\n" + "\n".join(refused))
     upgrade(settings.database_url)
     runtime = task_runtime(settings)
     principal = Principal(sub=sub, org=org, roles=frozenset({Role.ADMIN}))
-    submissions = [
-        to_submission(
-            {},
-            path.read_bytes(),
-            filename=path.name,
-            max_chars=settings.ingest.max_content_chars,
-            defaults=_fields_for(path, kind),
-        )
-        for path in files
-    ]
     jobs: list[str] = []
     service = IngestService(runtime.sessions, runtime.store, settings.ingest, jobs.append)
     started = time.perf_counter()
