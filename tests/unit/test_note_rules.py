@@ -324,6 +324,68 @@ def test_gates_durations_and_doubts_of_fit_are_objections(sentence: str) -> None
     assert _texts(_analyse(sentence), "objections") == [sentence]
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # the need questioned
+        "Their COO will ask why not just keep the weekly export from the ERP.",
+        "She thinks the built-in reports of their shop platform might be enough.",
+        "Their analyst could build something similar over a weekend.",
+        "The owner wondered if a freelancer would do rather than a new platform.",
+        "The CMO feels they already pay for too many tools.",
+        # gates and sign-offs, and how long they take
+        "Procurement has to sign off on every new processor, which can take months.",
+        "Any spend over 100k goes to the investment committee.",
+        "Nothing moves until the security architect signs off, and their CAB meets monthly.",
+        "Finance will only approve it out of next year's budget.",
+        "Their DPA review usually goes 8-10 weeks.",
+        "Vendor onboarding runs 90 days on average.",
+        # a line not crossed, capacity, data not shared, a rival's lower price, dislike
+        "Data residency in Canada is a hard line for them.",
+        "The platform rebuild will tie up their whole engineering team until summer.",
+        "They won't send raw transaction data to a third party.",
+        "A local agency quoted them half that; we are way above what they expected.",
+        "Asked about a monthly plan - we only sell annual, she didn't like that.",
+    ],
+)
+def test_the_need_questioned_gates_and_capacity_are_objections(sentence: str) -> None:
+    assert _texts(_analyse(sentence), "objections") == [sentence]
+
+
+def test_a_plain_requirement_or_a_step_is_no_objection() -> None:
+    analysis = _analyse("They use the board pack every month. We agreed a pilot with two stores.")
+    assert analysis["objections"] == []
+
+
+def test_short_labels_and_pictograph_headings_give_their_kind() -> None:
+    sentences = split_note(
+        "OBJ: legal wants their own paper\nSYS: netsuite, looker\n\n🚧 Blockers\n- no budget till May"
+    )
+    assert [(s.text, s.section) for s in sentences] == [
+        ("legal wants their own paper", "objection"),
+        ("netsuite, looker", "systems"),
+        ("no budget till May", "objection"),
+    ]
+
+
+def test_a_list_under_a_heading_ends_at_the_first_line_that_is_no_item() -> None:
+    sentences = split_note("Concerns\n- price per seat\n- SSO\n📆 Tue 17/3 demo with the ops lead")
+    assert [s.section for s in sentences] == ["objection", "objection", None]
+    # Prose under a heading stays in it.
+    assert [s.section for s in split_note("Concerns\nThe price per seat worries them.")] == ["objection"]
+
+
+def test_lower_case_sentences_of_a_pasted_chat_are_split() -> None:
+    sentences = split_note("hey! call done w/ the owner. tiny shop, 4 ppl. she wants weekly numbers, e.g. refunds")
+    assert [s.text for s in sentences] == [
+        "hey!",
+        "call done w/ the owner.",
+        "tiny shop, 4 ppl.",
+        "she wants weekly numbers, e.g. refunds",
+    ]
+    assert [s.text for s in split_note("Met the owner, v. friendly.")] == ["Met the owner, v. friendly."]
+
+
 def test_a_step_towards_a_hurdle_is_no_objection() -> None:
     analysis = _analyse("Dana will send over their security questionnaire; we regroup once it's back.")
     assert analysis["objections"] == []
@@ -341,6 +403,14 @@ def test_a_complaint_about_a_competitor_is_no_objection_but_its_lower_price_is()
 def test_a_heading_of_two_labels_gives_the_first_kind() -> None:
     sentences = split_note("Risks / objections\n- two admins for 40 stores")
     assert [(s.text, s.section) for s in sentences] == [("two admins for 40 stores", "objection")]
+
+
+def test_a_concern_after_but_stands_when_the_negation_was_about_one_thing() -> None:
+    kept = "Hosting is not an issue, but their legal review takes forever."
+    assert _texts(_analyse(kept), "objections") == [kept]
+    assert _texts(_analyse("No concerns about price, however procurement needs 12 weeks."), "objections") != []
+    # A call with no concerns at all: what follows the 'but' is no objection by itself.
+    assert _analyse("She raised no concerns, but legal review takes forever there.")["objections"] == []
 
 
 def test_a_negated_hurdle_is_no_objection() -> None:

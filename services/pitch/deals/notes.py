@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,10 +39,10 @@ KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 _HEADING_RE = {
     "pain": r"pains?|pain points?|challenges?|problems?|issues?|struggles?|current state",
     "goal": r"goals?|objectives?|priorities|desired outcomes?|success criteria|wants|needs",
-    "objection": r"objections?|concerns?|risks?|push ?back|blockers?|hesitations?|red flags?",
+    "objection": r"objections?|objs?|concerns?|risks?|push ?back|blockers?|hesitations?|red flags?",
     "commitment": r"commitments?|action items?|actions?|to ?dos?|owes?|we owe|they owe|AIs?|follow[- ]?ups?",
     "next_step": r"next steps?|NS|next",
-    "systems": r"tech stack|stack|systems?|tools?|current tools?|integrations?|what they use|in use|platforms?",
+    "systems": r"tech stack|stack|systems?|sys|tools?|current tools?|integrations?|what they use|in use|platforms?",
     "competitors": r"competition|competitors?|competitive|comp|alternatives?|also evaluating|also in play|in play|"
     r"in the mix|"
     r"incumbents?|others|other vendors|other options",
@@ -162,7 +163,33 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"we (don'?t|do not) (have|offer|support|do) (it|that|this|one|them)\b|(which|that) we (don'?t|do not)\b|"
         r"(should|could|would|might as well) just (hire|build|use|do|keep|stick|buy)|"
         r"(we|they|she|he|i)('ve| have)? tried (\w+ ){1,3}(before|already|previously)|"
-        r"how long (\w+ ){0,2}(takes?|would take|will take|to (implement|set up|onboard|get live|roll out)))\b",
+        r"how long (\w+ ){0,2}(takes?|would take|will take|to (implement|set up|onboard|get live|roll out))|"
+        # the need questioned: why not keep what they have, it may be enough, they could build it, too many tools
+        r"why not (just )?(use|keep|extend|stick|stay|build|hire|do)|(ask|asks|asked|asking|wonder\w*) why|"
+        r"(might|may|could|would) be (good )?enough|good enough for|(could|can) (just )?build (it|this|that|the same|"
+        r"something)|rather than (a|an) (new|another|separate|third)|instead of (a|an) (new|another|separate)|"
+        r"too many (tools|vendors|platforms|subscriptions|dashboards|logins)|another (subscription|dashboard|"
+        r"license|licence)|wonder\w* (aloud )?(whether|if)|question\w* (whether|if|why|the need)|"
+        # approval gates and sign-offs on their side, and how long they take
+        r"(has|have|needs?|need) to (sign off|approve)|sign(ed)?[- ]off (by|from) (the |their |a )?\w+ first|"
+        r"(goes|go|going|has to go|needs to go) (to|before|through) (the |their |an? )?([\w-]+ )?(board|committee|"
+        r"steering|council|cab\b)|(before|until) anything (gets|is|can be) (approved|signed|bought)|"
+        r"(until|unless|without) (the |their |a |an |his |her )?([\w-]+ ){0,3}(signs?|signed) off|"
+        r"nothing (moves|happens|gets (signed|approved|bought))|(will|would) only (approve|sign|buy|go ahead)|"
+        r"no new [\w-]+ without|"
+        r"(can|could|will|would|may|might) take (months|weeks|quarters|a while|ages|forever|its time|their time)|"
+        r"take (its|their) (sweet )?time|slow[- ]?roll\w*|drags? on|"
+        r"(taken|go|goes|went) (about |around |roughly |~|up to |at least |usually |typically )?\d+([-\u2013]\d+)? ?"
+        r"(weeks|months|wks|mos)|(runs?|takes?|took|taken|needs?|lasts?) (about |around |~|up to |at least |"
+        r"usually |typically )?([3-9]\d|\d{3}) days|"
+        # a line they will not cross, capacity they lack, data they will not share, a price above a rival's
+        r"hard line|red line|(was|is|were|are|very) firm (that|on|about)|won'?t budge|"
+        r"(consum\w*|swamp\w*|ties? up|tying up|occup\w*) (his|her|their|the|our) ([\w-]+ ){0,2}team|"
+        r"(no|zero|limited|little) (bandwidth|"
+        r"capacity)|stretched thin|"
+        r"(won'?t|will not|can'?t|cannot|not allowed to|may not|must not) (share|send|hand over|upload|expose)|"
+        r"(way|far|much|well) (above|over|more than) (that|theirs|their|what)|(didn'?t|did not) (love|like) (that|it|"
+        r"this)\b)\b",
         re.I,
     ),
     "commitment": re.compile(
@@ -215,6 +242,7 @@ _COMPLAINT = re.compile(
     r"complex|complicated))\b",
     re.I,
 )
+_TURN = re.compile(r"\b(?:but|however|though|although)\b", re.I)
 _CLAUSE_BREAK = re.compile(r";|\bthen\b", re.I)
 
 # Something one side sends the other: its deadline is no meeting.
@@ -316,12 +344,13 @@ def split_note(text: str) -> list[NoteSentence]:
     section: str | None = None
     answer_kind: str | None = None  # the kind a question asked, for the answer line after it
     seen = False  # a line before this one, kept or not
+    listed = False  # the last line was an item ("- ...") of the current section's list
     for raw in text.splitlines():
         if not raw.strip():
             section = answer_kind = None
             continue
         first, seen = not seen, True
-        line = _BULLET.sub("", raw).strip()
+        line = _BULLET.sub("", _strip_symbols(raw)).strip()
         question = _QUESTION.match(line)
         if question is not None:
             answer_kind = heading_kind(question.group("q").strip().rstrip("?").strip())
@@ -333,8 +362,11 @@ def split_note(text: str) -> list[NoteSentence]:
             continue
         answer_kind = None
         if _is_heading(line, first):
-            section = heading_kind(line.rstrip(":").strip())
+            section, listed = heading_kind(line.rstrip(":").strip()), False
             continue
+        item = _BULLET.match(raw) is not None
+        if listed and not item and not raw.startswith((" ", "\t")):
+            section = None  # the heading's list of items ended: this line is no item of it
         label = _LABEL.match(line)
         line_section = section
         caps = _CAPS_LABEL.match(line)
@@ -353,19 +385,52 @@ def split_note(text: str) -> list[NoteSentence]:
             line_section, line = heading_kind(caps.group("head")), caps.group("rest")
         elif _BULLET.match(raw) is None and section is not None and not raw.startswith((" ", "\t")):
             section = None
+        listed = section is not None and item
         out.extend(_sentences(line, line_section, len(out)))
     return out
 
 
+def _strip_symbols(line: str) -> str:
+    """A line without the pictographs that lead it as bullets or markers ("🎯 Goals", "▸ next", "✅ done"): symbols
+    (Unicode category So) and the joiners and variation selectors of emoji; currency and maths signs stay."""
+    stripped = line.lstrip()
+    i = 0
+    while i < len(stripped) and (
+        unicodedata.category(stripped[i]) == "So" or stripped[i] in "\u200d\ufe0f\ufe0e" or stripped[i].isspace()
+    ):
+        i += 1
+    return stripped[i:] if i else line
+
+
 def _sentences(line: str, line_section: str | None, first: int) -> list[NoteSentence]:
     out: list[NoteSentence] = []
-    for sentence in split_sentences(line):
+    for sentence in (part for piece in split_sentences(line) for part in _lower_case_sentences(piece)):
         own = _LABEL.match(sentence) if line_section is None else None
         own_kind: str | None = None
         if own is not None and own.group(0).rstrip()[-1:] in ":-\u2013\u2014=>" and sentence[own.end() :].strip():
             own_kind = next(k for k in _HEADING_RE if own.group(k))
         out.append(NoteSentence(first + len(out), sentence, line_section or own_kind))
     return out
+
+
+# A sentence written in lower case after a full stop ("tiny team, 9 ppl. he wants ..."), as in a pasted chat
+# message: not after a one-letter word or a common abbreviation ("v. chatty", "approx. 40", "e.g. slack").
+_LOWER_END = re.compile(r"(?<=[a-z0-9)'\"][.!?])\s+(?=[a-z])")
+_NO_END = re.compile(
+    r"(?:^|[\s(])(?:[a-z]|e\.g|i\.e|etc|vs|approx|incl|excl|esp|min|max|est|ca|cf|no|nr|pt|pp)[.!?]$", re.I
+)
+
+
+def _lower_case_sentences(text: str) -> list[str]:
+    out: list[str] = []
+    start = 0
+    for m in _LOWER_END.finditer(text):
+        if _NO_END.search(text[start : m.start()]):
+            continue
+        out.append(text[start : m.start()])
+        start = m.end()
+    out.append(text[start:])
+    return [part for part in out if part.strip()]
 
 
 def _is_heading(line: str, first: bool) -> bool:
@@ -510,6 +575,20 @@ def _undated_at(text: str, start: int) -> bool:
     return False
 
 
+def _objection_after_but(text: str) -> bool:
+    """Whether a concern after a 'but' stands ("Price is not an issue, but IT takes forever to approve anything"):
+    when the negation was about one thing ("X is not an issue", "no concerns about X"), not about the whole call
+    ("didn't raise concerns, but ...")."""
+    negation = _NO_OBJECTION.search(text)
+    if negation is None:
+        return False
+    scoped = re.match(r"\s+(?:about|on|over|around|re|regarding|with)\b", text[negation.end() :], re.I) or re.match(
+        r"(?:is |was )?not an? ", negation.group(0), re.I
+    )
+    turn = _TURN.search(text, negation.end())
+    return bool(scoped) and turn is not None and _CUES["objection"].search(text, turn.end()) is not None
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -531,7 +610,11 @@ def classify(sentence: NoteSentence, sims: dict[str, float]) -> set[str]:
     others = max(v for k, v in sims.items() if k != best)
     if best != "neutral" and sims[best] >= BARE_FLOOR and sims[best] - others >= BARE_MARGIN:
         kinds.add(best)
-    if _NO_OBJECTION.search(sentence.text) and sentence.section != "objection":
+    if (
+        _NO_OBJECTION.search(sentence.text)
+        and sentence.section != "objection"
+        and not _objection_after_but(sentence.text)
+    ):
         kinds.discard("objection")
     if "next_step" in kinds and "objection" not in cues and sentence.section != "objection":
         kinds.discard("objection")
