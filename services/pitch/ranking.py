@@ -50,10 +50,12 @@ MATCH_RANK = 3
 
 # Capitalised words that name a role, a time or a grammatical opener rather than a system the buyer runs.
 _NOT_SYSTEMS = frozenset(
-    """ceo cfo cio ciso cmo coo cto cro vp svp evp head director manager team the a an its it they their our we
+    """ceo cfo cio ciso cmo coo cto cro vp svp evp chief head director manager team the a an its it they their our we
     january february march april may june july august september october november december monday tuesday
     wednesday thursday friday saturday sunday q1 q2 q3 q4 fy eu us uk""".split()  # noqa: SIM905
 )
+# Words that open a job title: the capitalised words after them name a department, not a system.
+_TITLES = frozenset("vp svp evp avp head chief director directors manager managers officer".split())  # noqa: SIM905
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*")
 
 
@@ -76,14 +78,18 @@ class Ranked:
 
 def named_systems(text: str) -> list[str]:
     """Names of products, vendors, standards and regulations the text mentions: capitalised words past a
-    sentence's first word, and anywhere words with capitals or digits inside (Okta, BigQuery, Auth0, SOC 2)."""
+    sentence's first word, and anywhere words with capitals or digits inside (Okta, BigQuery, Auth0, SOC 2).
+    The department in a job title is not one ("VP Sales", "Head of Product Marketing")."""
     found: list[str] = []
     for sentence in split_sentences(text):
-        words = list(_WORD.finditer(sentence))
-        for i, match in enumerate(words):
-            word = match.group(0)
+        words = [m.group(0) for m in _WORD.finditer(sentence)]
+        in_title = False
+        for i, word in enumerate(words):
             inner = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
-            if word.lower() in _NOT_SYSTEMS or not word[0].isupper():
+            before = [w.lower() for w in words[max(0, i - 2) : i]]
+            titled = bool(before) and (before[-1] in _TITLES or before[-2:] in ([t, "of"] for t in _TITLES))
+            in_title = word[0].isupper() and not inner and (titled or in_title)
+            if word.lower() in _NOT_SYSTEMS or not word[0].isupper() or in_title:
                 continue
             if i == 0 and not inner:
                 continue

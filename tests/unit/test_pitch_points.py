@@ -62,6 +62,14 @@ def test_named_systems_skip_roles_and_sentence_openers() -> None:
     assert named_systems(text) == ["Okta", "BigQuery", "SOC", "Auth0"]
 
 
+def test_the_department_in_a_job_title_is_not_a_system() -> None:
+    text = (
+        "The agency's VP Sales needs SFDC data. Our Head of Product Marketing uses Marketo. The VP of Engineering "
+        "Operations runs Datadog, and the Chief Information Security Officer wants SOC 2 from Okta."
+    )
+    assert named_systems(text) == ["SFDC", "Marketo", "Datadog", "SOC", "Okta"]
+
+
 def test_needs_lead_with_the_deal_and_keep_priorities_as_a_weak_prior() -> None:
     needs = deal_needs(None, "They run Okta. Contractors kept admin rights.", None, ["lower risk", "pass audits"])
     kinds = [n.kind for n in needs]
