@@ -483,6 +483,25 @@ def test_the_next_step_is_a_dated_meeting_not_a_deadline(text: str, dated: bool)
     assert _analyse(text)["next_step_missing"] is (not dated)
 
 
+@pytest.mark.parametrize(
+    ("text", "dated"),
+    [
+        # A date with a clock time is an appointment even when no meeting is named.
+        ("Wed the 18th @ 3 - walk the CFO through the pricing", True),
+        ("speaking again tomorrow at 10 to go over the rollout", True),
+        ("same time next Monday, he'll bring his ops lead", True),
+        ("Mar 19 14:00 - their team + ours", True),
+        # Two days offered and none chosen, a deadline split over a weekday and its date, a deliverable with a time.
+        ("follow-up call next tue or wed, he'll confirm which", False),
+        ("demo Thursday or Friday, whichever suits their team", False),
+        ("I'm emailing the quote by Friday 20 March; they then decide on a call.", False),
+        ("I'll send the deck tomorrow at 9.", False),
+    ],
+)
+def test_a_timed_date_is_an_appointment_and_days_offered_are_none(text: str, dated: bool) -> None:
+    assert _analyse(text)["next_step_missing"] is (not dated)
+
+
 def test_a_deliverable_keeps_its_deadline_as_a_commitment() -> None:
     analysis = _analyse("Will send the pricing sheet by Thursday.")
     assert [(c["text"], c["date"]) for c in analysis["commitments"]] == [

@@ -131,6 +131,7 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             if kind == "weekday":
                 weekdays.add(start)
     found.sort(key=lambda f: f.start)
+    found = _deadline_spans(text, found)
     # "Thu 17.12.", "Fri Dec 11": a weekday written before the date it falls on is that date, not the next such day.
     found = [
         f
@@ -142,7 +143,14 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             and re.fullmatch(r"[\s,]*", text[f.start + len(f.text) : after.start])
         )
     ]
-    for i in range(1, len(found)):  # "by Thu 12/10": the second half of one date is as much a deadline
+    return _deadline_spans(text, found)
+
+
+def _deadline_spans(text: str, found: list[FoundDate]) -> list[FoundDate]:
+    """The second half of one date is as much a deadline ("by Thu 12/10", "by Friday 4 December"); read before a
+    weekday is dropped for the date it falls on, and again after."""
+    found = list(found)
+    for i in range(1, len(found)):
         gap = text[found[i - 1].start + len(found[i - 1].text) : found[i].start]
         if found[i - 1].deadline and not found[i].deadline and re.fullmatch(r"[\s,]*", gap):
             found[i] = FoundDate(found[i].date, found[i].text, found[i].start, True)

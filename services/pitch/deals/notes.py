@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from services.core.text import split_sentences
-from services.pitch.deals.dates import find_dates
+from services.pitch.deals.dates import FoundDate, find_dates
 from services.pitch.deals.names import names_in
 
 ANALYSER_VERSION = 4  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
@@ -222,7 +222,10 @@ _UNDATED = re.compile(
     r"(date|time) (to be|still|is) (confirmed|decided|tbd|open|unclear)|will get back|get back to us|"
     r"unclear when|nothing (booked|scheduled)|when they can|at some point|some time|sometime|"
     r"no (next )?(meeting|mtg|call|demo|date|day|time)s?( (yet|set|booked|agreed|on the (calendar|books)))?|"
-    r"none (set|booked|agreed|formally|yet)|will confirm (the )?(day|date|time))\b",
+    r"none (set|booked|agreed|formally|yet)|will confirm (the )?(day|date|time)|"
+    # two days offered, none chosen: "next wed or thurs, she'll confirm which"
+    r"(will|'ll|to|must|needs to) (confirm|decide|pick|choose) which|(mon|tue|wed|thu|fri|sat|sun)\w* ?(or|/) ?(next )?"
+    r"(mon|tue|wed|thu|fri|sat|sun)\w*)\b",
     re.I,
 )
 
@@ -514,8 +517,13 @@ class NoteAnalyser:
             ]
             due = min((d.date for d in found), default=None)
             undated = not dates
-            if dates and not undated and ("next_step" in kinds or _EVENT.search(sentence.text)):
-                if "commitment" in kinds and not _EVENT.search(sentence.text):
+            # A date with a clock time ("Thurs the 3rd @ 4", "tomorrow at 11", "same time next Thursday") is an
+            # appointment even when the note names no meeting.
+            timed = not deliverable and any(
+                not d.deadline and _timed(sentence.text, d) for d in found if d.date in dates
+            )
+            if dates and not undated and ("next_step" in kinds or _EVENT.search(sentence.text) or timed):
+                if "commitment" in kinds and not (_EVENT.search(sentence.text) or timed):
                     pass  # a deliverable with a deadline: a commitment, not a meeting
                 else:
                     kinds.add("next_step")
@@ -533,7 +541,7 @@ class NoteAnalyser:
                     {"kind": "commitment", "text": sentence.text, "citation": cite, "date": _iso(due)}
                 )
             if "next_step" in kinds:
-                dated = first_date if _EVENT.search(sentence.text) or sentence.section == "next_step" else None
+                dated = first_date if _EVENT.search(sentence.text) or sentence.section == "next_step" or timed else None
                 dated = dated or (first_date if "next_step" in kinds and "commitment" not in kinds else None)
                 result["next_steps"].append(
                     {"kind": "next_step", "text": sentence.text, "citation": cite, "date": _iso(dated)}
@@ -587,6 +595,21 @@ def _objection_after_but(text: str) -> bool:
     )
     turn = _TURN.search(text, negation.end())
     return bool(scoped) and turn is not None and _CUES["objection"].search(text, turn.end()) is not None
+
+
+# A clock time next to a date: "@ 4", "at 11", "3p", "11am", "14:00", "9-12"; "same time" anywhere.
+_CLOCK_AFTER = re.compile(
+    r"^[\s,]*(?:(?:@|at\b)\s*[0-2]?\d(?:[:.h][0-5]\d)?\s*(?:[ap]\.?m?\.?)?(?!\w)|[0-2]?\d(?:[:.][0-5]\d)?\s*[ap]\.?m?\.?"
+    r"(?!\w)|[0-2]?\d:[0-5]\d\b|[0-2]?\d\s*[-\u2013]\s*[0-2]?\d\b(?![./]))",
+    re.I,
+)
+_CLOCK_BEFORE = re.compile(r"(?:@|\bat)\s*[0-2]?\d(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?)?[\s,]*(?:on\s+)?$", re.I)
+_SAME_TIME = re.compile(r"\bsame time\b", re.I)
+
+
+def _timed(text: str, found: FoundDate) -> bool:
+    end = found.start + len(found.text)
+    return bool(_CLOCK_AFTER.match(text[end:]) or _CLOCK_BEFORE.search(text[: found.start]) or _SAME_TIME.search(text))
 
 
 def _iso(value: date | None) -> str | None:
