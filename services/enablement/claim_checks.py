@@ -2,7 +2,7 @@
 calibrated combiner that turns a handful of generic measurements into a credit.
 
 Nothing here is fitted to one catalogue: clauses are cut at punctuation and connectives, aligned by the content
-words they share, and the combiner is a logistic regression over six measurements that mean the same on any
+words they share, and the combiner is a logistic regression over seven measurements that mean the same on any
 product's material. Its weights were fitted on half A of the demo product's labelled answers (odd-numbered
 questions of evals/short_answer_cases.yaml and evals/grading/demo_answers.jsonl) by
 
@@ -97,6 +97,7 @@ _ANTONYM_PAIRS = (
     "|temporary permanent|optional required|optional mandatory|explicit implicit|import export|win lose"
     "|gain loss|success failure|succeed fail|strong weak|upgrade downgrade|keep delete|retain delete"
     "|together separately|combined separate|everything nothing|everyone nobody|available unavailable"
+    "|only all|only every|only any"  # "serves only reads" against "serves all requests"
 )
 ANTONYMS: dict[str, frozenset[str]] = {}
 for _pair in _ANTONYM_PAIRS.split("|"):
@@ -152,6 +153,11 @@ class AnswerMeasures:
     similarity: float  # cosine of the whole answer and the whole reference
     figure_slot: bool  # a clause states a figure of a kind its aligned reference clause states, and another value
     negation_slot: bool  # a clause negates what its aligned reference clause asserts, or the other way round
+    # The least-covered key point's cosine to its closest stretch of the answer (a clause, two clauses running, a
+    # sentence, or the whole), unclipped: the point credits cut cosines at a floor, and a paraphrase in other
+    # words often sits just under it ("only guards direct database and pooler traffic" for "only applies to
+    # Postgres and its pooler").
+    weakest_point_cosine: float = 0.0
 
     def vector(self) -> tuple[float, ...]:
         return (
@@ -161,10 +167,19 @@ class AnswerMeasures:
             self.similarity,
             float(self.figure_slot),
             float(self.negation_slot),
+            self.weakest_point_cosine,
         )
 
 
-MEASURES = ("coverage", "weakest_point", "weakest_claim", "similarity", "figure_slot", "negation_slot")
+MEASURES = (
+    "coverage",
+    "weakest_point",
+    "weakest_claim",
+    "similarity",
+    "figure_slot",
+    "negation_slot",
+    "weakest_point_cosine",
+)
 
 
 @dataclass(frozen=True, slots=True)

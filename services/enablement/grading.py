@@ -7,33 +7,39 @@ to it in meaning (cosine between `point_floor` and `point_ceiling`, scaled to 0.
 holds most of its content words; a key point with a figure is credited in full when the answer states the same
 figure in any wording ("two weeks" for "14 days", "under a minute" for "60 seconds").
 
-Meaning alone cannot tell a paraphrase from a plausible wrong answer on the same topic, so three checks that
-carry over to any material turn a wrong fact into no credit, whatever the wording:
+Meaning alone cannot tell a paraphrase from a plausible wrong answer on the same topic, so checks that carry
+over to any material turn a wrong fact into no credit, whatever the wording:
 - `figure`: the answer states a quantity of a kind the reference states (a duration, a percentage, a size, an
   amount, a count) and matches none of the reference's main figures (figures in parentheses are asides: "14 days
-  (Pro gets 7)" does not make "7 days" right);
+  (Pro gets 7)" does not make "7 days" right); or a clause of the answer gives the reference clause it speaks of
+  another figure, one that belongs to another clause (figures swapped between clauses) or to none, with the
+  clause's own figure not given (`misplaced_figure`);
 - `polarity`: the reference opens with "Yes" or "No" and the answer opens with the opposite ("It doesn't",
   "They do", "No,");
 - `opposite`: the answer uses the negated form of a word of the reference ("symmetric" for "asymmetric",
-  "encrypted" for "unencrypted"), or says what the reference rules out ("before that it was round-robin",
-  "instead of", "rather than") more closely than anything the reference asserts.
+  "encrypted" for "unencrypted"), says what the reference rules out ("before that it was round-robin",
+  "instead of", "rather than") more closely than anything the reference asserts, or says a general English
+  antonym of a word of the reference clause it speaks of ("lengthens" for "shortening", "single" for
+  "multiple", "only" for "every": `claim_checks.antonym_conflict`).
 
-The credit itself comes from a calibrated combiner (`claim_checks.Combiner`), a logistic regression over six
+The credit itself comes from a calibrated combiner (`claim_checks.Combiner`), a logistic regression over seven
 measures that mean the same on any material: the mean key-point credit, the weakest key point's credit (a right
 answer earns every point), the cosine of the reference clause the answer matches least well, the whole answer's
-cosine to the reference (given the rest, a wrong answer that reuses the reference's words reads high here), and
-two clause-level checks: a clause that states another value for a figure of its aligned reference clause
+cosine to the reference (given the rest, a wrong answer that reuses the reference's words reads high here), two
+clause-level checks: a clause that states another value for a figure of its aligned reference clause
 (`slot_conflicts`: "every 5 minutes on Business" for "every 15 minutes on Business" when both figures appear in
-the reference), or negates it. Its reading is mapped onto the published bands (correct at 0.6, partly right at
-0.3), so a right answer still earns 1.0. An answer it grades wrong with such a clause is a `figure` or `opposite`
-contradiction. Its weights and bands were fitted on half A of the demo product's labelled answers and are
-reported on half B and on the shared sets by `make eval` (`python evals/run_grading_eval.py --fit` refits them,
-`--ablate` refits without each measure). With `combiner=None` the credit is the mean key-point credit (the rules
-alone, thresholds chosen by `--tune`).
+the reference), or negates it; and the weakest key point's unclipped cosine to its closest stretch of the answer
+(a clause, two clauses running, a sentence). Its reading is mapped onto the published bands (correct at 0.6,
+partly right at 0.3), so a right answer still earns 1.0. An answer it grades wrong with such a clause is a
+`figure` or `opposite` contradiction. Its weights and bands were fitted on half A of the demo product's labelled
+answers and are reported on half B and on the shared sets by `make eval` (`python evals/run_grading_eval.py
+--fit` refits them, `--ablate` refits without each measure). With `combiner=None` the credit is the mean
+key-point credit (the rules alone, thresholds chosen by `--tune`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -75,11 +81,12 @@ class ShortAnswerPolicy:
 
 # Fitted on half A of the demo sets by `python evals/run_grading_eval.py --fit` (which prints this literal):
 # soft targets (right 1, partly right 0.5, wrong 0) over the answers no fact check rejects, L2 1.0; its bands
-# chosen on the same half (at least 0.1 apart), maximising right+wrong accuracy plus 0.3 x partial accuracy;
+# chosen on the same half (at least 0.1 apart), maximising right+wrong accuracy plus 0.3 x partial accuracy
+# averaged over neighbouring bands (each within 0.05);
 # full credit from the 5th percentile of the half's reference answers graded against themselves.
 COMBINER = Combiner(
-    bias=-0.768,
-    weights=(2.063, 1.414, 2.084, -1.429, -1.288, -0.609),
+    bias=-1.075,
+    weights=(1.887, 1.337, 1.897, -1.083, -0.121, -0.758, 1.083),
     correct_at=0.5,
     partial_at=0.35,
     full_at=0.9,
@@ -377,6 +384,18 @@ def _units(answer: str) -> list[str]:
     return [answer, *(p.strip() for p in _CLAUSE.split(answer) if p and len(p.split()) >= 2)]
 
 
+_SENTENCE = re.compile(r"(?<=[.;:!?])\s+")
+
+
+def _stretches(answer: str) -> list[str]:
+    """Stretches of the answer a key point may be said in: each clause without its closing punctuation, two
+    clauses running and each sentence (a rep's paraphrase often spreads one point over a clause boundary)."""
+    parts = [p.strip(" .;:,!?") for p in _CLAUSE.split(answer) if p and len(p.split()) >= 2]
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(parts)]
+    sentences = [s.strip() for s in _SENTENCE.split(answer) if s.strip()]
+    return list(dict.fromkeys(s for s in (*parts, *pairs, *sentences) if s != answer))
+
+
 def slot_conflicts(answer: str, reference: str) -> tuple[bool, bool]:
     """(figure, negation): some clause of the answer speaks of the same thing as a clause of the reference (they
     share at least two content words) and states a duration, percentage, size or amount of a kind that clause
@@ -449,13 +468,17 @@ def measure_short_answer(
     derived = claims_of(reference)
     points = list(key_points) or derived.asserted
     units = _units(answer)
+    stretches = _stretches(answer)
     answer_claims, reference_claims = fine_clauses(answer), fine_clauses(reference)
-    vectors = embed([*units, reference, *points, *derived.ruled_out, *answer_claims, *reference_claims])
-    n, p, r, a = len(units), len(points), len(derived.ruled_out), len(answer_claims)
+    vectors = embed(
+        [*units, reference, *points, *derived.ruled_out, *answer_claims, *reference_claims, *stretches]
+    )  # fmt: skip
+    n, p, r, a, c = len(units), len(points), len(derived.ruled_out), len(answer_claims), len(reference_claims)
     unit_v, ref_v, point_v = vectors[:n], vectors[n], vectors[n + 1 : n + 1 + p]
     ruled_v = vectors[n + 1 + p : n + 1 + p + r]
     answer_claim_v = np.vstack([unit_v[:1], vectors[n + 1 + p + r : n + 1 + p + r + a]])
-    reference_claim_v = vectors[n + 1 + p + r + a :]
+    reference_claim_v = vectors[n + 1 + p + r + a : n + 1 + p + r + a + c]
+    stretch_v = np.vstack([unit_v, vectors[n + 1 + p + r + a + c :]])
     similarity = float(unit_v[0] @ ref_v)
 
     contradiction = None
@@ -500,6 +523,7 @@ def measure_short_answer(
         similarity=similarity,
         figure_slot=figure_slot,
         negation_slot=negation_slot,
+        weakest_point_cosine=float((stretch_v @ point_v.T).max(axis=0).min()),
     )
     return ShortAnswerMeasured(points, point_credits, similarity, contradiction, measures)
 

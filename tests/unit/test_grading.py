@@ -22,6 +22,7 @@ from services.enablement.grading import (
     figure_conflict,
     grade_choice,
     grade_short_answer,
+    measure_short_answer,
     misplaced_figure,
     negated_word,
     polarity,
@@ -206,7 +207,7 @@ def test_a_clause_that_swaps_a_figure_or_negates_its_reference_clause_is_flagged
 
 
 def test_the_combiner_maps_its_reading_onto_the_published_bands() -> None:
-    combiner = Combiner(bias=0.0, weights=(4.0, 0, 0, 0, -2.0, 0), correct_at=0.5, partial_at=0.35, full_at=0.9)
+    combiner = Combiner(bias=0.0, weights=(4.0, 0, 0, 0, -2.0, 0, 0), correct_at=0.5, partial_at=0.35, full_at=0.9)
 
     def measures(coverage: float, figure_slot: bool = False) -> AnswerMeasures:
         return AnswerMeasures(coverage, coverage, 0.5, 0.5, figure_slot, False)
@@ -216,7 +217,7 @@ def test_the_combiner_maps_its_reading_onto_the_published_bands() -> None:
     assert combiner.credit(measures(1.0), 0.6, 0.3) == 1.0  # full credit from full_at on
     readings = [combiner.credit(measures(c / 10 - 0.5), 0.6, 0.3) for c in range(11)]
     assert readings == sorted(readings) and readings[0] >= 0  # monotone
-    low = Combiner(bias=0.0, weights=(0, 0, 0, 0, 0, 0), correct_at=0.8, partial_at=0.5, full_at=0.9)
+    low = Combiner(bias=0.0, weights=(0, 0, 0, 0, 0, 0, 0), correct_at=0.8, partial_at=0.5, full_at=0.9)
     assert low.credit(measures(0.0), 0.6, 0.3) == pytest.approx(0.3)  # its partial band lands on 0.3
     assert combiner.credit(measures(0.5, figure_slot=True), 0.6, 0.3) < combiner.credit(measures(0.5), 0.6, 0.3)
 
@@ -277,3 +278,17 @@ def test_a_misplaced_figure_or_an_antonym_earns_nothing_under_the_combiner() -> 
     single = grade_short_answer("Each cluster runs in a single availability zone.", zones, [], hash_embed)
     assert single.credit == 0.0 and single.contradiction == "opposite"
     assert grade_short_answer(zones, zones, [], hash_embed).credit == 1.0
+
+
+def test_the_weakest_key_point_is_read_from_the_closest_stretch_of_the_answer() -> None:
+    """A key point said across a clause boundary is found in the two clauses together, and the measure is the
+    least-covered point's cosine: an answer that leaves one point out reads lower than one that says both."""
+    reference = "Exports run nightly; each export is signed with the tenant key."
+    points = ["Exports run nightly", "each export is signed with the tenant key"]
+    both = measure_short_answer(reference, reference, points, hash_embed).measures
+    one = measure_short_answer("Exports run nightly.", reference, points, hash_embed).measures
+    assert both.weakest_point_cosine == pytest.approx(1.0, abs=1e-6)
+    assert one.weakest_point_cosine < 0.5 < both.weakest_point_cosine
+    spread = "each export is signed, with the tenant key"  # the point split over two clauses
+    measured = measure_short_answer(f"Exports run nightly; {spread}.", reference, points[1:], hash_embed).measures
+    assert measured.weakest_point_cosine == pytest.approx(1.0, abs=1e-6)
