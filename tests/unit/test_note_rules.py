@@ -264,6 +264,39 @@ def test_two_unknown_capitalised_words_under_a_competitor_heading_are_a_vendor_n
     ]
 
 
+def test_regulators_frameworks_and_metrics_are_no_systems_but_regulations_are() -> None:
+    assert _names("records fall under CFTC and OCC rules, and GDPR applies") == [("system", "GDPR")]
+    assert _names("BaFin audit next month, then the FCA") == []
+    assert _names("BANT recap: ARPU is flat, AOV down") == []
+
+
+def test_initials_and_names_shown_to_be_people_are_no_systems() -> None:
+    assert _names("MT asked whether Klaviyo can sync") == [("system", "Klaviyo")]
+    assert _names("MT: fine with Klaviyo") == [("system", "Klaviyo")]
+    analysis = NoteAnalyser(_flat).analyse(
+        "Passed on from Oyelaran to Sam. Oyelaran booked the demo.\nStack: Zendesk, Oyelaran", NoteFacts(MEETING)
+    )[1]
+    assert _texts(analysis, "systems") == ["Zendesk"]
+
+
+def test_a_field_label_is_no_system() -> None:
+    assert _names("Next Step Date: 2026-03-17") == []
+    assert _names("Activity Type: call") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "products"),
+    [
+        ("running bigcommerce, klaviyo and gsheets for everything", ["bigcommerce", "klaviyo", "gsheets"]),
+        ("the analyst exports zenoti + quickbooks every monday", ["zenoti", "quickbooks"]),
+        ("they use pipedrive free for now", ["pipedrive"]),
+        ("could rebuild it in dbt within a month", ["dbt"]),
+    ],
+)
+def test_more_places_where_a_lower_case_product_stands(text: str, products: list[str]) -> None:
+    assert _names(text) == [("system", p) for p in products]
+
+
 def test_a_migration_is_no_evaluation_and_none_in_play_is_no_competitor() -> None:
     assert _names("warehouse moving to Snowflake next year") == [("system", "Snowflake")]
     assert _names("none, today it's Excel + gut feel", section="competitors") == []

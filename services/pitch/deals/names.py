@@ -36,6 +36,20 @@ _NOT_SYSTEMS = frozenset(
     NB PS FAQ EOQ EOY ETA SOP SOPS RACI PHI EHR EMR DPIA DPO DSAR HVAC BD IDP SI MSP ISV OEM KYC AML
     ET EST EDT CT CST CDT MT MST MDT PT PST PDT GMT UTC BST CET CEST EET EEST WET IST JST AEST AEDT SGT HKT""".split()  # noqa: SIM905
 )
+# Regulators and supervisory bodies (never a system; the regulations and standards they enforce are: GDPR, SOX,
+# PCI DSS), the usual ones of the larger jurisdictions, by domain: finance, data protection, health, energy and
+# telecoms, competition and trade.
+_REGULATORS = frozenset(
+    """SEC FINRA CFTC OCC FDIC NCUA CFPB FRB FHFA NFA MSRB OFAC FINCEN FTC FCC FDA HHS OCR EPA FERC DOJ IRS DOL OSHA
+    CISA NHTSA FAA FCA PRA ICO CMA OFGEM OFWAT OFCOM OFSTED CQC MHRA TPR PSR SRA HMRC NCSC ESMA EBA EIOPA ECB EDPB
+    BAFIN CNIL AMF CONSOB AFM DNB FINMA MAS APRA ASIC OAIC SEBI RBI IRDAI HKMA PBOC CBIRC JFSA OSFI FINTRAC CIRO
+    IIROC OSC AUSTRAC""".split()  # noqa: SIM905
+)
+# Sales qualification frameworks and business metrics reps write in capitals (no product either).
+_SALES_TERMS = frozenset(
+    """MEDDIC MEDDICC MEDDPICC BANT SPICED SPIN GPCTBA CHAMP ANUM FAINT CPI CPL CPO CPS CPV CPE AOV ARPU ARPPU ARPA CLV
+    CLTV GMV GRR EBITDA COGS OPEX CAPEX NPV IRR DSO WACC""".split()  # noqa: SIM905
+)
 # Abbreviations that follow a pattern: C-suite titles (CCO, CDAO), fiscal years and quarters (FY27, Q3'26).
 _NOT_SYSTEM_PATTERN = re.compile(r"C[A-Z]{1,3}O|(?i:FY)\d{2,4}|[Qq][1-4](?:'?\d{2})?|H[12](?:'?\d{2})?")
 # Shorthand reps write, and compounds of common words that name no product (lower-case; not in the model's
@@ -82,7 +96,8 @@ _NOT_NAMES = frozenset(
 )
 _PERSON_AFTER = re.compile(
     r"^\s*(?:'s\s+(?:team|boss|manager|role|view|concern|take)|\((?:[A-Z][\w&/ ]{1,30})\)|,\s*(?:the\s+)?"
-    r"(?:head|vp|director|chief|manager|cfo|cio|cto|ciso|cmo|ceo|lead|owner)\b|\s+(?:said|says|asked|asks|wants|"
+    r"(?:head|vp|svp|evp|avp|dir|director|chief|manager|c[a-z]{1,3}o|lead|owner|founder|co-?founder|president|"
+    r"partner|gm|md)\b|\s+(?:said|says|asked|asks|wants|"
     r"wanted|mentioned|thinks|thought|noted|raised|pushed|agreed|joined|confirmed|promised|owes|explained|"
     r"shared|described|complained|worries|worried|is worried|was worried|is concerned|was concerned|"
     r"(?:will|'ll|to) (?:send|share|intro|introduce|loop|check|confirm|get|ask|review|talk|bring)|"
@@ -182,13 +197,16 @@ _EVALUATING_ANYWHERE = re.compile(_EVALUATING.pattern.removesuffix(r"\s*$") + r"
 _WORD = re.compile(r"[^\W_][^\W_]*(?:[.&][^\W_]+|-[A-Z0-9][^\W_]*)*")
 # A lower-case word in a place where a product stands: "orders in quickbooks", "mktg = mailchimp", "thru etsy".
 _LOWER_SYSTEM_BEFORE = re.compile(
-    r"(?:\b(?:in|on|via|thru|through|using|uses|use|used|runs?|into|w/|on top of|built on|hosted on|synced? (?:to|"
+    r"(?:\b(?:in|on|via|thru|through|using|uses|use|used|runs?|running|into|w/|on top of|built on|hosted on|"
+    r"exports?|exporting|exported|(?:pulls?|pulling|pulled|exports?|exporting) (?:\w+ )?from|synced? (?:to|"
     r"with|from)|moved? (?:to|off)|migrat\w+ (?:to|off|from)|switch\w* (?:to|from))|=)\s*$",
     re.I,
 )
 _LOWER_SYSTEM_AFTER = re.compile(
     r"\s*(?:$|[,.;)+/&(]|<>|->|\s(?:and|or|plus|on|in|for|to|with|via|w/|too|already|only|as|is|are|was|ourselves|"
-    r"themselves|\d{1,4})\b|\s" + _PRODUCT_NOUN + r"\b)",
+    r"themselves|within|into|from|at|every|each|since|until|\d{1,4})\b|\s" + _PRODUCT_NOUN + r"\b|"
+    # a plan of the product: "hubspot free", "hubspot enterprise"
+    r"\s(?:free|pro|premium|enterprise|starter|basic|business|professional)\b)",
     re.I,
 )
 _SYSTEM_BEFORE_PLACE = re.compile(
@@ -283,6 +301,24 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
     found += list(_lower_case_names(text, sentence, facts, taken))
     for _, kind, phrase in sorted(found):
         yield kind, phrase
+
+
+# What a person does in a note: "Priyanka spoke with ...", "Omar asked ...", "Dee booked a demo".
+_PERSON_VERB = re.compile(
+    r"\s+(?:said|says|asked|asks|spoke|speaks|talked|booked|met|called|emailed|messaged|texted|mentioned|noted|"
+    r"thinks|thought|agreed|joined|confirmed|promised|explained|complained|flagged|wondered|raised|pushed back|"
+    r"handed|introduced|is out|is on leave)\b"
+)
+
+
+def people_in(text: str) -> set[str]:
+    """Lower-case words of capitalised names the note shows to be people ("Priyanka spoke with the owner") that are
+    no common word: such a name is no system anywhere in the note."""
+    found: set[str] = set()
+    for m in re.finditer(r"(?<![\w.])([A-Z][a-z]{2,})(?: ([A-Z][a-z]{2,}))?(?=\s)", text):
+        if _PERSON_VERB.match(text, m.end()):
+            found |= {w.lower() for w in m.groups() if w and not _common(w) and w not in _NOT_NAMES}
+    return found
 
 
 def _misspelt_competitor(word: str, competitors: dict[str, str]) -> str | None:
@@ -425,6 +461,8 @@ def _is_abbreviation(word: str) -> bool:
     return (
         upper in _NOT_SYSTEMS
         or singular in _NOT_SYSTEMS
+        or upper in _REGULATORS
+        or upper in _SALES_TERMS
         or word.lower() in _SHORTHAND
         or word in _EMPHASIS
         or _NOT_SYSTEM_PATTERN.fullmatch(word) is not None
@@ -470,8 +508,8 @@ def _strong(word: str) -> bool:
         return False
     if re.search(r"[a-z][A-Z]", word) or (re.search(r"\d", word) and re.search(r"[A-Za-z]", word)):
         return True
-    if word.isupper() and len(word) >= 3:
-        return not word.isdigit()  # two capitals ("FF", "SF") need a system's place or section
+    if word.isupper():
+        return len(word) >= 3 and not word.isdigit()  # two capitals ("FF", "DK") need a system's place or section
     return word[:1].isupper() and not _common(word) and word not in _NOT_NAMES
 
 
@@ -486,6 +524,11 @@ def _name_kind(
         return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
     if _PLACE_AFTER.match(after) or _PLACE_AFTER_REGION.search(before):
         return None  # "their London office", "stay in Norway/EU"
+    if re.fullmatch(r"[A-Z]{2,3}", phrase) and _PERSON_VERB.match(after):
+        return None  # a person's initials: "DK asked why ..."
+    label_start = all(w in _NOT_NAMES for w in before.split())
+    if label_start and after.startswith(":") and all(_common(w) for w in words):
+        return None  # a field's label: "Step Date: 2026-12-03"
     technical = any(re.search(r"[a-z][A-Z]|\d", w) or (w.isupper() and len(w) > 1) for w in words)
     person_cue = _PERSON_AFTER.match(after) or (
         _PERSON_BEFORE.search(before) and not _SYSTEM_BEFORE_STRONG.search(before)

@@ -21,7 +21,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from services.core.text import split_sentences
 from services.pitch.deals.dates import FoundDate, find_dates
-from services.pitch.deals.names import names_in
+from services.pitch.deals.names import names_in, people_in
 
 ANALYSER_VERSION = 4  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
 # alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections
@@ -494,6 +494,8 @@ class NoteAnalyser:
     def analyse(self, text: str, facts: NoteFacts) -> tuple[list[str], dict[str, Any]]:
         """The note's sentences and its analysis (NoteAnalysis's fields, citations without note id)."""
         sentences = split_note(text)
+        # A name the note shows to be a person anywhere ("Priyanka booked the demo") is no product elsewhere in it.
+        facts = replace(facts, people=facts.people | people_in(text))
         prototypes = self._prototype_vectors()
         vectors = self._embed([s.text for s in sentences]) if sentences else np.zeros((0, 384), dtype=np.float32)
         result: dict[str, list[dict[str, Any]]] = {
