@@ -245,6 +245,10 @@ def test_a_vendor_the_note_frames_as_an_alternative_is_a_competitor(text: str, r
             "also talking to Brightwater and Quintessa",
             [("competitor", "Brightwater Analytics"), ("competitor", "Quintessa")],
         ),
+        (
+            "also talking to Brightwater Cloud and Quintessa",
+            [("competitor", "Brightwater Analytics"), ("competitor", "Quintessa")],
+        ),
     ],
 )
 def test_more_frames_of_an_alternative_make_a_competitor(text: str, rivals: list[tuple[str, str]]) -> None:

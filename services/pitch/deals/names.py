@@ -213,6 +213,8 @@ _SYSTEM_BEFORE_PLACE = re.compile(
     r"\b(?:in|into|via|using|uses|on top of|through|thru|retire|retiring|replace|replacing)\s+$", re.I
 )
 _CHAIN_AFTER = re.compile(r"^\s*(?:,|\+|/|&|\band\b|\bor\b)\s*$")
+# After a competitor's name, the rest of its name may come first: "Brightwater Cloud and X".
+_CHAIN_AFTER_RIVAL = re.compile(r"^(?:\s+[A-Z][\w&.-]*)*\s*(?:,|\+|/|&|\band\b|\bor\b)\s*$")
 # Evaluation cues after a name: "Cartolux, a smaller vendor", "X pitched them", "X quoted less".
 _COMPETITOR_AFTER = re.compile(
     r"^\s*(?:,\s*(?:a|an|another)\s+(?:\w+\s+){0,2}(?:vendor|startup|provider|competitor|player|tool|platform)\b|"
@@ -291,7 +293,7 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
             rivals.append((start, end))
         elif (
             framed
-            and any(_CHAIN_AFTER.match(text[e:start]) for _, e in rivals if e <= start)
+            and any(_CHAIN_AFTER_RIVAL.match(text[e:start]) for _, e in rivals if e <= start)
             and _could_be_system(text, start, phrase, facts)
             and not _PERSON_AFTER.match(text[end:])
         ):
