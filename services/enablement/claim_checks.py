@@ -143,6 +143,80 @@ def antonym_conflict(answer: str, reference: str) -> bool:
     return False
 
 
+# A clause of the answer that copies most of the reference clause it speaks of (this share of that clause's content
+# words, and at least NEAR_COPY_WORDS of them) and changes only a word or two is read word by word: a wrong answer
+# built on the reference keeps its wording and alters one claim; a right paraphrase in the rep's own words rarely
+# keeps this much of one clause.
+NEAR_COPY_SHARE = 0.6
+NEAR_COPY_WORDS = 3
+NEAR_COPY_CHANGED = 2
+# A negation flips a claim only when the clause is this close a copy ("unused teams can be deleted" for "teams
+# cannot be deleted"); looser paraphrases negate in their own ways ("can no longer decrypt" for "loses the
+# ability to decrypt").
+NEGATION_COPY_SHARE = 0.75
+# Words that negate the next few words: negations, and verbs that say something stops or is missing.
+_NEGATOR = re.compile(
+    r"^(?:not|no|never|none|nothing|nobody|cannot|lose|loses|lost|losing|lack|lacks|lacking|fail|fails|failed"
+    r"|stop|stops|stopped|unable)$|n't$",
+    re.I,
+)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+
+def _negated_words(text: str) -> set[str]:
+    """Content words under an odd number of negators in the two words before them ("does not autocapture": autoc;
+    "is unable to restore": resto; "never stops billing": billing is not negated, stops is)."""
+    tokens = _TOKEN.findall(text)
+    out: set[str] = set()
+    for i, token in enumerate(tokens):
+        if sum(bool(_NEGATOR.search(t)) for t in tokens[max(0, i - 2) : i]) % 2:
+            out |= _words(token)
+    return out
+
+
+def _near_copies(answer: str, reference: str, share: float) -> list[tuple[str, str, set[str], set[str]]]:
+    """(answer clause, the reference clause it copies, its words, that clause's words) for every clause of the
+    answer that keeps at least `share` of its aligned reference clause's content words."""
+    claims = fine_clauses(reference)
+    out = []
+    for clause in fine_clauses(answer):
+        said, strength = align(clause, claims)
+        if said is None or strength < ALIGNED:
+            continue
+        mine, theirs = _words(clause), _words(said)
+        if len(theirs) >= NEAR_COPY_WORDS and len(mine & theirs) / len(theirs) >= share:
+            out.append((clause, said, mine, theirs))
+    return out
+
+
+def swapped_term(answer: str, reference: str) -> bool:
+    """A near copy of a reference clause in which a word or two of it are replaced by words of another clause of
+    the reference, while the replaced word turns up elsewhere in the answer: two things the reference tells
+    apart, swapped ("federated search returns a separate list per query, while multi-search returns a single
+    list" for the other way round; "a snapshot: snapshots are not bound to a version ... dumps only work with
+    the same version")."""
+    claims = fine_clauses(reference)
+    clauses = fine_clauses(answer)
+    for clause, said, mine, theirs in _near_copies(answer, reference, NEAR_COPY_SHARE):
+        added, missing = mine - theirs, theirs - mine
+        if not added or not missing or len(added) > NEAR_COPY_CHANGED or len(missing) > NEAR_COPY_CHANGED:
+            continue
+        others = set().union(*(_words(c) for c in claims if c != said)) - theirs
+        rest = set().union(*(_words(c) for c in clauses if c != clause))
+        if added & others and missing & rest:
+            return True
+    return False
+
+
+def flipped_negation(answer: str, reference: str) -> bool:
+    """A close copy of a reference clause that negates a word the reference asserts, or asserts one it negates
+    ("Lumora autocaptures every click" for "Lumora does not autocapture every click")."""
+    for clause, said, mine, theirs in _near_copies(answer, reference, NEGATION_COPY_SHARE):
+        if (_negated_words(clause) ^ _negated_words(said)) & mine & theirs:
+            return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerMeasures:
     """What the combiner reads, each in the same units on any material."""

@@ -20,7 +20,9 @@ over to any material turn a wrong fact into no credit, whatever the wording:
   "encrypted" for "unencrypted"), says what the reference rules out ("before that it was round-robin",
   "instead of", "rather than") more closely than anything the reference asserts, or says a general English
   antonym of a word of the reference clause it speaks of ("lengthens" for "shortening", "single" for
-  "multiple", "only" for "every": `claim_checks.antonym_conflict`).
+  "multiple", "only" for "every": `claim_checks.antonym_conflict`), or copies a reference clause nearly word
+  for word but swaps in a word of another of its clauses, the two things the reference tells apart
+  (`swapped_term`), or negates a word that clause asserts (`flipped_negation`).
 
 The credit itself comes from a calibrated combiner (`claim_checks.Combiner`), a logistic regression over seven
 measures that mean the same on any material: the mean key-point credit, the weakest key point's credit (a right
@@ -54,7 +56,9 @@ from services.enablement.claim_checks import (
     aligned_pairs,
     antonym_conflict,
     fine_clauses,
+    flipped_negation,
     negated,
+    swapped_term,
 )
 from services.enablement.material import content_words
 
@@ -416,8 +420,9 @@ def slot_conflicts(answer: str, reference: str) -> tuple[bool, bool]:
 
 
 _MEASURED = ("time", "percent", "bytes", "money")
-# Small counts are too often incidental ("three points") to check; a count of this size or more is a figure.
-_COUNTED = 10.0
+# A count of this size or more is checked as a figure ("one typo from five characters" against "from four"); a
+# lone "one" is too often an article or a pronoun ("one of them") to read as a claim.
+_COUNTED = 2.0
 
 
 def _checked(q: Quantity) -> bool:
@@ -512,7 +517,13 @@ def measure_short_answer(
         contradiction = "figure"
     if policy.check_opposites and contradiction is None:
         says_ruled_out = len(ruled_v) and float((unit_v @ ruled_v.T).max()) > best_point
-        if says_ruled_out or negated_word(answer, reference) or antonym_conflict(answer, reference):
+        if (
+            says_ruled_out
+            or negated_word(answer, reference)
+            or antonym_conflict(answer, reference)
+            or swapped_term(answer, reference)
+            or flipped_negation(answer, reference)
+        ):
             contradiction = "opposite"
 
     figure_slot, negation_slot = slot_conflicts(answer, reference)

@@ -15,6 +15,8 @@ from services.enablement.claim_checks import (
     aligned_pairs,
     antonym_conflict,
     fine_clauses,
+    flipped_negation,
+    swapped_term,
 )
 from services.enablement.grading import (
     ShortAnswerPolicy,
@@ -292,3 +294,34 @@ def test_the_weakest_key_point_is_read_from_the_closest_stretch_of_the_answer() 
     spread = "each export is signed, with the tenant key"  # the point split over two clauses
     measured = measure_short_answer(f"Exports run nightly; {spread}.", reference, points[1:], hash_embed).measures
     assert measured.weakest_point_cosine == pytest.approx(1.0, abs=1e-6)
+
+
+def test_two_things_the_reference_tells_apart_swapped_is_a_contradiction() -> None:
+    reference = (
+        "Batch export writes one file per table, while streaming export sends each change to a queue as it happens."
+    )
+    swapped = "Streaming export writes one file per table, while batch export sends each change to a queue."
+    assert swapped_term(swapped, reference)
+    own_words = (
+        "Batch gives you a file for every table; streaming pushes every change onto a queue the moment it lands."
+    )
+    assert not swapped_term(own_words, reference)
+    assert not swapped_term(reference, reference)
+
+
+def test_a_near_copy_that_negates_what_the_reference_asserts_is_a_contradiction() -> None:
+    reference = "Archived projects can be restored by an admin within 30 days, and billing stops on archive."
+    assert flipped_negation("Archived projects cannot be restored by an admin within 30 days.", reference)
+    assert flipped_negation("Archived projects can be restored, and billing never stops on archive.", reference)
+    # Said the same way, or negated in words of its own, it is not.
+    assert not flipped_negation("An admin can bring an archived project back for up to a month.", reference)
+    assert not flipped_negation(reference, reference)
+    negative = "Deleted workspaces cannot be restored by support."
+    assert not flipped_negation("Support is unable to restore deleted workspaces; they cannot be restored.", negative)
+
+
+def test_a_swapped_or_negated_copy_of_the_reference_earns_nothing() -> None:
+    reference = "Snapshots restore fast but only into the same version, while dumps move data between versions."
+    wrong = "Dumps restore fast but only into the same version, while snapshots move data between versions."
+    grade = grade_short_answer(wrong, reference, [], hash_embed)
+    assert grade.credit == 0.0 and grade.contradiction == "opposite"
