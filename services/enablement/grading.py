@@ -135,7 +135,14 @@ _WORD_NUMBERS.update(
     {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
     | {"once": 1, "couple": 2, "dozen": 12, "half": 0.5, "single": 1, "double": 2, "twice": 2, "triple": 3}
 )
-_SCALE = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9, "k": 1e3}
+# Words before a bare number that takes the unit of the figure before it ("within 30 minutes ... within fifteen").
+_ELLIPSIS = frozenset("within after every in under over to and or than".split())  # noqa: SIM905
+# ... when nothing it counts follows: the end, a pause, or a function word ("within fifteen on Enterprise"; not
+# "90 days and 1,000 outcomes").
+_ELLIPSIS_NEXT = frozenset("on for in at with and or but if when after before for the a an of to by".split())  # noqa: SIM905
+_PAUSE = re.compile(r"[,.;:)!?]")
+_UNITS_WORDS = frozenset("one two three four five six seven eight nine".split())  # noqa: SIM905
+_SCALE = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9, "k": 1e3, "m": 1e6, "bn": 1e9}
 _UNIT_TABLE: dict[str, dict[tuple[str, ...], float]] = {
     "time": {
         ("ms", "millisecond", "milliseconds"): 0.001,
@@ -151,20 +158,23 @@ _UNIT_TABLE: dict[str, dict[tuple[str, ...], float]] = {
     },
     "percent": {("%", "percent", "pct"): 1},
     "bytes": {
-        ("kb",): 1e3,
-        ("mb",): 1e6,
-        ("gb",): 1e9,
-        ("tb",): 1e12,
+        ("kb", "kilobyte", "kilobytes"): 1e3,
+        ("mb", "megabyte", "megabytes"): 1e6,
+        ("gb", "gig", "gigs", "gigabyte", "gigabytes"): 1e9,
+        ("tb", "terabyte", "terabytes"): 1e12,
         ("kib",): 2**10,
         ("mib",): 2**20,
         ("gib",): 2**30,
+        ("tib",): 2**40,
+        ("pb", "petabyte", "petabytes"): 1e15,
     },
     "money": {("$", "usd", "dollars", "dollar", "eur", "euros"): 1},
+    "ratio": {("x", "times", "fold"): 1},  # "a 2x multiplier", "ten times the disk space"
 }
 _UNITS = {
     name: (dim, factor) for dim, table in _UNIT_TABLE.items() for names, factor in table.items() for name in names
 }
-_ABBREVIATED = {"s", "h", "min", "%", "$"}  # units that only follow a digit ("5 s"), never a word ("a s")
+_ABBREVIATED = {"s", "h", "min", "%", "$", "x"}  # units that only follow a digit ("5 s"), never a word ("a s")
 _FRACTIONS = {"half": 0.5, "third": 1 / 3, "quarter": 0.25, "tenth": 0.1}  # "a quarter of an hour"
 _RANGE = {"to", "and", "or"}  # "5 to 15 minutes", "between 5 and 15 minutes": the first takes the second's unit
 _FILLER = {"of", "full", "more", "extra", "whole", "calendar", "business", "working", "additional", "the"}
@@ -197,12 +207,41 @@ def _digits(token: str) -> float | None:
 
 def quantities(text: str) -> list[Quantity]:
     """The figures a text states, in base units: "48 hours" and "two days" are the same Quantity."""
-    toks = _TOKEN.findall(text.replace("-", " "))
+    flat = text.replace("-", " ")
+    matches = list(_TOKEN.finditer(flat))
+    toks = [m.group(0) for m in matches]
     low = [t.lower() for t in toks]
+    # A number glued to the letters before it is part of a name ("P0", "S3", "v2", "ISO27001"), not a figure.
+    named = {
+        i for i, m in enumerate(matches) if m.start() and m.group(0)[0].isdigit() and flat[m.start() - 1].isalpha()
+    }
+    # ... and so is one glued to letters after it that are no unit or scale ("24x7", "5xx", "2FA"; not "10k", "5GB").
+    named |= {
+        i
+        for i, m in enumerate(matches[:-1])
+        if m.group(0)[0].isdigit()
+        and matches[i + 1].start() == m.end()
+        and low[i + 1][0].isalpha()
+        and low[i + 1] not in _UNITS
+        and low[i + 1] not in _SCALE
+        and low[i + 1] not in ("st", "nd", "rd", "th")
+    }
+    named |= {  # "24x7"
+        i
+        for i in range(len(matches) - 2)
+        if low[i + 1] == "x" and matches[i + 1].start() == matches[i].end() == matches[i + 2].start() - 1
+    }
     out: list[Quantity] = []
-    i = 0
+    ended = -9  # the token index after the last figure: "400 actions a second" is a rate, not a second figure
+    i, seen = 0, 0
+    measured: tuple[str, float] | None = None  # the dimension and unit of the last figure given with a unit
     while i < len(toks):
+        if len(out) > seen:
+            ended, seen = i, len(out)
         tok, word = toks[i], low[i]
+        if i in named:
+            i += 1
+            continue
         if word in _FRACTIONS and low[i + 1 : i + 2] == ["of"]:
             k = i + 2 + (low[i + 2 : i + 3] in (["a"], ["an"], ["the"]))
             unit = low[k] if k < len(toks) else None
@@ -212,10 +251,15 @@ def quantities(text: str) -> list[Quantity]:
                 continue
         digit = tok[0].isdigit() or tok[0] == "$"
         value = _digits(tok) if digit else _WORD_NUMBERS.get(word)
+        if not digit and value is not None and value >= 20 and i + 1 < len(toks) and low[i + 1] in _UNITS_WORDS:
+            value += _WORD_NUMBERS[low[i + 1]]  # "twenty-five"
+            i += 1
         if value is None and word in ("a", "an") and i + 1 < len(toks):
             nxt = low[i + 1]
             fraction = nxt in _FRACTIONS and low[i + 2 : i + 3] == ["of"]  # "a quarter of an hour", below
-            value = 1.0 if nxt in _UNITS and nxt not in _ABBREVIATED and not fraction else None
+            rate = i - ended <= 2 and out[-1].dim in ("count", "money")  # "400 actions a second", "$5 a month"
+            unit = nxt in _UNITS and nxt not in _ABBREVIATED and not fraction and not rate
+            value = 1.0 if unit or (nxt in _SCALE and nxt != "k") else None  # "a day"; "a million"
         if value is None:
             i += 1
             continue
@@ -223,7 +267,8 @@ def quantities(text: str) -> list[Quantity]:
             i += 1
             continue
         j = i + 1
-        while j < len(toks) and low[j] in _SCALE and not (low[j] == "k" and not digit):
+        # "k" and "M" scale a digit only ("10k", "1M"); "5 m" may be minutes or metres.
+        while j < len(toks) and low[j] in _SCALE and (digit or low[j] not in ("k", "m", "bn")) and toks[j] != "m":
             value *= _SCALE[low[j]]
             j += 1
         if word == "half" and j < len(toks) and low[j] in ("a", "an"):
@@ -249,10 +294,20 @@ def quantities(text: str) -> list[Quantity]:
         if unit in _UNITS and (digit or unit not in _ABBREVIATED):
             dim, factor = _UNITS[unit]
             out.append(Quantity(value * factor, dim))
+            measured = (dim, factor)
             i = k + 1
             continue
-        if digit or word not in ("a", "an", "one", "once", "single", "double", "twice", "triple", "half"):
-            out.append(Quantity(value, "count"))  # "one" alone is too often a pronoun to count
+        alone = word in ("a", "an", "one", "once", "single", "double", "twice", "triple", "half") and j == i + 1
+        bare = (
+            j >= len(toks)
+            or low[j] in _ELLIPSIS_NEXT
+            or bool(_PAUSE.search(flat[matches[j - 1].end() : matches[j].start()]))
+        )
+        if measured and i and low[i - 1] in _ELLIPSIS and not alone and bare:
+            # "within one working day, and low-priority questions within two": the unit said once holds for both.
+            out.append(Quantity(value * measured[1], measured[0]))
+        elif digit or not alone:
+            out.append(Quantity(value, "count"))  # "one" alone is too often a pronoun to count; "a million" counts
         i = j
     return out
 
@@ -263,10 +318,14 @@ _PAREN = re.compile(r"\(([^()]*)\)")
 _NAMED_NUMBER = re.compile(r"\b([A-Z]{2,}[A-Za-z]*|Type|Tier|Level|Version|Gen)\s+(v?\d+(?:\.\d+)*|I{1,3}V?|IV)\b")
 
 
+_ROMAN = {"I": "1", "II": "2", "III": "3", "IV": "4"}
+
+
 def _named_numbers(text: str) -> dict[str, set[str]]:
     """ "SCIM 2.0", "TLS 1.3", "SOC 2", "Type II": name -> the numbers given with it."""
     found: dict[str, set[str]] = {}
     for name, number in _NAMED_NUMBER.findall(text):
+        number = _ROMAN.get(number, number)  # "Type II" is "Type 2"
         found.setdefault(name.lower(), set()).add(number.lower().removesuffix(".0"))
     return found
 
@@ -419,7 +478,7 @@ def slot_conflicts(answer: str, reference: str) -> tuple[bool, bool]:
     return figure, negation
 
 
-_MEASURED = ("time", "percent", "bytes", "money")
+_MEASURED = ("time", "percent", "bytes", "money", "ratio")
 # A count of this size or more is checked as a figure ("one typo from five characters" against "from four"); a
 # lone "one" is too often an article or a pronoun ("one of them") to read as a claim.
 _COUNTED = 2.0

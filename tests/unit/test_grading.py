@@ -19,6 +19,7 @@ from services.enablement.claim_checks import (
     swapped_term,
 )
 from services.enablement.grading import (
+    Quantity,
     ShortAnswerPolicy,
     claims_of,
     figure_conflict,
@@ -65,6 +66,13 @@ def test_multiple_answers_earn_right_minus_wrong_over_keys_floored_at_zero() -> 
         ("90 days", "three months"),
         ("52 weeks", "a year"),
         ("300 seconds", "5 to 15 minutes"),  # the first figure of a range takes the range's unit
+        ("1M events", "a million events"),
+        ("1,000,000 rows", "1M rows"),
+        ("40 GB", "forty gigs"),
+        ("$25", "twenty-five dollars"),
+        ("3 TiB", "3TiB"),
+        ("a 3x multiplier", "three times"),
+        ("2 days", "within one day, or within two"),  # the unit said once holds for the bare number after it
     ],
 )
 def test_the_same_figure_in_other_words_is_the_same_quantity(a: str, b: str) -> None:
@@ -83,6 +91,15 @@ def test_close_figures_are_not_the_same(a: str, b: str) -> None:
 
 def test_numbers_in_names_are_not_figures() -> None:
     assert quantities("SOC 2 Type 2 and TLS 1.3 with SCIM 2.0") == []
+    assert quantities("P0 tickets 24x7, ISO27001, S3 and 2FA") == []
+    assert not figure_conflict("They hold SOC 2 Type II.", "It is SOC 2 Type 2 certified.")
+
+
+def test_a_rate_is_one_figure_and_a_bare_number_before_a_noun_keeps_its_own_meaning() -> None:
+    assert quantities("400 actions a second") == [Quantity(400.0, "count")]
+    assert quantities("$5 a month") == [Quantity(5.0, "money")]
+    assert [q.dim for q in quantities("a day later and an hour")] == ["time", "time"]
+    assert [q.dim for q in quantities("90 days of history and 1,000 outcomes")] == ["time", "count"]
 
 
 def test_a_different_figure_of_the_same_kind_conflicts_but_asides_do_not_make_it_right() -> None:
