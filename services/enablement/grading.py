@@ -258,8 +258,8 @@ def quantities(text: str) -> list[Quantity]:
             nxt = low[i + 1]
             fraction = nxt in _FRACTIONS and low[i + 2 : i + 3] == ["of"]  # "a quarter of an hour", below
             rate = i - ended <= 2 and out[-1].dim in ("count", "money")  # "400 actions a second", "$5 a month"
-            unit = nxt in _UNITS and nxt not in _ABBREVIATED and not fraction and not rate
-            value = 1.0 if unit or (nxt in _SCALE and nxt != "k") else None  # "a day"; "a million"
+            one_unit = nxt in _UNITS and nxt not in _ABBREVIATED and not fraction and not rate
+            value = 1.0 if one_unit or (nxt in _SCALE and nxt != "k") else None  # "a day"; "a million"
         if value is None:
             i += 1
             continue
