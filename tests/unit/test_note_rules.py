@@ -10,7 +10,18 @@ import numpy as np
 import pytest
 
 from services.pitch.deals.dates import find_dates
-from services.pitch.deals.notes import NoteAnalyser, NoteFacts, NoteSentence, heading_kind, names_in, split_note
+from services.pitch.deals.notes import (
+    FEATURE_SECTIONS,
+    PROTOTYPES,
+    NoteAnalyser,
+    NoteFacts,
+    NoteSentence,
+    ObjectionModel,
+    heading_kind,
+    names_in,
+    objection_features,
+    split_note,
+)
 
 MEETING = date(2026, 3, 10)  # a Tuesday
 
@@ -558,3 +569,35 @@ def test_a_line_in_capitals_is_content_unless_it_is_the_title_or_names_a_kind() 
         ("Brightwater", "competitors"),
         ("CONTACT: Jo Hale, ops", None),
     ]
+
+
+def test_objection_features_read_the_rules_heading_prototypes_and_generic_marks() -> None:
+    sims = {kind: 0.1 * i for i, kind in enumerate(PROTOTYPES)}
+    vector = np.full(384, 0.5, dtype=np.float32)
+    row = objection_features(
+        vector, sims, NoteSentence(0, "Not sure it would pay back, but maybe?", "objection"), {"goal"}
+    )
+    assert row.shape == (384 + 3 + len(FEATURE_SECTIONS) + len(PROTOTYPES) + 4,)
+    extra = row[384:]
+    assert list(extra[:3]) == [1.0, 0.0, 0.0]  # a pain or goal by the rules; no commitment, no next step
+    assert extra[3 + FEATURE_SECTIONS.index("objection")] == 1.0 and extra[3:10].sum() == 1.0
+    assert np.allclose(extra[10:16], [sims[k] for k in PROTOTYPES])
+    assert list(extra[16:]) == [1.0, 1.0, 1.0, 1.0]  # negation, question, hedge, a turn
+    plain = objection_features(vector, sims, NoteSentence(0, "Friendly call.", None), set())[384:]
+    assert plain[:10].sum() == 0.0 and list(plain[16:]) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_an_objection_model_adds_only_sentences_at_its_threshold_and_none_by_default() -> None:
+    text = "Good call overall.\nThey use Slack for chat."
+    facts = NoteFacts(meeting_date=MEETING)
+    texts, rules_only = NoteAnalyser(_flat).analyse(text, facts)
+    assert rules_only["objections"] == []
+    _, _, features = NoteAnalyser(_flat).analyse_with_features(text, facts)
+    assert features.shape == (len(texts), 404)
+    # Zero weights: every sentence scores its bias alone, above the threshold or below it.
+    weights = np.zeros(404, dtype=np.float32)
+    always = ObjectionModel(weights, bias=5.0, threshold=0.9)
+    never = ObjectionModel(weights, bias=-5.0, threshold=0.9)
+    added = NoteAnalyser(_flat, objection_model=always).analyse(text, facts)[1]["objections"]
+    assert [item["citation"]["sentence"] for item in added] == list(range(len(texts)))
+    assert NoteAnalyser(_flat, objection_model=never).analyse(text, facts)[1]["objections"] == []

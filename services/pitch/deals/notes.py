@@ -469,12 +469,67 @@ def heading_kind(heading: str) -> str | None:
     return None
 
 
-class NoteAnalyser:
-    """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors)."""
+# What the objection classifier reads of a sentence beside its embedding: generic marks of pushback.
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|nothing|none|without|won'?t|can'?t|cannot|don'?t|doesn'?t|isn'?t)\b|n't\b", re.I
+)
+_HEDGE = re.compile(
+    r"\b(?:maybe|might|may|perhaps|probably|not sure|unsure|unclear|could|would|if|unless|until|"
+    r"whether)\b",
+    re.I,
+)
+FEATURE_SECTIONS = ("pain", "goal", "objection", "commitment", "next_step", "systems", "competitors")
 
-    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray]) -> None:
+
+def objection_features(
+    vector: np.ndarray, sims: dict[str, float], sentence: NoteSentence, rule_kinds: set[str]
+) -> np.ndarray:
+    """One sentence as the objection classifier reads it: its embedding (384), whether the rules made it a pain
+    or goal, a commitment, a next step (3), the kind its heading or label gave it (7), its best cosine to each
+    kind's prototypes (6, in PROTOTYPES order) and four generic marks (negation, question, hedge, a turn)."""
+    text = sentence.text
+    rules = [
+        float(bool(rule_kinds & {"pain", "goal"})),
+        float("commitment" in rule_kinds),
+        float("next_step" in rule_kinds),
+    ]
+    sections = [float(sentence.section == k) for k in FEATURE_SECTIONS]
+    marks = [
+        float(bool(_NEGATION.search(text))),
+        float("?" in text),
+        float(bool(_HEDGE.search(text))),
+        float(bool(_TURN.search(text))),
+    ]
+    extra = np.array(rules + sections + [sims[k] for k in PROTOTYPES] + marks, dtype=np.float32)
+    return np.concatenate([np.asarray(vector, dtype=np.float32), extra])
+
+
+@dataclass(frozen=True)
+class ObjectionModel:
+    """Logistic regression over `objection_features`: a sentence the rules left out is an objection when its
+    probability is at least `threshold`. Measured leave-one-set-out by evals/fit_notes_classifier.py and not
+    shipped: its gain did not carry over (README "Deals"), so the app's analyser runs without one."""
+
+    weights: np.ndarray
+    bias: float
+    threshold: float
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        if features.shape[0] == 0:
+            return np.zeros(0, dtype=np.float32)
+        return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
+
+
+class NoteAnalyser:
+    """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors). `objection_model`:
+    a classifier that adds objections to the rules' (None, the default: rules only)."""
+
+    def __init__(
+        self, embed: Callable[[Sequence[str]], np.ndarray], objection_model: ObjectionModel | None = None
+    ) -> None:
         self._embed = embed
         self._prototypes: dict[str, np.ndarray] | None = None
+        self._model = objection_model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts) if texts else np.zeros((0, 384), dtype=np.float32)
@@ -493,6 +548,24 @@ class NoteAnalyser:
 
     def analyse(self, text: str, facts: NoteFacts) -> tuple[list[str], dict[str, Any]]:
         """The note's sentences and its analysis (NoteAnalysis's fields, citations without note id)."""
+        texts, analysis, features = self.analyse_with_features(text, facts)
+        if self._model is None:
+            return texts, analysis
+        ruled = {item["citation"]["sentence"] for item in analysis["objections"]}
+        added = False
+        for index, p in enumerate(self._model.probabilities(features)):
+            if p >= self._model.threshold and index not in ruled:
+                cite = {"sentence": index, "text": texts[index]}
+                analysis["objections"].append(
+                    {"kind": "objection", "text": texts[index], "citation": cite, "date": None}
+                )
+                added = True
+        if added:
+            analysis["objections"].sort(key=lambda item: item["citation"]["sentence"])
+        return texts, analysis
+
+    def analyse_with_features(self, text: str, facts: NoteFacts) -> tuple[list[str], dict[str, Any], np.ndarray]:
+        """The rules' analysis (no classifier) and each sentence's `objection_features`, one row per sentence."""
         sentences = split_note(text)
         # A name the note shows to be a person anywhere ("Priyanka booked the demo") is no product elsewhere in it.
         facts = replace(facts, people=facts.people | people_in(text))
@@ -503,6 +576,7 @@ class NoteAnalyser:
         }
         next_dates: list[date] = []
         seen_names: set[tuple[str, str]] = set()
+        rows: list[np.ndarray] = []
         for sentence, vector in zip(sentences, vectors, strict=True):
             sims = {kind: float(np.max(protos @ vector)) for kind, protos in prototypes.items()}
             kinds = classify(sentence, sims)
@@ -550,6 +624,7 @@ class NoteAnalyser:
                 )
                 if dated is not None:
                     next_dates.append(dated)
+            rows.append(objection_features(vector, sims, sentence, kinds))
             for kind, name in names:
                 if (kind, name.lower()) in seen_names:
                     continue
@@ -561,7 +636,8 @@ class NoteAnalyser:
         analysis: dict[str, Any] = dict(result)
         analysis["next_step_date"] = _iso(min(next_dates)) if next_dates else None
         analysis["next_step_missing"] = not next_dates
-        return [s.text for s in sentences], analysis
+        features = np.stack(rows) if rows else np.zeros((0, 384 + 20), dtype=np.float32)
+        return [s.text for s in sentences], analysis, features
 
 
 def _rival_complaint(text: str, names: list[tuple[str, str]]) -> bool:
