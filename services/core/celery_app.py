@@ -138,6 +138,10 @@ def _connected(worker: WorkController) -> bool:
     return bool(connection is not None and getattr(connection, "connected", False))
 
 
+_running: EmbeddedWorker | None = None  # the embedded worker of this process, while it runs
+_running_lock = threading.Lock()
+
+
 class EmbeddedWorker:
     """Celery workers on threads inside this process (embedded mode): same tasks, same broker semantics."""
 
@@ -149,6 +153,16 @@ class EmbeddedWorker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Refused while another embedded worker of this process runs: two would share kombu's process-wide event
+        loop, and one of them can miss its broker replies (a job message taken off Redis and never run)."""
+        global _running
+        with _running_lock:
+            if _running is not None and _running._thread is not None and _running._thread.is_alive():
+                raise RuntimeError(
+                    "another embedded worker is running in this process: stop its app first (embedded mode runs "
+                    "one app, and so one worker, per process)"
+                )
+            _running = self
         worker = self._app.WorkController(
             pool_cls="threads" if self._concurrency > 1 else "solo",
             concurrency=self._concurrency,

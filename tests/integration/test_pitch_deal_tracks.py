@@ -5,20 +5,18 @@ hold (another rep's or org's deal is 404; another deal's notes never appear)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from services.core.settings import Settings
 from services.main import create_app
 from tests.conftest import settings_for_tests, token
 from tests.demo_corpus import demo_documents
 from tests.integration.conftest import wait_job
 from tests.integration.test_deals_api import deal_body
-from tests.integration.test_pitch_deal_fit import LIBRARY as TIDEWELL
 
 pytestmark = pytest.mark.integration
 ADA = token("acme", "rep", sub="ada")
@@ -239,26 +237,3 @@ async def test_notes_are_indexed_within_their_deal_and_features_quote_what_the_c
     assert not other_quotes & set(mine["note"]["sentences"])
     assert (await demo.delete(f"/pitch/v1/deals/{mine['id']}", headers=ADA)).status_code == 204
     assert store.scroll(PointFilter(org_id=deal_scope("acme", mine["id"]))) == []
-
-
-async def test_presented_features_are_remembered_on_sqlite_and_postgresql(
-    make_settings: Callable[..., Settings], redis_url: str, embedder: Any, database: str | None
-) -> None:
-    """Migration 0005 (talk-track requests remember their deal) on both databases."""
-    app = create_app(make_settings(REDIS_URL=redis_url, DATABASE_URL=database))
-    async with AsyncTestClient(app=app, timeout=120) as client:
-        batch = await client.post("/ingest/v1/documents/batch", json={"documents": TIDEWELL}, headers=token("acme"))
-        assert (await wait_job(client, batch.json()["job_id"]))["status"] == "succeeded"
-        note = (
-            "Their technicians lose hours every day driving back and forth across the city.\n"
-            "Objection - Fieldnest charges less per seat and the office staff only view schedules."
-        )
-        deal = await _deal(client, ADA, note, competitors=["Fieldnest"], segment="smb", stage="discovery")
-        first = await _track(client, persona="cfo", deal_id=deal["id"])
-        assert first["features"][0]["external_id"] == "tw-route-optimisation"
-        (objection,) = first["deal"]["objections"]
-        assert objection["response"] is not None
-        assert objection["response"]["citation"]["external_id"] == "tw-vs-fieldnest"
-        second = await _track(client, persona="cfo", deal_id=deal["id"])
-        assert second["features"][0]["already_presented"] is True
-        assert set(second["deal"]["already_presented"]) == {f["external_id"] for f in first["features"]}

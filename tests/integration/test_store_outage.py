@@ -99,3 +99,20 @@ def test_the_embedded_worker_stops_while_the_broker_is_unreachable(make_settings
         assert worker.stop(timeout=30) is True
     finally:
         assert celery_state.should_stop is None
+
+
+def test_a_second_embedded_worker_in_one_process_is_refused_until_the_first_stops(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Two would share kombu's process-wide event loop and one could miss its broker replies (a job message
+    taken off Redis and never run: a test that started a second app beside a module's app lost jobs so)."""
+    first = EmbeddedWorker(create_celery(make_settings(REDIS_URL=DEAD_REDIS)))
+    second = EmbeddedWorker(create_celery(make_settings(REDIS_URL=DEAD_REDIS)))
+    first.start()
+    try:
+        with pytest.raises(RuntimeError, match="another embedded worker is running in this process"):
+            second.start()
+    finally:
+        assert first.stop(timeout=30) is True
+    second.start()
+    assert second.stop(timeout=30) is True
