@@ -139,7 +139,7 @@ _WORD_NUMBERS.update(
 _ELLIPSIS = frozenset("within after every in under over to and or than".split())  # noqa: SIM905
 # ... when nothing it counts follows: the end, a pause, or a function word ("within fifteen on Enterprise"; not
 # "90 days and 1,000 outcomes").
-_ELLIPSIS_NEXT = frozenset("on for in at with and or but if when after before for the a an of to by".split())  # noqa: SIM905
+_ELLIPSIS_NEXT = frozenset("on for in at with and or but if when after before the a an of to by".split())  # noqa: SIM905
 _PAUSE = re.compile(r"[,.;:)!?]")
 _UNITS_WORDS = frozenset("one two three four five six seven eight nine".split())  # noqa: SIM905
 _SCALE = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9, "k": 1e3, "m": 1e6, "bn": 1e9}
