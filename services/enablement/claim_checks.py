@@ -88,14 +88,14 @@ def aligned_pairs(answer: str, reference: str, margin: float = 0.0) -> list[tupl
 _ANTONYM_PAIRS = (
     "increase decrease|increase reduce|rise fall|grow shrink|raise lower|higher lower|more less|more fewer"
     "|most least|maximum minimum|above below|over under|faster slower|fast slow|quick slow|early late"
-    "|earlier later|before after|first last|begin end|shorten lengthen|shorter longer|short long|small large"
+    "|earlier later|before after|begin end|shorten lengthen|shorter longer|short long|small large"
     "|smaller larger|cheap expensive|free paid|include exclude|allow block|allow deny|allow prevent"
     "|permit forbid|enable disable|accept reject|add remove|always never|all none|automatic manual"
     "|automatically manually|single multiple|same different|inside outside|internal external|public private"
     "|open closed|synchronous asynchronous|synchronously asynchronously|parallel sequential"
     "|parallel sequentially|simultaneously sequentially|online offline|local global|static dynamic"
     "|temporary permanent|optional required|optional mandatory|explicit implicit|import export|win lose"
-    "|gain loss|success failure|succeed fail|strong weak|upgrade downgrade|keep delete|retain delete"
+    "|gain loss|success failure|succeed fail|strong weak|upgrade downgrade"
     "|together separately|combined separate|everything nothing|everyone nobody|available unavailable"
     "|only all|only every|only any"  # "serves only reads" against "serves all requests"
 )
@@ -163,15 +163,17 @@ _NEGATOR = re.compile(
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 
 
-def _negated_words(text: str) -> set[str]:
-    """Content words under an odd number of negators in the two words before them ("does not autocapture": autoc;
-    "is unable to restore": resto; "never stops billing": billing is not negated, stops is)."""
+def _negations(text: str) -> tuple[int, set[str]]:
+    """How many negators the clause holds, and the content words within two words after one ("does not
+    autocapture every click": autoc, every; "is unable to restore": resto)."""
     tokens = _TOKEN.findall(text)
-    out: set[str] = set()
+    count, reach = 0, set()
     for i, token in enumerate(tokens):
-        if sum(bool(_NEGATOR.search(t)) for t in tokens[max(0, i - 2) : i]) % 2:
-            out |= _words(token)
-    return out
+        if _NEGATOR.search(token):
+            count += 1
+            for following in tokens[i + 1 : i + 3]:
+                reach |= _words(following)
+    return count, reach
 
 
 def _near_copies(answer: str, reference: str, share: float) -> list[tuple[str, str, set[str], set[str]]]:
@@ -209,10 +211,15 @@ def swapped_term(answer: str, reference: str) -> bool:
 
 
 def flipped_negation(answer: str, reference: str) -> bool:
-    """A close copy of a reference clause that negates a word the reference asserts, or asserts one it negates
-    ("Lumora autocaptures every click" for "Lumora does not autocapture every click")."""
+    """A close copy of a reference clause with the other negation, bearing on a word both say ("Lumora autocaptures
+    every click" for "Lumora does not autocapture every click"; "teams can be deleted" for "cannot be deleted")."""
     for clause, said, mine, theirs in _near_copies(answer, reference, NEGATION_COPY_SHARE):
-        if (_negated_words(clause) ^ _negated_words(said)) & mine & theirs:
+        (n_mine, reach_mine), (n_theirs, reach_theirs) = _negations(clause), _negations(said)
+        if n_mine % 2 == n_theirs % 2:
+            continue  # both negate, or neither: "can no longer decrypt" and "loses the ability to decrypt"
+        # The negation must bear on a word both clauses say ("cannot be deleted" / "can be deleted"), not on one of
+        # its own ("won't train until there are 300" for "needs at least 300").
+        if (reach_mine if n_mine % 2 else reach_theirs) & mine & theirs:
             return True
     return False
 
@@ -231,7 +238,7 @@ class AnswerMeasures:
     # sentence, or the whole), unclipped: the point credits cut cosines at a floor, and a paraphrase in other
     # words often sits just under it ("only guards direct database and pooler traffic" for "only applies to
     # Postgres and its pooler").
-    weakest_point_cosine: float = 0.0
+    weakest_point_cosine: float
 
     def vector(self) -> tuple[float, ...]:
         return (

@@ -141,6 +141,7 @@ _ELLIPSIS = frozenset("within after every in under over to and or than".split())
 # "90 days and 1,000 outcomes").
 _ELLIPSIS_NEXT = frozenset("on for in at with and or but if when after before the a an of to by".split())  # noqa: SIM905
 _PAUSE = re.compile(r"[,.;:)!?]")
+_SENTENCE_END = re.compile(r"[.;!?]\s")
 _UNITS_WORDS = frozenset("one two three four five six seven eight nine".split())  # noqa: SIM905
 _SCALE = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9, "k": 1e3, "m": 1e6, "bn": 1e9}
 _UNIT_TABLE: dict[str, dict[tuple[str, ...], float]] = {
@@ -238,6 +239,8 @@ def quantities(text: str) -> list[Quantity]:
     while i < len(toks):
         if len(out) > seen:
             ended, seen = i, len(out)
+        if i and _SENTENCE_END.search(flat[matches[i - 1].end() : matches[i].start()]):
+            measured = None  # a unit said in one sentence holds for a bare number of the same sentence only
         tok, word = toks[i], low[i]
         if i in named:
             i += 1
@@ -251,8 +254,16 @@ def quantities(text: str) -> list[Quantity]:
                 continue
         digit = tok[0].isdigit() or tok[0] == "$"
         value = _digits(tok) if digit else _WORD_NUMBERS.get(word)
-        if not digit and value is not None and value >= 20 and i + 1 < len(toks) and low[i + 1] in _UNITS_WORDS:
-            value += _WORD_NUMBERS[low[i + 1]]  # "twenty-five"
+        start = i  # the figure's first word: the words before it are read from here
+        if (
+            not digit
+            and value is not None
+            and value >= 20
+            and i + 1 < len(toks)
+            and low[i + 1] in _UNITS_WORDS
+            and flat[matches[i].end() : matches[i + 1].start()] == " "
+        ):
+            value += _WORD_NUMBERS[low[i + 1]]  # "twenty-five" (the hyphen is a space here); not "twenty, one"
             i += 1
         if value is None and word in ("a", "an") and i + 1 < len(toks):
             nxt = low[i + 1]
@@ -263,12 +274,17 @@ def quantities(text: str) -> list[Quantity]:
         if value is None:
             i += 1
             continue
-        if digit and i > 0 and _NAME_BEFORE.match(toks[i - 1]) and low[i - 1] not in _UNITS:
+        if digit and start > 0 and _NAME_BEFORE.match(toks[start - 1]) and low[start - 1] not in _UNITS:
             i += 1
             continue
         j = i + 1
         # "k" and "M" scale a digit only ("10k", "1M"); "5 m" may be minutes or metres.
-        while j < len(toks) and low[j] in _SCALE and (digit or low[j] not in ("k", "m", "bn")) and toks[j] != "m":
+        while (
+            j < len(toks)
+            and low[j] in _SCALE
+            and (digit or low[j] not in ("k", "m", "bn"))
+            and (toks[j] != "m" or matches[j].start() == matches[j - 1].end())
+        ):
             value *= _SCALE[low[j]]
             j += 1
         if word == "half" and j < len(toks) and low[j] in ("a", "an"):
@@ -303,11 +319,13 @@ def quantities(text: str) -> list[Quantity]:
             or low[j] in _ELLIPSIS_NEXT
             or bool(_PAUSE.search(flat[matches[j - 1].end() : matches[j].start()]))
         )
-        if measured and i and low[i - 1] in _ELLIPSIS and not alone and bare:
+        year = digit and value.is_integer() and 1900 <= value <= 2100 and "," not in tok
+        if measured and start and low[start - 1] in _ELLIPSIS and not alone and bare and not year:
             # "within one working day, and low-priority questions within two": the unit said once holds for both.
             out.append(Quantity(value * measured[1], measured[0]))
         elif digit or not alone:
             out.append(Quantity(value, "count"))  # "one" alone is too often a pronoun to count; "a million" counts
+            measured = None  # "30 days ... 5 seats and up to 50": the count's own noun holds after it
         i = j
     return out
 
@@ -325,6 +343,8 @@ def _named_numbers(text: str) -> dict[str, set[str]]:
     """ "SCIM 2.0", "TLS 1.3", "SOC 2", "Type II": name -> the numbers given with it."""
     found: dict[str, set[str]] = {}
     for name, number in _NAMED_NUMBER.findall(text):
+        if number == "I" and name not in ("Type", "Tier", "Level", "Version", "Gen"):
+            continue  # "it supports SCIM I believe": the pronoun
         number = _ROMAN.get(number, number)  # "Type II" is "Type 2"
         found.setdefault(name.lower(), set()).add(number.lower().removesuffix(".0"))
     return found

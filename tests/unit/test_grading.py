@@ -229,7 +229,7 @@ def test_the_combiner_maps_its_reading_onto_the_published_bands() -> None:
     combiner = Combiner(bias=0.0, weights=(4.0, 0, 0, 0, -2.0, 0, 0), correct_at=0.5, partial_at=0.35, full_at=0.9)
 
     def measures(coverage: float, figure_slot: bool = False) -> AnswerMeasures:
-        return AnswerMeasures(coverage, coverage, 0.5, 0.5, figure_slot, False)
+        return AnswerMeasures(coverage, coverage, 0.5, 0.5, figure_slot, False, 0.5)
 
     assert combiner.probability(measures(0.0)) == pytest.approx(0.5)
     assert combiner.credit(measures(0.0), 0.6, 0.3) == pytest.approx(0.6)  # its correct band lands on 0.6
@@ -283,7 +283,10 @@ def test_an_antonym_in_the_aligned_clause_is_the_opposite_claim() -> None:
                                 reference)  # fmt: skip
     # Negated, the antonym says the same thing; particles ("up to", "is down") are not antonyms.
     assert not antonym_conflict("Compaction does not run sequentially across shards.", reference)
-    assert not antonym_conflict("Retries keep going while the endpoint is down.", "Retries go on for up to a day.")
+    particle = "Retries go on for up to a day while the endpoint is down."
+    reference_up = "Retries go on for up to a day while the endpoint is up."
+    assert aligned_pairs(particle, reference_up)  # the clauses are compared, and "down" is no antonym of "up"
+    assert not antonym_conflict(particle, reference_up)
 
 
 def test_a_misplaced_figure_or_an_antonym_earns_nothing_under_the_combiner() -> None:
@@ -342,3 +345,27 @@ def test_a_swapped_or_negated_copy_of_the_reference_earns_nothing() -> None:
     wrong = "Dumps restore fast but only into the same version, while snapshots move data between versions."
     grade = grade_short_answer(wrong, reference, [], hash_embed)
     assert grade.credit == 0.0 and grade.contradiction == "opposite"
+
+
+def test_what_a_review_found_reads_right() -> None:
+    """Cases a review of the clause checks found misread, each a right answer or a figure read wrong before."""
+    reference = "The API does not support bulk deletes."
+    assert not flipped_negation("The API does not currently support bulk deletes.", reference)
+    assert not flipped_negation(
+        "Archived teams can't ever be deleted by members.", "Archived teams cannot be deleted by members."
+    )
+    negative = "Deleted workspaces cannot be restored by support."
+    assert not flipped_negation("Support is unable to restore deleted workspaces.", negative)
+    assert not antonym_conflict("The trial lasts 14 days and is free.", "The first 14 days of the trial are free.")
+    assert not antonym_conflict(
+        "Audit logs are retained for 30 days, then deleted.", "Audit logs are deleted after 30 days."
+    )
+    assert [q.dim for q in quantities("The trial is 14 days, introduced in 2023.")] == ["time", "count"]
+    assert [q.dim for q in quantities("Retention is 30 days. Plans start at 5 seats and go up to 50.")] == [
+        "time",
+        "count",
+        "count",
+    ]
+    assert quantities("a cap of $10m") == [Quantity(10_000_000.0, "money")]
+    assert [q.value for q in quantities("more than twenty, one of them")] == [20.0]
+    assert not figure_conflict("It supports SCIM I believe.", "It supports SCIM 2.0.")
