@@ -82,13 +82,16 @@ def named_systems(text: str) -> list[str]:
     The department in a job title is not one ("VP Sales", "Head of Product Marketing")."""
     found: list[str] = []
     for sentence in split_sentences(text):
-        words = [m.group(0) for m in _WORD.finditer(sentence)]
-        in_title = False
+        matches = list(_WORD.finditer(sentence))
+        words = [m.group(0) for m in matches]
+        in_title = 0  # words of a job title's department read so far (it ends at punctuation, after three)
         for i, word in enumerate(words):
             inner = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
             before = [w.lower() for w in words[max(0, i - 2) : i]]
             titled = bool(before) and (before[-1] in _TITLES or before[-2:] in ([t, "of"] for t in _TITLES))
-            in_title = word[0].isupper() and not inner and (titled or in_title)
+            joined = i > 0 and sentence[matches[i - 1].end() : matches[i].start()] == " "
+            department = word[0].isupper() and (not inner or (titled and word.isupper() and len(word) <= 4))
+            in_title = in_title + 1 if department and joined and (titled or 0 < in_title < 3) else 0
             if word.lower() in _NOT_SYSTEMS or not word[0].isupper() or in_title:
                 continue
             if i == 0 and not inner:
