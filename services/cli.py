@@ -100,7 +100,11 @@ def ingest_paths(settings: Settings, paths: list[str], *, org: str, sub: str, ki
                 )
             )
         except AppError as exc:  # every unreadable file named at once, nothing stored: fix them and run again
-            refused.append(f"{path}: {exc.message}")
+            details = exc.details if isinstance(exc.details, list) else []
+            fields = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in details if isinstance(d, dict))
+            refused.append(f"{path}: {exc.message}" + (f" ({fields})" if fields else ""))
+        except OSError as exc:  # unreadable on disk (permissions, removed meanwhile)
+            refused.append(f"{path}: cannot be read: {exc.strerror or exc}")
     if refused:
         raise SystemExit("nothing was ingested; fix these files and run again:\n" + "\n".join(refused))
     upgrade(settings.database_url)

@@ -157,25 +157,36 @@ class EmbeddedWorker:
         loop, and one of them can miss its broker replies (a job message taken off Redis and never run)."""
         global _running
         with _running_lock:
-            if _running is not None and _running._thread is not None and _running._thread.is_alive():
+            # The one registered counts until its thread has ended (set below, while the lock is held, so two
+            # starts cannot both pass); a worker that is already running is not started twice.
+            if _running is not None and (_running._thread is None or _running._thread.is_alive()):
                 raise RuntimeError(
                     "another embedded worker is running in this process: stop its app first (embedded mode runs "
                     "one app, and so one worker, per process)"
+                    if _running is not self
+                    else "this embedded worker is already running"
                 )
             _running = self
-        worker = self._app.WorkController(
-            pool_cls="threads" if self._concurrency > 1 else "solo",
-            concurrency=self._concurrency,
-            queues=list(self._queues),
-            without_heartbeat=True,
-            without_mingle=True,
-            without_gossip=True,
-            loglevel="WARNING",
-            hostname=f"embedded-{threading.get_native_id()}@pitchcraft",
-        )
-        self._worker = worker
-        self._thread = threading.Thread(target=worker.start, name="celery-embedded", daemon=True)
-        self._thread.start()
+            self._thread = None
+        try:
+            worker = self._app.WorkController(
+                pool_cls="threads" if self._concurrency > 1 else "solo",
+                concurrency=self._concurrency,
+                queues=list(self._queues),
+                without_heartbeat=True,
+                without_mingle=True,
+                without_gossip=True,
+                loglevel="WARNING",
+                hostname=f"embedded-{threading.get_native_id()}@pitchcraft",
+            )
+            self._worker = worker
+            self._thread = threading.Thread(target=worker.start, name="celery-embedded", daemon=True)
+            self._thread.start()
+        except BaseException:
+            with _running_lock:
+                if _running is self:
+                    _running = None  # it never ran: the next start may go
+            raise
         log.info("worker.embedded.started", queues=list(self._queues), concurrency=self._concurrency)
 
     def _stop_worker(self) -> None:

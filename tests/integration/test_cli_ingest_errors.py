@@ -40,6 +40,7 @@ def test_every_unreadable_file_is_named_and_nothing_is_stored(tmp_path: Path) ->
     assert "nothing was ingested" in refused.stderr
     assert f"{folder / 'colon.md'}: the YAML front matter does not parse" in refused.stderr
     assert str(folder / "kind.md") in refused.stderr and str(good) not in refused.stderr
+    assert "(kind: " in refused.stderr  # the field at fault, from the validation details
 
     # The good file was not stored by the refused run: ingesting it alone queues it as new.
     accepted = _ingest(data, good)
