@@ -538,6 +538,9 @@ def test_the_next_step_is_a_dated_meeting_not_a_deadline(text: str, dated: bool)
         ("Wed the 18th @ 3 - walk the CFO through the pricing", True),
         ("speaking again tomorrow at 10 to go over the rollout", True),
         ("same time next Monday, he'll bring his ops lead", True),
+        ("demo next Thursday, same time", True),
+        # "at the same time" is a discourse marker, not a clock time.
+        ("At the same time, their current contract ends on Friday 20 March.", False),
         ("Mar 19 14:00 - their team + ours", True),
         # Two days offered and none chosen, a deadline split over a weekday and its date, a deliverable with a time.
         ("follow-up call next tue or wed, he'll confirm which", False),
@@ -601,3 +604,8 @@ def test_an_objection_model_adds_only_sentences_at_its_threshold_and_none_by_def
     added = NoteAnalyser(_flat, objection_model=always).analyse(text, facts)[1]["objections"]
     assert [item["citation"]["sentence"] for item in added] == list(range(len(texts)))
     assert NoteAnalyser(_flat, objection_model=never).analyse(text, facts)[1]["objections"] == []
+
+
+def test_a_product_that_flags_an_outage_is_still_a_system() -> None:
+    analysis = _analyse("Pagerly flagged three outages last month. They run Pagerly and Okta today.")
+    assert {item["text"] for item in analysis["systems"]} >= {"Pagerly", "Okta"}

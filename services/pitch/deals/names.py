@@ -308,7 +308,7 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
 # What a person does in a note: "Priyanka spoke with ...", "Omar asked ...", "Dee booked a demo".
 _PERSON_VERB = re.compile(
     r"\s+(?:said|says|asked|asks|spoke|speaks|talked|booked|met|called|emailed|messaged|texted|mentioned|noted|"
-    r"thinks|thought|agreed|joined|confirmed|promised|explained|complained|flagged|wondered|raised|pushed back|"
+    r"thinks|thought|agreed|joined|confirmed|promised|explained|complained|wondered|pushed back|"
     r"handed|introduced|is out|is on leave)\b"
 )
 

@@ -31,9 +31,9 @@ from services.core.text import split_sentences
 from services.pitch.deals.dates import FoundDate, find_dates
 from services.pitch.deals.names import names_in, people_in
 
-ANALYSER_VERSION = 4  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
-# alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections
-# (README "Deals")
+ANALYSER_VERSION = 5  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
+# alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections;
+# 5: "same time" beside the date only, a product that "flagged" or "raised" something is no person (README "Deals")
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
@@ -548,7 +548,7 @@ class NoteAnalyser:
 
     def analyse(self, text: str, facts: NoteFacts) -> tuple[list[str], dict[str, Any]]:
         """The note's sentences and its analysis (NoteAnalysis's fields, citations without note id)."""
-        texts, analysis, features = self.analyse_with_features(text, facts)
+        texts, analysis, features = self.analyse_with_features(text, facts, features=self._model is not None)
         if self._model is None:
             return texts, analysis
         ruled = {item["citation"]["sentence"] for item in analysis["objections"]}
@@ -564,8 +564,11 @@ class NoteAnalyser:
             analysis["objections"].sort(key=lambda item: item["citation"]["sentence"])
         return texts, analysis
 
-    def analyse_with_features(self, text: str, facts: NoteFacts) -> tuple[list[str], dict[str, Any], np.ndarray]:
-        """The rules' analysis (no classifier) and each sentence's `objection_features`, one row per sentence."""
+    def analyse_with_features(
+        self, text: str, facts: NoteFacts, *, features: bool = True
+    ) -> tuple[list[str], dict[str, Any], np.ndarray]:
+        """The rules' analysis (no classifier) and each sentence's `objection_features`, one row per sentence
+        (`features` False: none are built, as for the app, which runs without a classifier)."""
         sentences = split_note(text)
         # A name the note shows to be a person anywhere ("Priyanka booked the demo") is no product elsewhere in it.
         facts = replace(facts, people=facts.people | people_in(text))
@@ -624,7 +627,8 @@ class NoteAnalyser:
                 )
                 if dated is not None:
                     next_dates.append(dated)
-            rows.append(objection_features(vector, sims, sentence, kinds))
+            if features:
+                rows.append(objection_features(vector, sims, sentence, kinds))
             for kind, name in names:
                 if (kind, name.lower()) in seen_names:
                     continue
@@ -636,8 +640,8 @@ class NoteAnalyser:
         analysis: dict[str, Any] = dict(result)
         analysis["next_step_date"] = _iso(min(next_dates)) if next_dates else None
         analysis["next_step_missing"] = not next_dates
-        features = np.stack(rows) if rows else np.zeros((0, 384 + 20), dtype=np.float32)
-        return [s.text for s in sentences], analysis, features
+        table = np.stack(rows) if rows else np.zeros((0, 384 + 20), dtype=np.float32)
+        return [s.text for s in sentences], analysis, table
 
 
 def _rival_complaint(text: str, names: list[tuple[str, str]]) -> bool:
@@ -682,12 +686,21 @@ _CLOCK_AFTER = re.compile(
     re.I,
 )
 _CLOCK_BEFORE = re.compile(r"(?:@|\bat)\s*[0-2]?\d(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?)?[\s,]*(?:on\s+)?$", re.I)
-_SAME_TIME = re.compile(r"\bsame time\b", re.I)
+# "same time next Thursday", "next week, same time": beside the date only ("at the same time, the contract ends on
+# Friday" is a discourse marker, not an appointment).
+_SAME_TIME_BEFORE = re.compile(r"(?<!the )\bsame time[\s,]*$", re.I)
+_SAME_TIME_AFTER = re.compile(r"^[\s,]*(?:at\s+)?(?:the\s+)?same time\b", re.I)
 
 
 def _timed(text: str, found: FoundDate) -> bool:
     end = found.start + len(found.text)
-    return bool(_CLOCK_AFTER.match(text[end:]) or _CLOCK_BEFORE.search(text[: found.start]) or _SAME_TIME.search(text))
+    before, after = text[: found.start], text[end:]
+    return bool(
+        _CLOCK_AFTER.match(after)
+        or _CLOCK_BEFORE.search(before)
+        or _SAME_TIME_BEFORE.search(before)
+        or _SAME_TIME_AFTER.match(after)
+    )
 
 
 def _iso(value: date | None) -> str | None:
