@@ -49,14 +49,16 @@ def align(clause: str, candidates: Sequence[str]) -> tuple[str | None, float]:
     mine = _words(clause)
     best, strength = None, 0.0
     for candidate in candidates:
-        theirs = _words(candidate)
-        shared = len(mine & theirs)
-        if not shared:
-            continue
-        score = shared + shared / max(1, min(len(mine), len(theirs)))
+        score = _strength(mine, _words(candidate))
         if score > strength:
             best, strength = candidate, score
     return best, strength
+
+
+def _strength(mine: set[str], theirs: set[str]) -> float:
+    """Shared content words plus the share of the shorter clause they make up (0.0 when nothing is shared)."""
+    shared = len(mine & theirs)
+    return shared + shared / max(1, min(len(mine), len(theirs))) if shared else 0.0
 
 
 ALIGNED = 2.0  # alignment strength from which two clauses speak of the same thing
@@ -70,12 +72,7 @@ def aligned_pairs(answer: str, reference: str, margin: float = 0.0) -> list[tupl
     pairs: list[tuple[str, list[str]]] = []
     for clause in fine_clauses(answer):
         mine = _words(clause)
-        scored = []
-        for candidate in claims:
-            theirs = _words(candidate)
-            shared = len(mine & theirs)
-            if shared:
-                scored.append((shared + shared / max(1, min(len(mine), len(theirs))), candidate))
+        scored = [(score, c) for c in claims if (score := _strength(mine, _words(c)))]
         best = max((s for s, _ in scored), default=0.0)
         if best >= ALIGNED:
             pairs.append((clause, [c for s, c in scored if s >= best - margin]))

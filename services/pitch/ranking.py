@@ -169,20 +169,22 @@ def rank_documents(library: Library, needs: Sequence[Need], vectors: np.ndarray,
     # A document's best sentence is read for the candidates only: the first pass ranks with each document's best
     # chunk standing in for its best sentence, then the top SENTENCE_CANDIDATES get their own (the sentence rows
     # are about four times the chunk rows, and a request needs only the top of the ranking right).
-    candidates = idx if len(idx) <= SENTENCE_CANDIDATES or not sentence_weight else None
     sentence = best.copy()
-    scored: dict[int, NeedScores] = {}
-    for _ in range(2):
-        if candidates is not None and sentence_weight:
-            sentence[candidates] = library.best_sentence_of(candidates, queries)
+
+    def aggregate() -> tuple[np.ndarray, dict[int, list[str]], np.ndarray, bool]:
         scored = {
             i: NeedScores(chunk_cos[:, j], best[:, j], centroid_cos[:, j], lexical[i], sentence[:, j])
             for j, i in enumerate(fresh)
         }
-        total, matched, relevance, deal = _aggregate(library, needs, vectors, live, scored, sentence_weight)
-        if candidates is not None:
-            break
-        candidates = idx[np.argsort(-total[idx], kind="stable")][:SENTENCE_CANDIDATES]
+        return _aggregate(library, needs, vectors, live, scored, sentence_weight)
+
+    if sentence_weight:
+        candidates = idx
+        if len(idx) > SENTENCE_CANDIDATES:
+            first = aggregate()[0]
+            candidates = idx[np.argsort(-first[idx], kind="stable")][:SENTENCE_CANDIDATES]
+        sentence[candidates] = library.best_sentence_of(candidates, queries)
+    total, matched, relevance, deal = aggregate()
     order = [int(i) for i in idx[np.argsort(-total[idx], kind="stable")]]
     return Ranked(order, total, matched, relevance, deal)
 
