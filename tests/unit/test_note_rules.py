@@ -553,6 +553,33 @@ def test_a_timed_date_is_an_appointment_and_days_offered_are_none(text: str, dat
     assert _analyse(text)["next_step_missing"] is (not dated)
 
 
+@pytest.mark.parametrize(
+    ("text", "dated"),
+    [
+        # A milestone of the project or the contract is no meeting, even beside a meeting word.
+        ("Pilot scope agreed; go-live 1 June 2026.", False),
+        ("Their contract renews on 30 April, so a trial would have to start before then.", False),
+        # A deadline dates the meeting only when its own clause names one.
+        ("Proposals are due on 20 March; no meeting before the shortlist.", False),
+        ("Decision call due 20 March.", True),
+        # The meeting a week on, a clock time written loosely, a presentation.
+        ("Same time next week, with their analyst.", True),
+        ("Back on Thurs 19th, 9ish, with the finance lead.", True),
+        ("We're presenting the rollout plan to both of them a week from today.", True),
+    ],
+)
+def test_milestones_and_deadlines_without_a_meeting_are_no_next_step(text: str, dated: bool) -> None:
+    assert _analyse(text)["next_step_missing"] is (not dated)
+
+
+def test_a_week_on_is_the_meeting_day_a_week_later() -> None:
+    assert _dates("same time next week") == [date(2026, 3, 17)]
+    assert _dates("a week tomorrow, 10am") == [date(2026, 3, 18)]
+    assert _dates("next week sometime") == []
+    found = find_dates("target go-live 4 May, kick-off on 17 March", MEETING)
+    assert [(f.date, f.milestone) for f in found] == [(date(2026, 5, 4), True), (date(2026, 3, 17), False)]
+
+
 def test_a_deliverable_keeps_its_deadline_as_a_commitment() -> None:
     analysis = _analyse("Will send the pricing sheet by Thursday.")
     assert [(c["text"], c["date"]) for c in analysis["commitments"]] == [

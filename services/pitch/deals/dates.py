@@ -12,7 +12,10 @@ weeks", "a week from today"), end of day / week / month (EOD, EOW, EOM, "end of 
 week", "soon", "next quarter", "Q1", "mid-March", "last Tuesday" (past), a week named by its first day ("the week of
 Dec 14", "w/c 14/12": no day agreed), and a bare time ("at 3pm", "10:00"). A weekday written before the date it
 falls on ("Thu 17.12.") is that date. A date after "by", "before", "due" or "no later than" is a deadline
-(`FoundDate.deadline`): "I'll send the deck by Friday" sets when something is due, not when the two sides meet.
+(`FoundDate.deadline`): "I'll send the deck by Friday" sets when something is due, not when the two sides meet. A
+date after "go-live", "launch", "renewal", "expires", "contract ends", "cut-over", "target" or "deadline" is a
+milestone (`FoundDate.milestone`): when the project or the contract reaches a point, never a meeting. "Same time next
+week", "this time next week" and "a week today" are the meeting's weekday a week on.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("day_month", re.compile(r"\b" + _DAY + r"(?:\s+of)?\s+" + _MONTH + r"\b" + _YEAR, re.I)),
     ("month_day", re.compile(
         r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?!\s*(?:%|am|pm|min|h\b|hours?|days?|weeks?))" + _YEAR, re.I)),
+    # "same time next week", "this time next week", "next week, same time", "a week today": the meeting's weekday
+    # a week on (a plain "next week" names no day).
+    ("week_on", re.compile(
+        r"\b(?:(?:same|this) time next week|next week,? (?:at )?(?:the )?same (?:time|day)|a week (?P<word>today|"
+        r"tomorrow))\b", re.I)),
     ("relative_day", re.compile(r"\b(?P<word>the day after tomorrow|tomorrow|tmrw|tmr|today|tonight)\b", re.I)),
     ("end_of", re.compile(
         r"\b(?:(?P<abbr>eod|eow|eom|cob|eo[dwm])\b|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<next>next\s+)?"
@@ -77,6 +85,13 @@ _DEADLINE = re.compile(
     r"\b(?:by|before|due(?:\s+(?:on|by))?|no later than|not later than|latest|ahead of)\s+(?:the\s+|this\s+|next\s+)?$",
     re.I,
 )
+# A milestone, not an appointment: "target go-live 1 April", "contract renews on 30 June", "launch date of 3/1".
+_MILESTONE = re.compile(
+    r"\b(?:go[- ]?live|launch(?:es|ing)?|renewal|renews|expires?|expiry|contract (?:ends?|end date)|cut-?over|"
+    r"target(?:ed|ing)?|deadline)(?:\s+(?:date|day))?\s+(?:is\s+|was\s+|of\s+|on\s+|for\s+|in\s+|by\s+|at\s+|"
+    r"around\s+|set for\s+)?(?:the\s+)?$",
+    re.I,
+)
 # Day-first is taken for an ambiguous n/n only when month-first lands further out than this and day-first does not.
 _NEAR_DAYS = 120
 
@@ -87,6 +102,7 @@ class FoundDate:
     text: str
     start: int
     deadline: bool = False  # after "by", "before", "due": when something is due, not a meeting
+    milestone: bool = False  # after "go-live", "renewal", "target": a date in the project or contract, not a meeting
 
 
 def _safe(year: int, month: int, day: int) -> date | None:
@@ -127,7 +143,12 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             if value is None or _WEEK_OF.search(text[:start]):
                 continue
-            found.append(FoundDate(value, m.group(0).strip(), start, bool(_DEADLINE.search(text[:start]))))
+            before = text[:start]
+            found.append(
+                FoundDate(
+                    value, m.group(0).strip(), start, bool(_DEADLINE.search(before)), bool(_MILESTONE.search(before))
+                )
+            )
             if kind == "weekday":
                 weekdays.add(start)
     found.sort(key=lambda f: f.start)
@@ -153,7 +174,7 @@ def _deadline_spans(text: str, found: list[FoundDate]) -> list[FoundDate]:
     for i in range(1, len(found)):
         gap = text[found[i - 1].start + len(found[i - 1].text) : found[i].start]
         if found[i - 1].deadline and not found[i].deadline and re.fullmatch(r"[\s,]*", gap):
-            found[i] = FoundDate(found[i].date, found[i].text, found[i].start, True)
+            found[i] = FoundDate(found[i].date, found[i].text, found[i].start, True, found[i].milestone)
     return found
 
 
@@ -180,6 +201,8 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
     if kind in ("day_month", "month_day"):
         year = int(g["year"]) if g.get("year") else None
         return _upcoming(ref, _MONTHS[g["month"].lower().rstrip(".")], int(g["day"]), year)
+    if kind == "week_on":
+        return ref + timedelta(days=8 if (g.get("word") or "").lower() == "tomorrow" else 7)
     if kind == "relative_day":
         word = g["word"].lower()
         offset = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1}.get(word, 2)

@@ -31,9 +31,10 @@ from services.core.text import split_sentences
 from services.pitch.deals.dates import FoundDate, find_dates
 from services.pitch.deals.names import names_in, people_in
 
-ANALYSER_VERSION = 5  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
+ANALYSER_VERSION = 6  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
 # alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections;
-# 5: "same time" beside the date only, a product that "flagged" or "raised" something is no person (README "Deals")
+# 5: "same time" beside the date only, a product that "flagged" or "raised" something is no person; 6: milestone dates
+# and deadlines whose clause names no meeting are no next step, "same time next week" (README "Deals")
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
@@ -211,7 +212,8 @@ _CUES: dict[str, re.Pattern[str]] = {
 # An event both sides attend: a dated sentence naming one is a scheduled next step.
 _EVENT = re.compile(
     r"\b(call|meeting|mtg|demo|session|workshop|review|sync|check[- ]?in|kick[- ]?off|presentation|readout|"
-    r"onsite|on-site|deep[- ]?dive|walkthrough|walk-through|decision|signing|sign|pilot|poc|trial|"
+    r"onsite|on-site|deep[- ]?dive|walkthrough|walk-through|decision|signing|sign|pilot|poc|trial|wkshp|present|"
+    r"presenting|catch[- ]?up|back on|"
     r"follow[- ]?up|next step|reconvene|regroup|meet|meeting|steering (?:group|committee|meeting)|committee|"
     r"board meeting|interview|visit)s?\b",
     re.I,
@@ -591,8 +593,14 @@ class NoteAnalyser:
             # A deadline for something sent ("send the deck by Friday") dates a commitment, never the next meeting;
             # "demo by Friday" still dates the demo.
             deliverable = bool(_DELIVERABLE.search(sentence.text))
+            # A milestone ("go-live 1 April") is never the meeting; a deadline dates one only when its own clause
+            # names the meeting ("responses due on the 18th; no meeting before then" names none).
             dates = [
-                d.date for d in found if not (d.deadline and deliverable) and not _undated_at(sentence.text, d.start)
+                d.date
+                for d in found
+                if not d.milestone
+                and not (d.deadline and (deliverable or not _EVENT.search(_clause_at(sentence.text, d.start))))
+                and not _UNDATED.search(_clause_at(sentence.text, d.start))
             ]
             due = min((d.date for d in found), default=None)
             undated = not dates
@@ -654,15 +662,14 @@ def _rival_complaint(text: str, names: list[tuple[str, str]]) -> bool:
     )
 
 
-def _undated_at(text: str, start: int) -> bool:
-    """Whether the clause holding a date leaves the meeting unscheduled ("call Tuesday, time TBD" does; in "review
-    11 Dec, then a call the week after (day tbd)" only the second step is undated). Clauses: split at ';' and
-    'then'."""
+def _clause_at(text: str, start: int) -> str:
+    """The clause holding the character at `start`: split at ';' and 'then' (in "review 11 Dec, then a call the week
+    after (day tbd)" only the second step is undated; "call Tuesday, time TBD" is undated as a whole)."""
     bounds = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(text)), len(text) + 1]
     for left, right in itertools.pairwise(bounds):
         if left <= start < right:
-            return _UNDATED.search(text[left:right]) is not None
-    return False
+            return text[left:right]
+    return text
 
 
 def _objection_after_but(text: str) -> bool:
@@ -679,10 +686,10 @@ def _objection_after_but(text: str) -> bool:
     return bool(scoped) and turn is not None and _CUES["objection"].search(text, turn.end()) is not None
 
 
-# A clock time next to a date: "@ 4", "at 11", "3p", "11am", "14:00", "9-12"; "same time" anywhere.
+# A clock time next to a date: "@ 4", "at 11", "3p", "11am", "14:00", "9-12", "10ish"; "same time" beside it.
 _CLOCK_AFTER = re.compile(
     r"^[\s,]*(?:(?:@|at\b)\s*[0-2]?\d(?:[:.h][0-5]\d)?\s*(?:[ap]\.?m?\.?)?(?!\w)|[0-2]?\d(?:[:.][0-5]\d)?\s*[ap]\.?m?\.?"
-    r"(?!\w)|[0-2]?\d:[0-5]\d\b|[0-2]?\d\s*[-\u2013]\s*[0-2]?\d\b(?![./]))",
+    r"(?!\w)|[0-2]?\d:[0-5]\d\b|[0-2]?\d\s*[-\u2013]\s*[0-2]?\d\b(?![./])|[0-2]?\d\s*-?ish\b)",
     re.I,
 )
 _CLOCK_BEFORE = re.compile(r"(?:@|\bat)\s*[0-2]?\d(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?)?[\s,]*(?:on\s+)?$", re.I)
@@ -693,6 +700,8 @@ _SAME_TIME_AFTER = re.compile(r"^[\s,]*(?:at\s+)?(?:the\s+)?same time\b", re.I)
 
 
 def _timed(text: str, found: FoundDate) -> bool:
+    if re.search(r"\btime\b", found.text, re.I):
+        return True  # "same time next week" names the hour too
     end = found.start + len(found.text)
     before, after = text[: found.start], text[end:]
     return bool(
