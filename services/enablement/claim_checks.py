@@ -96,6 +96,11 @@ _ANTONYM_PAIRS = (
     "|together separately|combined separate|everything nothing|everyone nobody|available unavailable"
     "|only all|only every|only any"  # "serves only reads" against "serves all requests"
 )
+# "every 60 seconds", "once every other day": how often, never the "every" that "only" is the opposite of.
+_FREQUENCY = re.compile(
+    r"\bevery\s+(?:\d[\d,.]*\s+|other\s+|few\s+|single\s+)?(?:second|minute|hour|day|night|week|month|quarter|year)s?\b",
+    re.I,
+)
 ANTONYMS: dict[str, frozenset[str]] = {}
 for _pair in _ANTONYM_PAIRS.split("|"):
     _a, _b = _pair.split()
@@ -130,9 +135,9 @@ def antonym_conflict(answer: str, reference: str) -> bool:
     percent", "runs in a single availability zone" for "runs across multiple availability zones"); "is not
     slower" for "is faster" is left alone."""
     for clause, matches in aligned_pairs(answer, reference):
-        mine = _forms(clause)
+        mine = _forms(_FREQUENCY.sub(" ", clause))
         for said in matches:
-            theirs = _forms(said)
+            theirs = _forms(_FREQUENCY.sub(" ", said))
             if negated(clause) != negated(said):
                 continue
             if any(ANTONYMS.get(word, frozenset()) & (theirs - mine) for word in mine - theirs):

@@ -369,7 +369,8 @@ def figure_conflict(answer: str, reference: str) -> bool:
 _SUBJECT = r"(?:it|they|this|that|you|we|he|she|there)"
 _AUX = r"(?:do|does|did|is|are|was|were|can|could|will|would|has|have|should|must)"
 _NO = re.compile(
-    rf"^\s*(?:no|nope|not|never|nah)\b|^\s*{_SUBJECT}\s+{_AUX}\s*(?:n't|not)\b|^\s*{_SUBJECT}\s+(?:can't|cannot|won't)\b",
+    rf"^\s*(?:no|nope|not|never|nah)\b|^\s*{_SUBJECT}\s+{_AUX}\s*(?:n't|not)\b|^\s*{_SUBJECT}\s+(?:can't|cannot|won't)\b"
+    rf"|^\s*{_SUBJECT}\s+{_AUX}\s+(?:no|never|nothing|none)\b",  # "there is no limit", "it does nothing"
     re.I,
 )
 _YES = re.compile(
@@ -518,16 +519,22 @@ def misplaced_figure(answer: str, reference: str) -> bool:
     one that matches two reference clauses equally, one of which holds its figure."""
     claims = fine_clauses(reference)
     anywhere = quantities(answer)
-    for clause, matches in aligned_pairs(answer, reference, margin=1.0):
+    pairs = aligned_pairs(answer, reference, margin=1.0)
+    for n, (clause, matches) in enumerate(pairs):
         mine = quantities(clause)
         theirs = [q for c in matches for q in quantities(c) if _checked(q)]
         elsewhere = [q for c in claims if c not in matches for q in quantities(c) if _checked(q)]
+        # The figures other clauses of the answer give the same reference clause ("after a seven-day advance email"
+        # and "unblocked when thirty days have passed since the warning" both read as "lifted 30 days after the
+        # first warning email"): the answer states that clause's figure, so the other figure is no swap.
+        beside = [q for m, (other, theirs_too) in enumerate(pairs) if m != n and set(theirs_too) & set(matches)
+                  for q in quantities(other)]  # fmt: skip
         for figure in mine:
             kind = [q for q in theirs if q.dim == figure.dim]
             if not kind or any(figure.same(q) for q in kind):
                 continue
             if any(figure.same(q) for q in elsewhere):
-                if not any(a.same(q) for a in mine for q in kind):
+                if not any(a.same(q) for a in (*mine, *beside) for q in kind):
                     return True
             elif not any(a.same(q) for a in anywhere for q in kind):
                 return True

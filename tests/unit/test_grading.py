@@ -120,6 +120,9 @@ def test_polarity_of_an_opening() -> None:
     assert polarity("It does draw down the commitment.") == "yes"
     assert polarity("Yes, every item is capped.") == "yes"
     assert polarity("Compute sits outside the cap.") is None
+    # "There is no ..." answers no, though it opens like "there is".
+    assert polarity("There is no charge for either: both are free.") == "no"
+    assert polarity("It does nothing until the job is approved.") == "no"
 
 
 def test_negated_words_are_opposites() -> None:
@@ -275,6 +278,17 @@ def test_a_figure_moved_to_another_clause_or_replaced_is_misplaced() -> None:
                             objectives)  # fmt: skip
 
 
+def test_a_figure_of_a_clause_the_answer_states_beside_it_is_no_swap() -> None:
+    reference = "A reminder goes out 3 days before the trial ends; access is restored 14 days after the reminder."
+    # Two clauses of the answer both read as the second reference clause; one of them gives its figure, so the
+    # other figure (the first clause's) is where the answer means it, not swapped in.
+    both = "After a three-day reminder, access stops, and it comes back once fourteen days pass after the reminder."
+    assert not misplaced_figure(both, reference)
+    # Each figure said where the other belongs is still a swap.
+    assert misplaced_figure("A reminder goes out 14 days before the trial ends; access is restored 3 days after the "
+                            "reminder.", reference)  # fmt: skip
+
+
 def test_an_antonym_in_the_aligned_clause_is_the_opposite_claim() -> None:
     reference = "Compaction runs in parallel across shards, shortening nightly jobs by about half."
     assert antonym_conflict("Compaction runs sequentially across shards, shortening nightly jobs by half.", reference)
@@ -287,6 +301,9 @@ def test_an_antonym_in_the_aligned_clause_is_the_opposite_claim() -> None:
     reference_up = "Retries go on for up to a day while the endpoint is up."
     assert aligned_pairs(particle, reference_up)  # the clauses are compared, and "down" is no antonym of "up"
     assert not antonym_conflict(particle, reference_up)
+    # "every 60 seconds" says how often: "only" is no opposite of it.
+    assert not antonym_conflict("The agent only polls once a minute.", "The agent polls once every 60 seconds.")
+    assert antonym_conflict("The proxy only serves reads.", "The proxy serves every request.")
 
 
 def test_a_misplaced_figure_or_an_antonym_earns_nothing_under_the_combiner() -> None:
