@@ -237,6 +237,10 @@ def test_a_common_word_of_the_account_blocks_only_the_account_itself() -> None:
         ("looked at tallyfox, too slow", "tallyfox"),
         ("Prismo is also on the shortlist", "Prismo"),
         ("they had Zentrik in a POC last year and dropped it", "Zentrik"),
+        # The vendor they have or had for the same job.
+        ("incumbent tool for churn scoring = Vesperan, up for renewal", "Vesperan"),
+        ("ran a trial of Cobbleton over the summer", "Cobbleton"),
+        ("their previous reporting vendor, Halbrook, took a year to go live", "Halbrook"),
     ],
 )
 def test_a_vendor_the_note_frames_as_an_alternative_is_a_competitor(text: str, rival: str) -> None:

@@ -189,7 +189,12 @@ _EVALUATING = re.compile(
     r"(?:looked|look|looks) at|considered|considering|tried|trialled|trialed|piloted|(?:demos?|pitch|pitches|quotes?|"
     r"proposal|bid|offer|rfp response) (?:from|by)|pitched by|quoted by|(?:went|go|going|gone) with|chose|"
     r"(?:just |recently |already )?signed (?:with|w/)|rfp to|"
-    r"benchmark\w* against|instead of)\s*$",
+    r"benchmark\w* against|instead of|"
+    # the vendor they had or have for the same job: "incumbent vendor for segmentation = X", "a trial of X", "their
+    # last analytics vendor, X"
+    r"incumbent (?:\w+ ){0,4}(?:=|:|is|was)|(?:a |the )?(?:trial|pilot|poc|demo|bake-?off) (?:of|with)|"
+    r"(?:last|previous|former|old|prior|current|existing) (?:\w+ ){0,2}(?:vendor|provider|supplier|solution)"
+    r"(?:,|:|=| was| is| called)?)\s*$",
     re.I,
 )
 # The same cues anywhere in a sentence (for names chained to a competitor).

@@ -34,7 +34,8 @@ from services.pitch.deals.names import names_in, people_in
 ANALYSER_VERSION = 6  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
 # alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections;
 # 5: "same time" beside the date only, a product that "flagged" or "raised" something is no person; 6: milestone dates
-# and deadlines whose clause names no meeting are no next step, "same time next week" (README "Deals")
+# and deadlines whose clause names no meeting are no next step, "same time next week", the vendor they had or have
+# for the same job is a competitor (README "Deals")
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
