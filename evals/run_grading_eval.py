@@ -12,8 +12,9 @@ An answer is graded correctly when its credit band (right >= correct_at, partial
 equals its label. Printed per set: accuracy per label, "right+wrong" (the share of right and wrong answers
 graded correctly: the figure the issue targets), and the same on each half of the questions. The grader's
 combiner and its bands (services/enablement/grading.py) were fitted on half A (questions 1, 3, 5, ...) of the
-two demo sets with `--fit`; half B of both and the shared sets are held out. `--ablate` refits without each
-measure; `--tune` grid-searches the thresholds of the rules alone (no combiner) on half A of every set.
+two demo sets and of the shared Supabase set with `--fit`; half B of those and every other shared set (point
+$SHARED_EVALSETS at a folder of sets to add more) are held out. `--ablate` refits without each measure;
+`--tune` grid-searches the thresholds of the rules alone (no combiner) on half A of every set.
 
     make eval                                  (runs this after the talk-track evaluation)
     python evals/run_grading_eval.py [--fit | --ablate | --tune]
@@ -126,7 +127,10 @@ def tune(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
         print(f"{objective:.3f}  {_row(r)}  {policy}")
 
 
-DEMO_SETS = 2  # the first two sets are the demo product's: the combiner is fitted on their half A only
+DEMO_SETS = 2  # the first two sets are the demo product's
+# The shared development sets whose half A the combiner is fitted on beside the demo's: a second product's material
+# and a second writer's answers, so the weights are not the demo's alone. Every other shared set is held out whole.
+FIT_SHARED = ("supabase",)
 L2 = 1.0
 TARGET = {"right": 1.0, "partial": 0.5, "wrong": 0.0}
 
@@ -143,12 +147,17 @@ def measured(items: Sequence[Item], embed: CachedEmbed) -> list[Measured]:
     return out
 
 
-def half_a_of_demo(sets: list[tuple[str, list[Item]]]) -> list[Item]:
-    """Half A of the demo sets, each answer once (the authored set's right and partial answers are also in
+def fitted(name: str, index: int) -> bool:
+    """Whether the combiner is fitted on half A of this set (the demo sets and FIT_SHARED)."""
+    return index < DEMO_SETS or any(name.startswith(f"shared {shared},") for shared in FIT_SHARED)
+
+
+def half_a_of_fitted(sets: list[tuple[str, list[Item]]]) -> list[Item]:
+    """Half A of the fitted sets, each answer once (the authored set's right and partial answers are also in
     demo_answers.jsonl): the only answers the combiner is fitted on."""
     seen: set[tuple[str, str]] = set()
     out = []
-    for _, items in sets[:DEMO_SETS]:
+    for _, items in [(name, items) for i, (name, items) in enumerate(sets) if fitted(name, i)]:
         for item in halves(items)[0]:
             answers = [a for a in item["answers"] if (item["reference_answer"], a["text"]) not in seen]
             seen.update((item["reference_answer"], a["text"]) for a in answers)
@@ -212,11 +221,11 @@ def _selves(items: Sequence[Item], embed: CachedEmbed) -> list[tuple[float, ...]
 
 
 def fit(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
-    """Fit the combiner on half A of the demo sets and print the literal for services/enablement/grading.py."""
-    train_items = half_a_of_demo(sets)
+    """Fit the combiner on half A of the fitted sets and print the literal for services/enablement/grading.py."""
+    train_items = half_a_of_fitted(sets)
     train = measured(train_items, embed)
     combiner, r = fit_combiner(train, _selves(train_items, embed))
-    print(f"fitted on {sum(not rejected for _, rejected, _ in train)} answers of half A of the demo sets "
+    print(f"fitted on {sum(not rejected for _, rejected, _ in train)} answers of half A of the fitted sets "
           f"({sum(rejected for _, rejected, _ in train)} more left to the fact checks)")  # fmt: skip
     print(f"measures: {', '.join(MEASURES)}")
     print(f"COMBINER = {combiner!r}")
@@ -225,14 +234,17 @@ def fit(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
 
 def ablate(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
     """Refit without each measure in turn (same procedure as --fit) and report right+wrong and partial on what the
-    fit never sees: half B of each demo set, and every shared set whole."""
-    train_items = half_a_of_demo(sets)
+    fit never sees: half B of each fitted set, and every other shared set whole."""
+    train_items = half_a_of_fitted(sets)
     train, selves = measured(train_items, embed), _selves(train_items, embed)
     held = [
         (f"{Path(name.split(', ')[-1]).stem} half B", measured(halves(items)[1], embed))
-        for name, items in sets[:DEMO_SETS]
+        for i, (name, items) in enumerate(sets)
+        if fitted(name, i)
     ]
-    held += [(name.split(",")[0], measured(items, embed)) for name, items in sets[DEMO_SETS:]]
+    held += [
+        (name.split(",")[0], measured(items, embed)) for i, (name, items) in enumerate(sets) if not fitted(name, i)
+    ]
     print(f"{'combiner':<28}" + "".join(f"{name:>28}" for name, _ in held))
     print(f"{'':<28}" + "".join(f"{'right+wrong  partial':>28}" for _ in held))
     for dropped in (None, *MEASURES):
@@ -264,7 +276,9 @@ def _row(r: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tune", action="store_true", help="grid-search the rules' thresholds on half A of every set")
-    parser.add_argument("--fit", action="store_true", help="fit the combiner and its bands on half A of the demo sets")
+    parser.add_argument(
+        "--fit", action="store_true", help="fit the combiner and its bands on half A of the fitted sets"
+    )
     parser.add_argument("--ablate", action="store_true", help="refit without each measure; report the held-out sets")
     parser.add_argument("--shared", default=os.environ.get("SHARED_EVALSETS", str(ROOT.parent / "shared" / "evalsets")))
     args = parser.parse_args()
@@ -300,8 +314,9 @@ def main() -> None:
                 label = f"  {system}" if part == "all" else ""
                 print(f"{label:<44}{part:<8}{_row(score(subset, policy, embed))}")
     print("\nright+wrong: share of right and wrong answers graded in their own band (the figure the issue targets).")
-    print("The combiner and its bands were fitted on half A of the two demo sets (run_grading_eval.py --fit); half B")
-    print("and the shared sets are held out. The rules' thresholds were chosen on half A of every set (--tune).")
+    print("The combiner and its bands were fitted on half A of the two demo sets and of the shared Supabase set")
+    print("(run_grading_eval.py --fit); their half B and every other set are held out. The rules' thresholds were")
+    print("chosen on half A of every set (--tune).")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@ calibrated combiner that turns a handful of generic measurements into a credit.
 
 Nothing here is fitted to one catalogue: clauses are cut at punctuation and connectives, aligned by the content
 words they share, and the combiner is a logistic regression over seven measurements that mean the same on any
-product's material. Its weights were fitted on half A of the demo product's labelled answers (odd-numbered
-questions of evals/short_answer_cases.yaml and evals/grading/demo_answers.jsonl) by
+product's material. Its weights were fitted on half A (odd-numbered questions) of the demo product's labelled
+answers (evals/short_answer_cases.yaml, evals/grading/demo_answers.jsonl) and of the shared Supabase set's by
 
     python evals/run_grading_eval.py --fit
 
-and are reported on half B and on the shared sets, which the fit never sees.
+and are reported on their half B and on every other set, which the fit never sees.
 """
 
 from __future__ import annotations

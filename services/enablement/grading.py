@@ -34,7 +34,8 @@ the reference), or negates it; and the weakest key point's unclipped cosine to i
 (a clause, two clauses running, a sentence). Its reading is mapped onto the published bands (correct at 0.6,
 partly right at 0.3), so a right answer still earns 1.0. An answer it grades wrong with such a clause is a
 `figure` or `opposite` contradiction. Its weights and bands were fitted on half A of the demo product's labelled
-answers and are reported on half B and on the shared sets by `make eval` (`python evals/run_grading_eval.py
+answers and of the shared Supabase set's, and are reported on their half B and on every other set by `make eval`
+(`python evals/run_grading_eval.py
 --fit` refits them, `--ablate` refits without each measure). With `combiner=None` the credit is the mean
 key-point credit (the rules alone, thresholds chosen by `--tune`).
 """
@@ -83,17 +84,17 @@ class ShortAnswerPolicy:
     combiner: Combiner | None = None
 
 
-# Fitted on half A of the demo sets by `python evals/run_grading_eval.py --fit` (which prints this literal):
-# soft targets (right 1, partly right 0.5, wrong 0) over the answers no fact check rejects, L2 1.0; its bands
-# chosen on the same half (at least 0.1 apart), maximising right+wrong accuracy plus 0.3 x partial accuracy
-# averaged over neighbouring bands (each within 0.05);
+# Fitted on half A of the demo sets and of the shared Supabase set (a second product, a second writer's answers) by
+# `python evals/run_grading_eval.py --fit` (which prints this literal): soft targets (right 1, partly right 0.5,
+# wrong 0) over the answers no fact check rejects, L2 1.0; its bands chosen on the same half (at least 0.1 apart),
+# maximising right+wrong accuracy plus 0.3 x partial accuracy averaged over neighbouring bands (each within 0.05);
 # full credit from the 5th percentile of the half's reference answers graded against themselves.
 COMBINER = Combiner(
-    bias=-1.075,
-    weights=(1.887, 1.337, 1.897, -1.083, -0.121, -0.758, 1.083),
+    bias=-0.985,
+    weights=(1.969, 1.389, 1.762, -1.016, -0.017, -0.733, 1.179),
     correct_at=0.5,
-    partial_at=0.35,
-    full_at=0.9,
+    partial_at=0.4,
+    full_at=0.95,
 )
 POLICY = ShortAnswerPolicy(combiner=COMBINER)
 
