@@ -13,7 +13,7 @@ were right at least 80% of the time, out of fold (leave-one-set-out within the t
 --blind takes each held-out set's base rules from the commit its blind run used (git archive into a temporary
 directory, analysed in a subprocess): heldout.jsonl b41d306 (v1), heldout2.jsonl 250b36a (v2), heldout3.jsonl
 d541e14 (v3); notes.jsonl has no blind version (b3724ad, v1, was fitted on it). The classifier is then trained
-on the other three sets with those same rules' outputs as features. heldout4.jsonl is never read.
+on the other three sets with those same rules' outputs as features. The later sets (heldout4-6) are not used.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from evals.run_notes_eval import load, score, sentence_match  # noqa: E402
 
-SETS = ("notes", "heldout", "heldout2", "heldout3")  # heldout4.jsonl is the blind set: never read here
+SETS = ("notes", "heldout", "heldout2", "heldout3")  # the sets it was measured on; heldout4-6 came later
 BLIND = {"notes": "b3724ad", "heldout": "b41d306", "heldout2": "250b36a", "heldout3": "d541e14"}
 GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
 C = 1.0

@@ -6,8 +6,8 @@ come from them as in production. Printed: precision and recall per kind (pains a
 competitors, systems) and the share of notes whose `next_step_missing` flag is right, for the whole set and for
 its two halves (A: odd-numbered notes, B: even-numbered). The cue lists were revised once after reading the
 misses of the whole set, so neither half is held out (README "Deals"). `--set PATH` measures another set:
-`heldout.jsonl`, `heldout2.jsonl` and `heldout3.jsonl` were each written blind and measured blind, then the
-analyser was developed on their misses, so they are tuning sets now; `heldout4.jsonl` is the blind one.
+`heldout.jsonl` to `heldout5.jsonl` were each written blind and measured blind, then the analyser was developed
+on their misses, so they are tuning sets now; `heldout6.jsonl` is the blind one.
 
 Matching rule: a sentence item (pain, objection) matches a label of its kind when the sentence contains the
 label's text, the label contains the sentence, or the sentence holds at least 60% of the label's content words
