@@ -12,9 +12,10 @@ An answer is graded correctly when its credit band (right >= correct_at, partial
 equals its label. Printed per set: accuracy per label, "right+wrong" (the share of right and wrong answers
 graded correctly: the figure the issue targets), and the same on each half of the questions. The grader's
 combiner and its bands (services/enablement/grading.py) were fitted on half A (questions 1, 3, 5, ...) of the
-two demo sets and of the shared Supabase set with `--fit`; half B of those and every other shared set (point
-$SHARED_EVALSETS at a folder of sets to add more) are held out. `--ablate` refits without each measure;
-`--tune` grid-searches the thresholds of the rules alone (no combiner) on half A of every set.
+two demo sets and of the shared Supabase set with `--fit`; half B of those and every other shared set are held out
+($SHARED_EVALSETS names the folder of shared sets instead of ../shared/evalsets; it must hold supabase for
+--fit). `--ablate` refits without each measure; `--tune` grid-searches the thresholds of the rules alone (no
+combiner) on half A of every set.
 
     make eval                                  (runs this after the talk-track evaluation)
     python evals/run_grading_eval.py [--fit | --ablate | --tune]
@@ -127,7 +128,6 @@ def tune(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
         print(f"{objective:.3f}  {_row(r)}  {policy}")
 
 
-DEMO_SETS = 2  # the first two sets are the demo product's
 # The shared development sets whose half A the combiner is fitted on beside the demo's: a second product's material
 # and a second writer's answers, so the weights are not the demo's alone. Every other shared set is held out whole.
 FIT_SHARED = ("supabase",)
@@ -147,9 +147,9 @@ def measured(items: Sequence[Item], embed: CachedEmbed) -> list[Measured]:
     return out
 
 
-def fitted(name: str, index: int) -> bool:
+def fitted(name: str) -> bool:
     """Whether the combiner is fitted on half A of this set (the demo sets and FIT_SHARED)."""
-    return index < DEMO_SETS or any(name.startswith(f"shared {shared},") for shared in FIT_SHARED)
+    return name.startswith("demo,") or any(name.startswith(f"shared {shared},") for shared in FIT_SHARED)
 
 
 def half_a_of_fitted(sets: list[tuple[str, list[Item]]]) -> list[Item]:
@@ -157,7 +157,10 @@ def half_a_of_fitted(sets: list[tuple[str, list[Item]]]) -> list[Item]:
     demo_answers.jsonl): the only answers the combiner is fitted on."""
     seen: set[tuple[str, str]] = set()
     out = []
-    for _, items in [(name, items) for i, (name, items) in enumerate(sets) if fitted(name, i)]:
+    missing = [shared for shared in FIT_SHARED if not any(name.startswith(f"shared {shared},") for name, _ in sets)]
+    if missing:
+        raise SystemExit(f"the combiner is fitted on these shared sets, which are not here: {', '.join(missing)}")
+    for _, items in [(name, items) for name, items in sets if fitted(name)]:
         for item in halves(items)[0]:
             answers = [a for a in item["answers"] if (item["reference_answer"], a["text"]) not in seen]
             seen.update((item["reference_answer"], a["text"]) for a in answers)
@@ -237,14 +240,8 @@ def ablate(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
     fit never sees: half B of each fitted set, and every other shared set whole."""
     train_items = half_a_of_fitted(sets)
     train, selves = measured(train_items, embed), _selves(train_items, embed)
-    held = [
-        (f"{Path(name.split(', ')[-1]).stem} half B", measured(halves(items)[1], embed))
-        for i, (name, items) in enumerate(sets)
-        if fitted(name, i)
-    ]
-    held += [
-        (name.split(",")[0], measured(items, embed)) for i, (name, items) in enumerate(sets) if not fitted(name, i)
-    ]
+    held = [(f"{_short(name)} half B", measured(halves(items)[1], embed)) for name, items in sets if fitted(name)]
+    held += [(_short(name), measured(items, embed)) for name, items in sets if not fitted(name)]
     print(f"{'combiner':<28}" + "".join(f"{name:>28}" for name, _ in held))
     print(f"{'':<28}" + "".join(f"{'right+wrong  partial':>28}" for _ in held))
     for dropped in (None, *MEASURES):
@@ -255,6 +252,12 @@ def ablate(sets: list[tuple[str, list[Item]]], embed: CachedEmbed) -> None:
             r = _shares(_confusion(answers, combiner))
             cells.append(f"{r['right+wrong']:>19.3f}{r['partial']:>9.3f}")
         print(f"{'all measures' if dropped is None else 'without ' + dropped:<28}" + "".join(cells))
+
+
+def _short(name: str) -> str:
+    """ "demo, evals/grading/demo_answers.jsonl" -> "demo_answers"; "shared supabase, quiz_answers.jsonl" -> "shared
+    supabase"."""
+    return Path(name.split(", ")[-1]).stem if name.startswith("demo,") else name.split(",")[0]
 
 
 def _points(item: Item) -> list[str]:

@@ -96,9 +96,12 @@ _ANTONYM_PAIRS = (
     "|together separately|combined separate|everything nothing|everyone nobody|available unavailable"
     "|only all|only every|only any"  # "serves only reads" against "serves all requests"
 )
-# "every 60 seconds", "once every other day": how often, never the "every" that "only" is the opposite of.
+# "every 60 seconds", "every five mins", "once every other day": how often, never the "every" that "only" is the
+# opposite of. A bare "every day" stays: "only on Sundays" against "every day" is the opposite claim.
 _FREQUENCY = re.compile(
-    r"\bevery\s+(?:\d[\d,.]*\s+|other\s+|few\s+|single\s+)?(?:second|minute|hour|day|night|week|month|quarter|year)s?\b",
+    r"\bevery\s+(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|"
+    r"forty-?five|sixty|other|few|couple of)\s*(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|nights?|"
+    r"weeks?|months?|quarters?|years?)\b",
     re.I,
 )
 ANTONYMS: dict[str, frozenset[str]] = {}

@@ -35,9 +35,8 @@ the reference), or negates it; and the weakest key point's unclipped cosine to i
 partly right at 0.3), so a right answer still earns 1.0. An answer it grades wrong with such a clause is a
 `figure` or `opposite` contradiction. Its weights and bands were fitted on half A of the demo product's labelled
 answers and of the shared Supabase set's, and are reported on their half B and on every other set by `make eval`
-(`python evals/run_grading_eval.py
---fit` refits them, `--ablate` refits without each measure). With `combiner=None` the credit is the mean
-key-point credit (the rules alone, thresholds chosen by `--tune`).
+(`python evals/run_grading_eval.py --fit` refits them, `--ablate` refits without each measure). With
+`combiner=None` the credit is the mean key-point credit (the rules alone, thresholds chosen by `--tune`).
 """
 
 from __future__ import annotations
@@ -371,7 +370,9 @@ _SUBJECT = r"(?:it|they|this|that|you|we|he|she|there)"
 _AUX = r"(?:do|does|did|is|are|was|were|can|could|will|would|has|have|should|must)"
 _NO = re.compile(
     rf"^\s*(?:no|nope|not|never|nah)\b|^\s*{_SUBJECT}\s+{_AUX}\s*(?:n't|not)\b|^\s*{_SUBJECT}\s+(?:can't|cannot|won't)\b"
-    rf"|^\s*{_SUBJECT}\s+{_AUX}\s+(?:no|never|nothing|none)\b",  # "there is no limit", "it does nothing"
+    # "there is no limit", "there's no charge", "it does nothing"; not "it is no problem", "there is no doubt"
+    rf"|^\s*(?:{_SUBJECT}\s+{_AUX}|(?:there|it|that)'s)\s+(?:no|never|nothing|none)\b(?!\s+(?:problem|doubt|issue|"
+    r"worries|question)\b)",
     re.I,
 )
 _YES = re.compile(
@@ -517,7 +518,9 @@ def misplaced_figure(answer: str, reference: str) -> bool:
     within 72 hours and backups within 35 days"), or it is nowhere in the reference and the clause's own figure
     is nowhere in the answer ("every 5 minutes" for "every 15 minutes"). A clause that also gives its reference
     clause's figure, or a figure the answer gives elsewhere ("about a month, 34 days"), is not a conflict; nor is
-    one that matches two reference clauses equally, one of which holds its figure."""
+    one that matches two reference clauses equally, one of which holds its figure; nor one whose reference clause
+    gets its own figure from another clause of the answer that speaks of that clause alone (two clauses of the
+    answer read as one clause of the reference, one of them with its figure)."""
     claims = fine_clauses(reference)
     anywhere = quantities(answer)
     pairs = aligned_pairs(answer, reference, margin=1.0)
@@ -525,10 +528,10 @@ def misplaced_figure(answer: str, reference: str) -> bool:
         mine = quantities(clause)
         theirs = [q for c in matches for q in quantities(c) if _checked(q)]
         elsewhere = [q for c in claims if c not in matches for q in quantities(c) if _checked(q)]
-        # The figures other clauses of the answer give the same reference clause ("after a seven-day advance email"
-        # and "unblocked when thirty days have passed since the warning" both read as "lifted 30 days after the
-        # first warning email"): the answer states that clause's figure, so the other figure is no swap.
-        beside = [q for m, (other, theirs_too) in enumerate(pairs) if m != n and set(theirs_too) & set(matches)
+        # The figures other clauses of the answer give the same reference clause, and only it ("after a seven-day
+        # advance email" and "unblocked when thirty days have passed since the warning" both read as "lifted 30 days
+        # after the first warning email"): the answer states that clause's figure, so the other figure is no swap.
+        beside = [q for m, (other, theirs_too) in enumerate(pairs) if m != n and set(theirs_too) <= set(matches)
                   for q in quantities(other)]  # fmt: skip
         for figure in mine:
             kind = [q for q in theirs if q.dim == figure.dim]

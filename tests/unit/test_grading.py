@@ -123,6 +123,8 @@ def test_polarity_of_an_opening() -> None:
     # "There is no ..." answers no, though it opens like "there is".
     assert polarity("There is no charge for either: both are free.") == "no"
     assert polarity("It does nothing until the job is approved.") == "no"
+    assert polarity("There's no charge for either.") == "no"
+    assert polarity("It is no problem: it is included.") == "yes"
 
 
 def test_negated_words_are_opposites() -> None:
@@ -284,6 +286,9 @@ def test_a_figure_of_a_clause_the_answer_states_beside_it_is_no_swap() -> None:
     # other figure (the first clause's) is where the answer means it, not swapped in.
     both = "After a three-day reminder, access stops, and it comes back once fourteen days pass after the reminder."
     assert not misplaced_figure(both, reference)
+    # A clause that speaks of both reference clauses does not vouch for a figure: here both are swapped.
+    assert misplaced_figure("Access is restored 3 days after the reminder, the reminder gives 14 days notice.",
+                            reference)  # fmt: skip
     # Each figure said where the other belongs is still a swap.
     assert misplaced_figure("A reminder goes out 14 days before the trial ends; access is restored 3 days after the "
                             "reminder.", reference)  # fmt: skip
@@ -304,6 +309,8 @@ def test_an_antonym_in_the_aligned_clause_is_the_opposite_claim() -> None:
     # "every 60 seconds" says how often: "only" is no opposite of it.
     assert not antonym_conflict("The agent only polls once a minute.", "The agent polls once every 60 seconds.")
     assert antonym_conflict("The proxy only serves reads.", "The proxy serves every request.")
+    assert not antonym_conflict("It only polls once a minute.", "It polls once every five mins.")
+    assert antonym_conflict("Backups run only on Sundays.", "Backups run every day.")  # "every day" is no interval
 
 
 def test_a_misplaced_figure_or_an_antonym_earns_nothing_under_the_combiner() -> None:

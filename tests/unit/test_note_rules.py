@@ -248,6 +248,18 @@ def test_a_vendor_the_note_frames_as_an_alternative_is_a_competitor(text: str, r
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "SSO goes through their existing identity provider, Okta.",
+        "Their current CRM provider is Salesforce.",
+        "Ran a pilot of HubSpot sync last month.",
+    ],
+)
+def test_a_system_they_run_is_no_competitor(text: str) -> None:
+    assert all(kind == "system" for kind, _ in _names(text))
+
+
+@pytest.mark.parametrize(
     ("text", "rivals"),
     [
         ("also demoing Pelorix next week", [("competitor", "Pelorix")]),
@@ -570,6 +582,18 @@ def test_a_timed_date_is_an_appointment_and_days_offered_are_none(text: str, dat
         ("Same time next week, with their analyst.", True),
         ("Back on Thurs 19th, 9ish, with the finance lead.", True),
         ("We're presenting the rollout plan to both of them a week from today.", True),
+        # A meeting someone targets is still a meeting; a milestone keeps its mark across a weekday.
+        ("Demo targeted for Tue 17th.", True),
+        ("We're targeting Thursday 3pm for the workshop.", True),
+        ("Pilot go-live Fri 20 March.", False),
+        ("Trial ends 20 March.", False),
+        # "back on", "present" and "ish" only where they mean a meeting or a time.
+        ("Numbers back on Friday.", False),
+        ("They pushed back on the discount; revisit Friday.", False),
+        ("Present contract runs until 30 June.", False),
+        ("Tuesday 20ish people from their team will join.", False),
+        # The deadline's own clause, cut at "and" too, names no meeting.
+        ("RFP responses due 20 March and the board meets in April.", False),
     ],
 )
 def test_milestones_and_deadlines_without_a_meeting_are_no_next_step(text: str, dated: bool) -> None:

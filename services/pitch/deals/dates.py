@@ -13,9 +13,9 @@ week", "soon", "next quarter", "Q1", "mid-March", "last Tuesday" (past), a week 
 Dec 14", "w/c 14/12": no day agreed), and a bare time ("at 3pm", "10:00"). A weekday written before the date it
 falls on ("Thu 17.12.") is that date. A date after "by", "before", "due" or "no later than" is a deadline
 (`FoundDate.deadline`): "I'll send the deck by Friday" sets when something is due, not when the two sides meet. A
-date after "go-live", "launch", "renewal", "expires", "contract ends", "cut-over", "target" or "deadline" is a
-milestone (`FoundDate.milestone`): when the project or the contract reaches a point, never a meeting. "Same time next
-week", "this time next week" and "a week today" are the meeting's weekday a week on.
+date after "go-live", "launch", "renewal", "expires", "contract ends", "trial ends", "cut-over", "target go-live"
+or "deadline" is a milestone (`FoundDate.milestone`): when the project or the contract reaches a point, never a
+meeting. "Same time next week", "this time next week" and "a week today" are the meeting's weekday a week on.
 """
 
 from __future__ import annotations
@@ -87,11 +87,15 @@ _DEADLINE = re.compile(
 )
 # A milestone, not an appointment: "target go-live 1 April", "contract renews on 30 June", "launch date of 3/1".
 _MILESTONE = re.compile(
-    r"\b(?:go[- ]?live|launch(?:es|ing)?|renewal|renews|expires?|expiry|contract (?:ends?|end date)|cut-?over|"
-    r"target(?:ed|ing)?|deadline)(?:\s+(?:date|day))?\s+(?:is\s+|was\s+|of\s+|on\s+|for\s+|in\s+|by\s+|at\s+|"
-    r"around\s+|set for\s+)?(?:the\s+)?$",
+    r"\b(?:go[- ]?live|launch(?:es|ing)?|renewal|renews|expiry|cut-?over|deadline|"
+    r"(?:contract|trial|pilot|poc|subscription|licen[cs]e) (?:ends?|end date|expires?)|expires?|"
+    r"target(?:ed)? (?:go[- ]?live|launch|date|completion|cut-?over))"
+    r"(?:\s+(?:date|day))?\s+(?:is\s+|was\s+|of\s+|on\s+|for\s+|in\s+|by\s+|at\s+|around\s+|set for\s+)?"
+    r"(?:the\s+)?$",
     re.I,
 )
+# How far before a date the milestone and deadline cues are looked for.
+_CUE_SPAN = 60
 # Day-first is taken for an ambiguous n/n only when month-first lands further out than this and day-first does not.
 _NEAR_DAYS = 120
 
@@ -143,12 +147,10 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             if value is None or _WEEK_OF.search(text[:start]):
                 continue
-            before = text[:start]
-            found.append(
-                FoundDate(
-                    value, m.group(0).strip(), start, bool(_DEADLINE.search(before)), bool(_MILESTONE.search(before))
-                )
-            )
+            cue_from = max(0, start - _CUE_SPAN)
+            deadline = _DEADLINE.search(text, cue_from, start) is not None
+            milestone = _MILESTONE.search(text, cue_from, start) is not None
+            found.append(FoundDate(value, m.group(0).strip(), start, deadline, milestone))
             if kind == "weekday":
                 weekdays.add(start)
     found.sort(key=lambda f: f.start)
@@ -168,13 +170,16 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
 
 
 def _deadline_spans(text: str, found: list[FoundDate]) -> list[FoundDate]:
-    """The second half of one date is as much a deadline ("by Thu 12/10", "by Friday 4 December"); read before a
-    weekday is dropped for the date it falls on, and again after."""
+    """The second half of one date is as much a deadline or a milestone as its first ("by Thu 12/10", "go-live Fri
+    20 March"); read before a weekday is dropped for the date it falls on, and again after."""
     found = list(found)
     for i in range(1, len(found)):
-        gap = text[found[i - 1].start + len(found[i - 1].text) : found[i].start]
-        if found[i - 1].deadline and not found[i].deadline and re.fullmatch(r"[\s,]*", gap):
-            found[i] = FoundDate(found[i].date, found[i].text, found[i].start, True, found[i].milestone)
+        before, this = found[i - 1], found[i]
+        gap = text[before.start + len(before.text) : this.start]
+        if re.fullmatch(r"[\s,]*", gap):
+            found[i] = FoundDate(
+                this.date, this.text, this.start, this.deadline or before.deadline, this.milestone or before.milestone
+            )
     return found
 
 

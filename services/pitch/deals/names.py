@@ -192,9 +192,8 @@ _EVALUATING = re.compile(
     r"benchmark\w* against|instead of|"
     # the vendor they had or have for the same job: "incumbent vendor for segmentation = X", "a trial of X", "their
     # last analytics vendor, X"
-    r"incumbent (?:\w+ ){0,4}(?:=|:|is|was)|(?:a |the )?(?:trial|pilot|poc|demo|bake-?off) (?:of|with)|"
-    r"(?:last|previous|former|old|prior|current|existing) (?:\w+ ){0,2}(?:vendor|provider|supplier|solution)"
-    r"(?:,|:|=| was| is| called)?)\s*$",
+    r"incumbent (?:\w+ ){0,4}(?:=|:|is|was)|(?:a |the )?trial of|bake-?off with|"
+    r"(?:last|previous|former|old|prior) (?:\w+ ){0,2}(?:vendor|supplier)(?:,|:|=| was| called)?)\s*$",
     re.I,
 )
 # The same cues anywhere in a sentence (for names chained to a competitor).

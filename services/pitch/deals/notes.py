@@ -213,8 +213,11 @@ _CUES: dict[str, re.Pattern[str]] = {
 # An event both sides attend: a dated sentence naming one is a scheduled next step.
 _EVENT = re.compile(
     r"\b(call|meeting|mtg|demo|session|workshop|review|sync|check[- ]?in|kick[- ]?off|presentation|readout|"
-    r"onsite|on-site|deep[- ]?dive|walkthrough|walk-through|decision|signing|sign|pilot|poc|trial|wkshp|present|"
-    r"presenting|catch[- ]?up|back on|"
+    r"onsite|on-site|deep[- ]?dive|walkthrough|walk-through|decision|signing|sign|pilot|poc|trial|wkshp|"
+    r"present(?:ing)? (?:to|the|our|it|them)|catch[- ]?up|"
+    # "Back on Tues 8th" opening a line, "we're back on the 9th": we meet again; not "numbers back on Friday",
+    # "get back on Friday" or "pushed back on the discount"
+    r"(?:(?<=^)|(?<=^[-*\u2022>] )|(?<=\bwe're )|(?<=\bwe are ))back on(?= (?:mon|tue|wed|thu|fri|sat|sun|the \d|\d))|"
     r"follow[- ]?up|next step|reconvene|regroup|meet|meeting|steering (?:group|committee|meeting)|committee|"
     r"board meeting|interview|visit)s?\b",
     re.I,
@@ -250,6 +253,7 @@ _COMPLAINT = re.compile(
 )
 _TURN = re.compile(r"\b(?:but|however|though|although)\b", re.I)
 _CLAUSE_BREAK = re.compile(r";|\bthen\b", re.I)
+_FINE_CLAUSE_BREAK = re.compile(r";|,|\b(?:then|and|but|while)\b", re.I)
 
 # Something one side sends the other: its deadline is no meeting.
 _DELIVERABLE = re.compile(
@@ -600,7 +604,9 @@ class NoteAnalyser:
                 d.date
                 for d in found
                 if not d.milestone
-                and not (d.deadline and (deliverable or not _EVENT.search(_clause_at(sentence.text, d.start))))
+                and not (
+                    d.deadline and (deliverable or not _EVENT.search(_clause_at(sentence.text, d.start, fine=True)))
+                )
                 and not _UNDATED.search(_clause_at(sentence.text, d.start))
             ]
             due = min((d.date for d in found), default=None)
@@ -663,14 +669,14 @@ def _rival_complaint(text: str, names: list[tuple[str, str]]) -> bool:
     )
 
 
-def _clause_at(text: str, start: int) -> str:
+def _clause_at(text: str, start: int, fine: bool = False) -> str:
     """The clause holding the character at `start`: split at ';' and 'then' (in "review 11 Dec, then a call the week
-    after (day tbd)" only the second step is undated; "call Tuesday, time TBD" is undated as a whole)."""
-    bounds = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(text)), len(text) + 1]
-    for left, right in itertools.pairwise(bounds):
-        if left <= start < right:
-            return text[left:right]
-    return text
+    after (day tbd)" only the second step is undated; "call Tuesday, time TBD" is undated as a whole); `fine` also
+    splits at commas, 'and', 'but' and 'while' ("responses due 20 March and the board meets in April": the deadline's
+    clause names no meeting)."""
+    breaks = _FINE_CLAUSE_BREAK if fine else _CLAUSE_BREAK
+    bounds = [0, *(m.end() for m in breaks.finditer(text)), len(text) + 1]
+    return next(text[left:right] for left, right in itertools.pairwise(bounds) if left <= start < right)
 
 
 def _objection_after_but(text: str) -> bool:
@@ -690,7 +696,7 @@ def _objection_after_but(text: str) -> bool:
 # A clock time next to a date: "@ 4", "at 11", "3p", "11am", "14:00", "9-12", "10ish"; "same time" beside it.
 _CLOCK_AFTER = re.compile(
     r"^[\s,]*(?:(?:@|at\b)\s*[0-2]?\d(?:[:.h][0-5]\d)?\s*(?:[ap]\.?m?\.?)?(?!\w)|[0-2]?\d(?:[:.][0-5]\d)?\s*[ap]\.?m?\.?"
-    r"(?!\w)|[0-2]?\d:[0-5]\d\b|[0-2]?\d\s*[-\u2013]\s*[0-2]?\d\b(?![./])|[0-2]?\d\s*-?ish\b)",
+    r"(?!\w)|[0-2]?\d:[0-5]\d\b|[0-2]?\d\s*[-\u2013]\s*[0-2]?\d\b(?![./])|(?:1[0-2]|[1-9])\s*-?ish\b(?!\s+[a-z]+s\b))",
     re.I,
 )
 _CLOCK_BEFORE = re.compile(r"(?:@|\bat)\s*[0-2]?\d(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?)?[\s,]*(?:on\s+)?$", re.I)
