@@ -4,8 +4,10 @@ Each note of `evals/notes/notes.jsonl` is posted to a deal of its own (`POST /pi
 fresh embedded app (SQLite, the real model) whose organisation holds the demo battlecards, so competitor names
 come from them as in production. Printed: precision and recall per kind (pains and goals, objections,
 competitors, systems) and the share of notes whose `next_step_missing` flag is right, for the whole set and for
-its two halves (A: odd-numbered notes, B: even-numbered). The cue lists were revised once after reading the
-misses of the whole set, so neither half is held out (README "Deals"). `--set PATH` measures another set:
+its two halves (A: odd-numbered notes, B: even-numbered). The set's own sentences are left out of the
+analyser's objection exemplars (`evals/build_objection_exemplars.py`), so no note is its own neighbour. The cue
+lists were revised once after reading the misses of the whole set, so neither half is held out (README "Deals").
+`--set PATH` measures another set:
 `heldout.jsonl` to `heldout5.jsonl` were each written blind and measured blind, then the analyser was developed
 on their misses, so they are tuning sets now; `heldout6.jsonl` is the blind one.
 
@@ -83,7 +85,8 @@ def load(path: Path = NOTES) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-async def run(show: bool, notes: list[dict[str, Any]]) -> dict[str, Any]:
+async def run(show: bool, notes: list[dict[str, Any]], name: str = "") -> dict[str, Any]:
+    """`name`: the set's name, left out of the analyser's objection exemplars (its own sentences are among them)."""
     from litestar.testing import AsyncTestClient
 
     from services.core.auth import issue_token
@@ -93,7 +96,12 @@ async def run(show: bool, notes: list[dict[str, Any]]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         secret = "notes-eval-secret-" + "x" * 32
         os.environ.update(
-            {"PITCHCRAFT_DATA_DIR": tmp, "PITCHCRAFT_JWT_SECRET": secret, "PITCHCRAFT_ENV": "development"}
+            {
+                "PITCHCRAFT_DATA_DIR": tmp,
+                "PITCHCRAFT_JWT_SECRET": secret,
+                "PITCHCRAFT_ENV": "development",
+                "PITCHCRAFT_NOTE_EXEMPLARS_EXCLUDE": name,
+            }
         )
         os.environ.pop("REDIS_URL", None)
         app = create_app(Settings())
@@ -158,7 +166,7 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=NOTES, metavar="PATH", help="labelled notes (default: notes.jsonl)")
     args = parser.parse_args()
     path = args.set.resolve()
-    out = asyncio.run(run(args.show, load(path)))
+    out = asyncio.run(run(args.show, load(path), path.stem))
     if args.json:
         print(json.dumps(out, indent=2))
         return

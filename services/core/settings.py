@@ -127,6 +127,18 @@ class EnablementSettings(BaseSettings):
     max_questions: int = Field(default=50, ge=1, le=200)
 
 
+class NoteSettings(BaseSettings):
+    """The meeting-note analyser."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_prefix="PITCHCRAFT_NOTE_")
+
+    # Objections the cue rules miss, found by the labelled sentences nearest a note's sentence (README "Deals").
+    exemplars: bool = True
+    # Labelled sets left out of the exemplars (comma-separated names), so a set can be measured without its own
+    # sentences among them (evals/run_notes_eval.py does this).
+    exemplars_exclude: str = ""
+
+
 class WebSettings(BaseSettings):
     """The web app's sign-in: sessions, rate limit, and where it reaches the APIs in distributed mode."""
 
@@ -161,6 +173,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     enablement: EnablementSettings = Field(default_factory=EnablementSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    notes: NoteSettings = Field(default_factory=NoteSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

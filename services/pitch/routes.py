@@ -16,7 +16,7 @@ from services.core.embeddings import EmbeddingCache, get_embedder
 from services.core.errors import Unprocessable, error_responses
 from services.core.http import app_context
 from services.pitch.deals.index import NoteIndex
-from services.pitch.deals.notes import NoteAnalyser
+from services.pitch.deals.notes import NoteAnalyser, load_exemplars
 from services.pitch.deals.service import DealService
 from services.pitch.pipeline import TalkTrackPipeline
 from services.pitch.render import render_markdown
@@ -34,7 +34,10 @@ def build_service(state: State) -> PitchService:
         service = PitchService(ctx.sessions, pipeline, ctx.store)
         # The deal service reads personas from the pitch service; talk tracks read deals through it.
         embed = EmbeddingCache(get_embedder).embed
-        service.use_deals(DealService(ctx.sessions, NoteAnalyser(embed), service, NoteIndex(ctx.store, embed)))
+        notes = ctx.settings.notes
+        exemplars = load_exemplars(exclude=notes.exemplars_exclude.split(",")) if notes.exemplars else None
+        analyser = NoteAnalyser(embed, objection_model=exemplars)
+        service.use_deals(DealService(ctx.sessions, analyser, service, NoteIndex(ctx.store, embed)))
         ctx.extras["pitch_service"] = service
     return service
 

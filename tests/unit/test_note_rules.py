@@ -11,13 +11,16 @@ import pytest
 
 from services.pitch.deals.dates import find_dates
 from services.pitch.deals.notes import (
+    EXEMPLARS,
     FEATURE_SECTIONS,
     PROTOTYPES,
     NoteAnalyser,
     NoteFacts,
     NoteSentence,
+    ObjectionExemplars,
     ObjectionModel,
     heading_kind,
+    load_exemplars,
     names_in,
     objection_features,
     split_note,
@@ -339,6 +342,25 @@ def test_a_migration_is_no_evaluation_and_none_in_play_is_no_competitor() -> Non
 
 def _flat(texts: Sequence[str]) -> np.ndarray:
     return np.full((len(texts), 384), 1 / np.sqrt(384), dtype=np.float32)
+
+
+def test_exemplars_vote_by_the_share_of_nearest_labelled_sentences() -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    model = ObjectionExemplars(vectors, np.array([True, True, False, False]), threshold=0.7, neighbours=2)
+    near_objections = np.array([[0.7, 0.7, 0.1, 0.0]], dtype=np.float32)
+    near_facts = np.array([[0.0, 0.1, 0.7, 0.7]], dtype=np.float32)
+    split = np.array([[0.7, 0.0, 0.7, 0.0]], dtype=np.float32)
+    assert model.probabilities(np.vstack([near_objections, near_facts, split])).tolist() == [1.0, 0.0, 0.5]
+    assert model.probabilities(np.zeros((0, 4), dtype=np.float32)).shape == (0,)
+
+
+def test_the_packaged_exemplars_hold_our_six_tuning_sets_and_never_the_blind_one() -> None:
+    bank = load_exemplars()
+    assert len(bank.vectors) > 1500 and 0.1 < bank.objection.mean() < 0.3
+    with np.load(EXEMPLARS) as data:
+        assert set(data["sets"].tolist()) == {"notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"}
+        left = int((data["sets"] != "heldout5").sum())
+    assert len(load_exemplars(exclude=["heldout5", " "]).vectors) == left
 
 
 def _analyse(text: str) -> dict[str, Any]:

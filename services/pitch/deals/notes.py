@@ -23,7 +23,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -511,11 +512,58 @@ def objection_features(
     return np.concatenate([np.asarray(vector, dtype=np.float32), extra])
 
 
+class ObjectionClassifier(Protocol):
+    """Adds objections to the rules': a sentence the rules left out is one when its probability reaches
+    `threshold`."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray: ...
+
+
+# The labelled sentences of our own meeting-note sets (evals/notes: notes.jsonl and heldout.jsonl to heldout5.jsonl,
+# never heldout6.jsonl, the blind one), each with whether it states an objection, as the model embeds them. Built by
+# `python evals/build_objection_exemplars.py`.
+EXEMPLARS = Path(__file__).with_name("objection_exemplars.npz")
+# A sentence is an objection when at least EXEMPLAR_SHARE of its EXEMPLAR_NEIGHBOURS nearest labelled sentences
+# are: chosen by the mean F1 of objections over the six sets, each measured with its own sentences left out
+# (README "Deals"; K 5-25 and shares 0.4-0.8 tried).
+EXEMPLAR_NEIGHBOURS = 10
+EXEMPLAR_SHARE = 0.7
+
+
+@dataclass(frozen=True)
+class ObjectionExemplars:
+    """Objections by their nearest labelled sentences: the share of a sentence's `neighbours` nearest exemplars
+    (cosine of the model's vectors) that state an objection."""
+
+    vectors: np.ndarray  # (n, 384) unit vectors
+    objection: np.ndarray  # (n,) bool
+    threshold: float = EXEMPLAR_SHARE
+    neighbours: int = EXEMPLAR_NEIGHBOURS
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        if features.shape[0] == 0 or len(self.vectors) == 0:
+            return np.zeros(features.shape[0], dtype=np.float32)
+        sims = features[:, : self.vectors.shape[1]] @ self.vectors.T
+        k = min(self.neighbours, sims.shape[1])
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        return self.objection[nearest].mean(axis=1)
+
+
+def load_exemplars(path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> ObjectionExemplars:
+    """The exemplars of `path`, without those of the sets named in `exclude`."""
+    with np.load(path) as data:
+        keep = ~np.isin(data["sets"], [name.strip() for name in exclude if name.strip()])
+        return ObjectionExemplars(data["vectors"][keep].astype(np.float32), data["objection"][keep].astype(bool))
+
+
 @dataclass(frozen=True)
 class ObjectionModel:
     """Logistic regression over `objection_features`: a sentence the rules left out is an objection when its
     probability is at least `threshold`. Measured leave-one-set-out by evals/fit_notes_classifier.py and not
-    shipped: its gain did not carry over (README "Deals"), so the app's analyser runs without one."""
+    shipped: its gain did not carry over (README "Deals"); the app uses `ObjectionExemplars`."""
 
     weights: np.ndarray
     bias: float
@@ -529,10 +577,11 @@ class ObjectionModel:
 
 class NoteAnalyser:
     """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors). `objection_model`:
-    a classifier that adds objections to the rules' (None, the default: rules only)."""
+    a classifier that adds objections to the rules' (None, the default: rules only; the app passes
+    `load_exemplars()`)."""
 
     def __init__(
-        self, embed: Callable[[Sequence[str]], np.ndarray], objection_model: ObjectionModel | None = None
+        self, embed: Callable[[Sequence[str]], np.ndarray], objection_model: ObjectionClassifier | None = None
     ) -> None:
         self._embed = embed
         self._prototypes: dict[str, np.ndarray] | None = None

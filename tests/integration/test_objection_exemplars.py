@@ -1,0 +1,31 @@
+"""The analyser's objection exemplars with the real model: the packaged vectors are the model's, and a sentence the
+cue rules miss is found by its labelled neighbours (README "Deals")."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from services.pitch.deals.notes import EXEMPLARS, NoteAnalyser, NoteFacts, load_exemplars
+
+FACTS = NoteFacts(meeting_date=date(2026, 3, 10))
+
+
+def test_the_packaged_vectors_are_the_models(embedder: Any) -> None:
+    with np.load(EXEMPLARS) as data:
+        texts, vectors = data["texts"][::75], data["vectors"][::75].astype(np.float32)
+    fresh = embedder.embed([str(t) for t in texts])
+    cosines = np.sum(fresh * vectors, axis=1)
+    assert len(texts) >= 20 and cosines.min() >= 0.99, cosines.min()
+
+
+def test_a_sentence_the_rules_miss_is_an_objection_by_its_neighbours(embedder: Any) -> None:
+    text = "The budget for this year is already spent."
+    assert NoteAnalyser(embedder.embed).analyse(text, FACTS)[1]["objections"] == []
+    found = NoteAnalyser(embedder.embed, objection_model=load_exemplars()).analyse(text, FACTS)[1]["objections"]
+    assert [(o["text"], o["citation"]["sentence"]) for o in found] == [(text, 0)]
+    # A plain fact stays a fact.
+    plain = "They have 40 stores and a warehouse in Leeds."
+    assert NoteAnalyser(embedder.embed, objection_model=load_exemplars()).analyse(plain, FACTS)[1]["objections"] == []
