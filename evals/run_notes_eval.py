@@ -5,7 +5,7 @@ fresh embedded app (SQLite, the real model) whose organisation holds the demo ba
 come from them as in production. Printed: precision and recall per kind (pains and goals, objections,
 competitors, systems) and the share of notes whose `next_step_missing` flag is right, for the whole set and for
 its two halves (A: odd-numbered notes, B: even-numbered). The set's own sentences are left out of the
-analyser's objection exemplars (`evals/build_objection_exemplars.py`), so no note is its own neighbour. The cue
+analyser's exemplars (`evals/build_note_exemplars.py`), so no note is its own neighbour. The cue
 lists were revised once after reading the misses of the whole set, so neither half is held out (README "Deals").
 `--set PATH` measures another set:
 `heldout.jsonl` to `heldout5.jsonl` were each written blind and measured blind, then the analyser was developed
@@ -86,7 +86,7 @@ def load(path: Path = NOTES) -> list[dict[str, Any]]:
 
 
 async def run(show: bool, notes: list[dict[str, Any]], name: str = "") -> dict[str, Any]:
-    """`name`: the set's name, left out of the analyser's objection exemplars (its own sentences are among them)."""
+    """`name`: the set's name, left out of the analyser's exemplars (its own sentences are among them)."""
     from litestar.testing import AsyncTestClient
 
     from services.core.auth import issue_token

@@ -14,10 +14,10 @@ from services.pitch.deals.notes import (
     EXEMPLARS,
     FEATURE_SECTIONS,
     PROTOTYPES,
+    Exemplars,
     NoteAnalyser,
     NoteFacts,
     NoteSentence,
-    ObjectionExemplars,
     ObjectionModel,
     heading_kind,
     load_exemplars,
@@ -346,7 +346,7 @@ def _flat(texts: Sequence[str]) -> np.ndarray:
 
 def test_exemplars_vote_by_the_share_of_nearest_labelled_sentences() -> None:
     vectors = np.eye(4, dtype=np.float32)
-    model = ObjectionExemplars(vectors, np.array([True, True, False, False]), threshold=0.7, neighbours=2)
+    model = Exemplars(vectors, np.array([True, True, False, False]), threshold=0.7, neighbours=2)
     near_objections = np.array([[0.7, 0.7, 0.1, 0.0]], dtype=np.float32)
     near_facts = np.array([[0.0, 0.1, 0.7, 0.7]], dtype=np.float32)
     split = np.array([[0.7, 0.0, 0.7, 0.0]], dtype=np.float32)
@@ -355,12 +355,13 @@ def test_exemplars_vote_by_the_share_of_nearest_labelled_sentences() -> None:
 
 
 def test_the_packaged_exemplars_hold_our_six_tuning_sets_and_never_the_blind_one() -> None:
-    bank = load_exemplars()
-    assert len(bank.vectors) > 1500 and 0.1 < bank.objection.mean() < 0.3
+    objections, pains = load_exemplars("objection"), load_exemplars("pain")
+    assert len(objections.vectors) > 1500 and 0.1 < objections.labels.mean() < 0.3 < pains.labels.mean() + 0.1
+    assert not (objections.labels & pains.labels).all()
     with np.load(EXEMPLARS) as data:
         assert set(data["sets"].tolist()) == {"notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"}
         left = int((data["sets"] != "heldout5").sum())
-    assert len(load_exemplars(exclude=["heldout5", " "]).vectors) == left
+    assert len(load_exemplars("pain", exclude=["heldout5", " "]).vectors) == left
 
 
 def _analyse(text: str) -> dict[str, Any]:

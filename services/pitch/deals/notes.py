@@ -487,6 +487,8 @@ _HEDGE = re.compile(
     re.I,
 )
 FEATURE_SECTIONS = ("pain", "goal", "objection", "commitment", "next_step", "systems", "competitors")
+# Where each kind's prototype cosine sits in a row of `objection_features`.
+_SIM_AT = {kind: 384 + 3 + len(FEATURE_SECTIONS) + i for i, kind in enumerate(PROTOTYPES)}
 
 
 def objection_features(
@@ -512,8 +514,8 @@ def objection_features(
     return np.concatenate([np.asarray(vector, dtype=np.float32), extra])
 
 
-class ObjectionClassifier(Protocol):
-    """Adds objections to the rules': a sentence the rules left out is one when its probability reaches
+class SentenceClassifier(Protocol):
+    """Adds sentences of one kind to the rules': a sentence the rules left out is one when its probability reaches
     `threshold`."""
 
     @property
@@ -523,23 +525,24 @@ class ObjectionClassifier(Protocol):
 
 
 # The labelled sentences of our own meeting-note sets (evals/notes: notes.jsonl and heldout.jsonl to heldout5.jsonl,
-# never heldout6.jsonl, the blind one), each with whether it states an objection, as the model embeds them. Built by
-# `python evals/build_objection_exemplars.py`.
-EXEMPLARS = Path(__file__).with_name("objection_exemplars.npz")
-# A sentence is an objection when at least EXEMPLAR_SHARE of its EXEMPLAR_NEIGHBOURS nearest labelled sentences
-# are: chosen by the mean F1 of objections over the six sets, each measured with its own sentences left out
-# (README "Deals"; K 5-25 and shares 0.4-0.8 tried).
+# never heldout6.jsonl, the blind one), each with whether it states an objection and whether a pain or goal, as the
+# model embeds them. Built by `python evals/build_note_exemplars.py`.
+EXEMPLARS = Path(__file__).with_name("note_exemplars.npz")
+EXEMPLAR_KINDS = ("objection", "pain")
+# A sentence is of a kind when at least EXEMPLAR_SHARE of its EXEMPLAR_NEIGHBOURS nearest labelled sentences are:
+# chosen by the mean F1 of objections over the six sets, each measured with its own sentences left out (README
+# "Deals"; K 5-25 and shares 0.4-0.8 tried), and used as they are for pains and goals.
 EXEMPLAR_NEIGHBOURS = 10
 EXEMPLAR_SHARE = 0.7
 
 
 @dataclass(frozen=True)
-class ObjectionExemplars:
-    """Objections by their nearest labelled sentences: the share of a sentence's `neighbours` nearest exemplars
-    (cosine of the model's vectors) that state an objection."""
+class Exemplars:
+    """One kind by its nearest labelled sentences: the share of a sentence's `neighbours` nearest exemplars
+    (cosine of the model's vectors) that are of the kind."""
 
     vectors: np.ndarray  # (n, 384) unit vectors
-    objection: np.ndarray  # (n,) bool
+    labels: np.ndarray  # (n,) bool: the exemplar is of the kind
     threshold: float = EXEMPLAR_SHARE
     neighbours: int = EXEMPLAR_NEIGHBOURS
 
@@ -549,21 +552,22 @@ class ObjectionExemplars:
         sims = features[:, : self.vectors.shape[1]] @ self.vectors.T
         k = min(self.neighbours, sims.shape[1])
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        return self.objection[nearest].mean(axis=1)
+        return self.labels[nearest].mean(axis=1)
 
 
-def load_exemplars(path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> ObjectionExemplars:
-    """The exemplars of `path`, without those of the sets named in `exclude`."""
+def load_exemplars(kind: str, path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> Exemplars:
+    """The exemplars of `path` labelled for `kind` (one of EXEMPLAR_KINDS), without those of the sets named in
+    `exclude`."""
     with np.load(path) as data:
         keep = ~np.isin(data["sets"], [name.strip() for name in exclude if name.strip()])
-        return ObjectionExemplars(data["vectors"][keep].astype(np.float32), data["objection"][keep].astype(bool))
+        return Exemplars(data["vectors"][keep].astype(np.float32), data[kind][keep].astype(bool))
 
 
 @dataclass(frozen=True)
 class ObjectionModel:
     """Logistic regression over `objection_features`: a sentence the rules left out is an objection when its
     probability is at least `threshold`. Measured leave-one-set-out by evals/fit_notes_classifier.py and not
-    shipped: its gain did not carry over (README "Deals"); the app uses `ObjectionExemplars`."""
+    shipped: its gain did not carry over (README "Deals"); the app uses `Exemplars`."""
 
     weights: np.ndarray
     bias: float
@@ -576,16 +580,20 @@ class ObjectionModel:
 
 
 class NoteAnalyser:
-    """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors). `objection_model`:
-    a classifier that adds objections to the rules' (None, the default: rules only; the app passes
-    `load_exemplars()`)."""
+    """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors). `objection_model`
+    and `pain_model`: classifiers that add objections, and pains or goals, to the rules' (None, the default: rules
+    only; the app passes `load_exemplars(...)` for both)."""
 
     def __init__(
-        self, embed: Callable[[Sequence[str]], np.ndarray], objection_model: ObjectionClassifier | None = None
+        self,
+        embed: Callable[[Sequence[str]], np.ndarray],
+        objection_model: SentenceClassifier | None = None,
+        pain_model: SentenceClassifier | None = None,
     ) -> None:
         self._embed = embed
         self._prototypes: dict[str, np.ndarray] | None = None
         self._model = objection_model
+        self._pain_model = pain_model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts) if texts else np.zeros((0, 384), dtype=np.float32)
@@ -604,21 +612,31 @@ class NoteAnalyser:
 
     def analyse(self, text: str, facts: NoteFacts) -> tuple[list[str], dict[str, Any]]:
         """The note's sentences and its analysis (NoteAnalysis's fields, citations without note id)."""
-        texts, analysis, features = self.analyse_with_features(text, facts, features=self._model is not None)
-        if self._model is None:
-            return texts, analysis
-        ruled = {item["citation"]["sentence"] for item in analysis["objections"]}
-        added = False
-        for index, p in enumerate(self._model.probabilities(features)):
-            if p >= self._model.threshold and index not in ruled:
+        models = self._model is not None or self._pain_model is not None
+        texts, analysis, features = self.analyse_with_features(text, facts, features=models)
+        if self._model is not None:
+            for index in self._added(self._model, features, analysis["objections"]):
                 cite = {"sentence": index, "text": texts[index]}
                 analysis["objections"].append(
                     {"kind": "objection", "text": texts[index], "citation": cite, "date": None}
                 )
-                added = True
-        if added:
             analysis["objections"].sort(key=lambda item: item["citation"]["sentence"])
+        if self._pain_model is not None:
+            # Not where the note raises an objection: a concern is no pain of theirs (as the rules read it).
+            taken = analysis["pains"] + analysis["objections"]
+            for index in self._added(self._pain_model, features, taken):
+                row = features[index]
+                kind = "goal" if row[_SIM_AT["goal"]] > row[_SIM_AT["pain"]] else "pain"
+                cite = {"sentence": index, "text": texts[index]}
+                analysis["pains"].append({"kind": kind, "text": texts[index], "citation": cite, "date": None})
+            analysis["pains"].sort(key=lambda item: item["citation"]["sentence"])
         return texts, analysis
+
+    @staticmethod
+    def _added(model: SentenceClassifier, features: np.ndarray, items: list[dict[str, Any]]) -> list[int]:
+        """The sentences the model finds that no item cites yet."""
+        cited = {item["citation"]["sentence"] for item in items}
+        return [i for i, p in enumerate(model.probabilities(features)) if p >= model.threshold and i not in cited]
 
     def analyse_with_features(
         self, text: str, facts: NoteFacts, *, features: bool = True

@@ -1,5 +1,5 @@
-"""The analyser's objection exemplars with the real model: the packaged vectors are the model's, and a sentence the
-cue rules miss is found by its labelled neighbours (README "Deals")."""
+"""The analyser's exemplars with the real model: the packaged vectors are the model's, and a sentence the cue rules
+miss is found by its labelled neighbours (README "Deals")."""
 
 from __future__ import annotations
 
@@ -24,8 +24,17 @@ def test_the_packaged_vectors_are_the_models(embedder: Any) -> None:
 def test_a_sentence_the_rules_miss_is_an_objection_by_its_neighbours(embedder: Any) -> None:
     text = "The budget for this year is already spent."
     assert NoteAnalyser(embedder.embed).analyse(text, FACTS)[1]["objections"] == []
-    found = NoteAnalyser(embedder.embed, objection_model=load_exemplars()).analyse(text, FACTS)[1]["objections"]
+    analyser = NoteAnalyser(embedder.embed, objection_model=load_exemplars("objection"))
+    found = analyser.analyse(text, FACTS)[1]["objections"]
     assert [(o["text"], o["citation"]["sentence"]) for o in found] == [(text, 0)]
     # A plain fact stays a fact.
     plain = "They have 40 stores and a warehouse in Leeds."
-    assert NoteAnalyser(embedder.embed, objection_model=load_exemplars()).analyse(plain, FACTS)[1]["objections"] == []
+    assert analyser.analyse(plain, FACTS)[1]["objections"] == []
+
+
+def test_a_pain_the_rules_miss_is_found_by_its_neighbours_and_a_fact_is_not(embedder: Any) -> None:
+    text = "Stock counts are done on paper twice a year."
+    assert NoteAnalyser(embedder.embed).analyse(text, FACTS)[1]["pains"] == []
+    analyser = NoteAnalyser(embedder.embed, pain_model=load_exemplars("pain"))
+    assert [(p["kind"], p["text"]) for p in analyser.analyse(text, FACTS)[1]["pains"]] == [("pain", text)]
+    assert analyser.analyse("They have 40 stores and a warehouse in Leeds.", FACTS)[1]["pains"] == []

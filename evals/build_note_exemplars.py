@@ -1,0 +1,133 @@
+"""Build services/pitch/deals/note_exemplars.npz: every sentence of our labelled meeting-note sets, as the
+analyser splits them, with whether it states a labelled objection of its note and whether a labelled pain or goal
+(the matching rule of run_notes_eval.py), and its vector from the shared model (README "Deals").
+
+Sets: notes.jsonl and heldout.jsonl to heldout5.jsonl, all our own writing about a fictional product. Never
+heldout6.jsonl: it is the blind set the exemplars are measured on. Each exemplar keeps the name of its set, so a
+set can be measured with its own sentences left out (`PITCHCRAFT_NOTE_EXEMPLARS_EXCLUDE`, which
+run_notes_eval.py sets). `--choose` prints the mean objection F1 over the six sets, each with its own sentences left
+out, for a grid of neighbours and shares (how EXEMPLAR_NEIGHBOURS and EXEMPLAR_SHARE were chosen), and the same
+for pains and goals at the chosen setting.
+
+    python evals/build_note_exemplars.py [--choose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from evals.fit_notes_classifier import _facts_of, battlecards  # noqa: E402
+from evals.run_notes_eval import load, score, sentence_match  # noqa: E402
+from services.pitch.deals.notes import EXEMPLAR_NEIGHBOURS, EXEMPLAR_SHARE, EXEMPLARS, Exemplars  # noqa: E402
+
+SETS = ("notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")  # never heldout6.jsonl
+
+
+KINDS = {"objection": "objections", "pain": "pains"}  # exemplar kind -> the analysis' and the labels' key
+
+
+def sentences(notes: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Per set, per note: its sentences and their vectors, and per kind the sentences the rules cite and the
+    labels."""
+    from services.core.embeddings import EmbeddingCache, get_embedder
+    from services.pitch.deals.notes import NoteAnalyser, NoteFacts
+
+    analyser = NoteAnalyser(EmbeddingCache(get_embedder).embed)
+    competitors = battlecards()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in notes.items():
+        out[name] = []
+        for note in rows:
+            f = _facts_of(note)
+            facts = NoteFacts(date.fromisoformat(f["meeting_date"]), dict(competitors), set(f["people"]), set(f["own"]))
+            texts, analysis, features = analyser.analyse_with_features(note["text"], facts)
+            row: dict[str, Any] = {"sentences": texts, "vectors": features[:, :384]}
+            for kind, key in KINDS.items():
+                row[kind] = {
+                    "ruled": {item["citation"]["sentence"] for item in analysis[key]},
+                    "labels": note["labels"][key],
+                }
+            out[name].append(row)
+    return out
+
+
+def build(by_set: dict[str, list[dict[str, Any]]]) -> dict[str, np.ndarray]:
+    texts, vectors, sets = [], [], []
+    labels: dict[str, list[bool]] = {kind: [] for kind in KINDS}
+    for name, notes in by_set.items():
+        for note in notes:
+            for text, vector in zip(note["sentences"], note["vectors"], strict=True):
+                texts.append(text)
+                vectors.append(vector)
+                sets.append(name)
+                for kind in KINDS:
+                    labels[kind].append(any(sentence_match(text, label) for label in note[kind]["labels"]))
+    return {
+        "texts": np.array(texts),
+        "vectors": np.array(vectors, dtype=np.float16),
+        "sets": np.array(sets),
+        **{kind: np.array(values) for kind, values in labels.items()},
+    }
+
+
+def kind_f1(notes: list[dict[str, Any]], kind: str, model: Exemplars) -> tuple[float, float, float]:
+    """Precision, recall and F1 of one kind on these notes: the rules' sentences plus the model's."""
+    tp = found_n = labels_n = 0
+    for note in notes:
+        p = model.probabilities(np.asarray(note["vectors"], dtype=np.float32))
+        ruled, labels = note[kind]["ruled"], note[kind]["labels"]
+        found = [t for i, t in enumerate(note["sentences"]) if i in ruled or p[i] >= model.threshold]
+        hits, _, alarms = score(found, labels, KINDS[kind])
+        tp, found_n, labels_n = tp + hits, found_n + hits + len(alarms), labels_n + len(labels)
+    precision, recall = tp / max(1, found_n), tp / max(1, labels_n)
+    return precision, recall, 2 * precision * recall / max(1e-9, precision + recall)
+
+
+def _row(by_set: dict[str, list[dict[str, Any]]], bank: dict[str, np.ndarray], kind: str, share: float, k: int) -> str:
+    cells, f1s = [], []
+    vectors = bank["vectors"].astype(np.float32)
+    for name, notes in by_set.items():
+        keep = bank["sets"] != name
+        precision, recall, f1 = kind_f1(notes, kind, Exemplars(vectors[keep], bank[kind][keep], share, k))
+        f1s.append(f1)
+        cells.append(f"{name} {precision:.2f}/{recall:.2f}")
+    return f"{kind} neighbours {k:>2} share {share:.2f}: mean F1 {np.mean(f1s):.3f}  " + "  ".join(cells)
+
+
+def choose(by_set: dict[str, list[dict[str, Any]]], bank: dict[str, np.ndarray]) -> None:
+    for neighbours in (5, 7, 10, 15, 25):
+        for share in (0.4, 0.5, 0.6, 0.7, 0.8, 1.01):  # 1.01: the rules alone
+            print(_row(by_set, bank, "objection", share, neighbours))
+    for share in (EXEMPLAR_SHARE, 1.01):
+        print(_row(by_set, bank, "pain", share, EXEMPLAR_NEIGHBOURS))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--choose", action="store_true", help="print the leave-set-out grid instead of writing")
+    args = parser.parse_args()
+    notes = {name: load(ROOT / "evals" / "notes" / f"{name}.jsonl") for name in SETS}
+    by_set = sentences(notes)
+    bank = build(by_set)
+    if args.choose:
+        choose(by_set, bank)
+        return
+    np.savez_compressed(EXEMPLARS, **bank)
+    counts = ", ".join(f"{int(bank[kind].sum())} {key}" for kind, key in KINDS.items())
+    print(f"{EXEMPLARS.relative_to(ROOT)}: {len(bank['texts'])} sentences ({counts})")
+
+
+if __name__ == "__main__":
+    main()
