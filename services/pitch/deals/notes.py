@@ -32,11 +32,12 @@ from services.core.text import split_sentences
 from services.pitch.deals.dates import FoundDate, find_dates
 from services.pitch.deals.names import names_in, people_in
 
-ANALYSER_VERSION = 6  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
+ANALYSER_VERSION = 7  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
 # alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections;
 # 5: "same time" beside the date only, a product that "flagged" or "raised" something is no person; 6: milestone dates
 # and deadlines whose clause names no meeting are no next step, "same time next week", the vendor they had or have
-# for the same job is a competitor (README "Deals")
+# for the same job is a competitor; 7: objections, pains and goals by their nearest labelled sentences when the app
+# passes the exemplars (README "Deals")
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
