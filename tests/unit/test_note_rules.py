@@ -354,6 +354,14 @@ def test_exemplars_vote_by_the_share_of_nearest_labelled_sentences() -> None:
     assert model.probabilities(np.zeros((0, 4), dtype=np.float32)).shape == (0,)
 
 
+def test_the_pain_or_goal_choice_reads_the_prototype_cosines_where_the_features_hold_them() -> None:
+    from services.pitch.deals.notes import _SIM_AT
+
+    sims = {kind: 0.1 * (i + 1) for i, kind in enumerate(PROTOTYPES)}
+    row = objection_features(np.zeros(384, dtype=np.float32), sims, NoteSentence(0, "x", None), set())
+    assert {kind: round(float(row[at]), 3) for kind, at in _SIM_AT.items()} == {k: round(v, 3) for k, v in sims.items()}
+
+
 def test_the_packaged_exemplars_hold_our_six_tuning_sets_and_never_the_blind_one() -> None:
     objections, pains = load_exemplars("objection"), load_exemplars("pain")
     assert len(objections.vectors) > 1500 and 0.1 < objections.labels.mean() < 0.3 < pains.labels.mean() + 0.1
