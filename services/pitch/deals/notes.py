@@ -556,12 +556,13 @@ class Exemplars:
         return self.labels[nearest].mean(axis=1)
 
 
-def load_exemplars(kind: str, path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> Exemplars:
-    """The exemplars of `path` labelled for `kind` (one of EXEMPLAR_KINDS), without those of the sets named in
-    `exclude`."""
+def load_exemplars(path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> dict[str, Exemplars]:
+    """The exemplars of `path` for each of EXEMPLAR_KINDS (one copy of the vectors, about 2.8 MB), without those of
+    the sets named in `exclude`."""
     with np.load(path) as data:
         keep = ~np.isin(data["sets"], [name.strip() for name in exclude if name.strip()])
-        return Exemplars(data["vectors"][keep].astype(np.float32), data[kind][keep].astype(bool))
+        vectors = data["vectors"][keep].astype(np.float32)
+        return {kind: Exemplars(vectors, data[kind][keep].astype(bool)) for kind in EXEMPLAR_KINDS}
 
 
 @dataclass(frozen=True)
@@ -583,7 +584,7 @@ class ObjectionModel:
 class NoteAnalyser:
     """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors). `objection_model`
     and `pain_model`: classifiers that add objections, and pains or goals, to the rules' (None, the default: rules
-    only; the app passes `load_exemplars(...)` for both)."""
+    only; the app passes the two of `load_exemplars()`)."""
 
     def __init__(
         self,
