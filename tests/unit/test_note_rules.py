@@ -627,6 +627,12 @@ def test_a_timed_date_is_an_appointment_and_days_offered_are_none(text: str, dat
         ("Tuesday 20ish people from their team will join.", False),
         # The deadline's own clause, cut at "and" too, names no meeting.
         ("RFP responses due 20 March and the board meets in April.", False),
+        # Their recurring meeting named by its weekday is no day agreed; the end of a fiscal year is a milestone.
+        ("She will raise it in their Tuesday review.", False),
+        ("They can only sign after their fiscal year ends on 30 June.", False),
+        # A clock time inside the date's own text ("next Thursday 4pm") makes it an appointment.
+        ("We settled on a quick screen share next Thursday 4pm.", True),
+        ("A quick look together next Thursday 4pm with the owner.", True),
     ],
 )
 def test_milestones_and_deadlines_without_a_meeting_are_no_next_step(text: str, dated: bool) -> None:

@@ -10,12 +10,13 @@ March, 3rd of March, March 3rd, Dec 4, Jan 19, with or without a year), day.mont
 round"), today, tomorrow, the day after tomorrow, in N days or weeks or months ("in two weeks", "in a couple of
 weeks", "a week from today"), end of day / week / month (EOD, EOW, EOM, "end of next week"). Not a date: "next
 week", "soon", "next quarter", "Q1", "mid-March", "last Tuesday" (past), a week named by its first day ("the week of
-Dec 14", "w/c 14/12": no day agreed), and a bare time ("at 3pm", "10:00"). A weekday written before the date it
-falls on ("Thu 17.12.") is that date. A date after "by", "before", "due" or "no later than" is a deadline
-(`FoundDate.deadline`): "I'll send the deck by Friday" sets when something is due, not when the two sides meet. A
-date after "go-live", "launch", "renewal", "expires", "contract ends", "trial ends", "cut-over", "target go-live"
-or "deadline" is a milestone (`FoundDate.milestone`): when the project or the contract reaches a point, never a
-meeting. "Same time next week", "this time next week" and "a week today" are the meeting's weekday a week on.
+Dec 14", "w/c 14/12": no day agreed), a recurring meeting named by its weekday ("their Tuesday stand-up"), and a
+bare time ("at 3pm", "10:00"). A weekday written before the date it falls on ("Thu 17.12.") is that date. A date
+after "by", "before", "due" or "no later than" is a deadline (`FoundDate.deadline`): "I'll send the deck by Friday"
+sets when something is due, not when the two sides meet. A date after "go-live", "launch", "renewal", "expires",
+"contract ends", "trial ends", "fiscal year ends", "cut-over", "target go-live" or "deadline" is a milestone
+(`FoundDate.milestone`): when the project or the contract reaches a point, never a meeting. "Same time next week",
+"this time next week" and "a week today" are the meeting's weekday a week on.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 # A week, not a day: "the week of Dec 14", "w/c 12/14", "wk of the 14th".
 _WEEK_OF = re.compile(r"\b(?:week|wk)\s+(?:of|starting|beginning|commencing)\s+(?:the\s+)?$|\bw/c\s+$", re.I)
+# A meeting named by its weekday, theirs and recurring, not a day agreed: "in the monday mtg", "their Tuesday
+# stand-up", "the weekly Friday sync".
+_RECURRING_BEFORE = re.compile(r"\b(?:their|our|his|her|its|weekly|regular|usual|standing|in the)\s+$", re.I)
+_RECURRING_AFTER = re.compile(
+    r"^\s*(?:mtg|meeting|stand-?up|sync|huddle|review|check-?in|catch-?up|call|session|ops review)s?\b", re.I
+)
 # A deadline, not an appointment: "send the deck by Friday", "due 12/4", "no later than the 9th".
 _DEADLINE = re.compile(
     r"\b(?:by|before|due(?:\s+(?:on|by))?|no later than|not later than|latest|ahead of)\s+(?:the\s+|this\s+|next\s+)?$",
@@ -88,7 +95,9 @@ _DEADLINE = re.compile(
 # A milestone, not an appointment: "target go-live 1 April", "contract renews on 30 June", "launch date of 3/1".
 _MILESTONE = re.compile(
     r"\b(?:go[- ]?live|launch(?:es|ing)?|renewal|renews|expiry|cut-?over|deadline|"
-    r"(?:contract|trial|pilot|poc|subscription|licen[cs]e) (?:ends?|end date|expires?)|expires?|"
+    r"(?:contract|trial|pilot|poc|subscription|licen[cs]e|(?:fiscal|financial|budget) year) "
+    r"(?:ends?|end date|expires?)|"
+    r"expires?|(?:fiscal |financial )?year[- ]end|"
     r"target(?:ed)? (?:go[- ]?live|launch|date|completion|cut-?over))"
     r"(?:\s+(?:date|day))?\s+(?:is\s+|was\s+|of\s+|on\s+|for\s+|in\s+|by\s+|at\s+|around\s+|set for\s+)?"
     r"(?:the\s+)?$",
@@ -146,6 +155,8 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             taken.append((m.start(), m.end()))  # a span read as a week or a past day is no other kind's date either
             start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             if value is None or _WEEK_OF.search(text[:start]):
+                continue
+            if kind == "weekday" and _RECURRING_BEFORE.search(text[:start]) and _RECURRING_AFTER.match(text[m.end() :]):
                 continue
             cue_from = max(0, start - _CUE_SPAN)
             deadline = _DEADLINE.search(text, cue_from, start) is not None

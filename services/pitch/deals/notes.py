@@ -216,6 +216,7 @@ _CUES: dict[str, re.Pattern[str]] = {
 _EVENT = re.compile(
     r"\b(call|meeting|mtg|demo|session|workshop|review|sync|check[- ]?in|kick[- ]?off|presentation|readout|"
     r"onsite|on-site|deep[- ]?dive|walkthrough|walk-through|decision|signing|sign|pilot|poc|trial|wkshp|"
+    r"screen[- ]?share|zoom|"
     r"present(?:ing)? (?:to|the|our|it|them)|catch[- ]?up|"
     # "Back on Tues 8th" opening a line, "we're back on the 9th": we meet again; not "numbers back on Friday",
     # "get back on Friday" or "pushed back on the discount"
@@ -776,8 +777,8 @@ _SAME_TIME_AFTER = re.compile(r"^[\s,]*(?:at\s+)?(?:the\s+)?same time\b", re.I)
 
 
 def _timed(text: str, found: FoundDate) -> bool:
-    if re.search(r"\btime\b", found.text, re.I):
-        return True  # "same time next week" names the hour too
+    if re.search(r"\btime\b|\d\s*[ap]\.?m\b|\d:[0-5]\d|@", found.text, re.I):
+        return True  # "same time next week", "next Thursday 4pm": the date's own text names the hour
     end = found.start + len(found.text)
     before, after = text[: found.start], text[end:]
     return bool(
