@@ -132,7 +132,8 @@ class NoteSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_prefix="PITCHCRAFT_NOTE_")
 
-    # Objections the cue rules miss, found by the labelled sentences nearest a note's sentence (README "Deals").
+    # Objections, pains and goals the cue rules miss, found by the labelled sentences nearest a note's sentence
+    # (README "Deals").
     exemplars: bool = True
     # Labelled sets left out of the exemplars (comma-separated names), so a set can be measured without its own
     # sentences among them (evals/run_notes_eval.py does this).
