@@ -73,6 +73,7 @@ eval: install ## talk tracks on the demo set and every shared set, short-answer 
 	$(PY) evals/run_notes_eval.py --set evals/notes/heldout4.jsonl
 	$(PY) evals/run_notes_eval.py --set evals/notes/heldout5.jsonl
 	$(PY) evals/run_notes_eval.py --set evals/notes/heldout6.jsonl
+	$(PY) evals/run_notes_eval.py --set evals/notes/heldout7.jsonl
 	$(PY) evals/run_theme_pairs.py
 
 compose-config: ## validate docker-compose.yml where the docker client exists
