@@ -2,12 +2,12 @@
 analyser splits them, with whether it states a labelled objection of its note and whether a labelled pain or goal
 (the matching rule of run_notes_eval.py), and its vector from the shared model (README "Deals").
 
-Sets: notes.jsonl and heldout.jsonl to heldout5.jsonl, all our own writing about a fictional product. Never
-heldout6.jsonl: it is the blind set the exemplars are measured on. Each exemplar keeps the name of its set, so a
-set can be measured with its own sentences left out (`PITCHCRAFT_NOTE_EXEMPLARS_EXCLUDE`, which
-run_notes_eval.py sets). `--choose` prints the mean objection F1 over the six sets, each with its own sentences left
-out, for a grid of neighbours and shares (how EXEMPLAR_NEIGHBOURS and EXEMPLAR_SHARE were chosen), and the same
-for pains and goals at the chosen setting.
+Sets: every labelled set but the blind one: notes.jsonl and heldout.jsonl to heldout6.jsonl, all our own writing
+about fictional products (heldout6.jsonl joined after its blind runs, when heldout7.jsonl became the blind set).
+Never heldout7.jsonl. Each exemplar keeps the name of its set, so a set can be measured with its own sentences left
+out (`PITCHCRAFT_NOTE_EXEMPLARS_EXCLUDE`, which run_notes_eval.py sets). `--choose` prints the mean objection F1
+over the sets, each with its own sentences left out, for a grid of neighbours and shares, and the same for pains
+and goals at the chosen setting (EXEMPLAR_NEIGHBOURS and EXEMPLAR_SHARE were chosen on the first six sets).
 
     python evals/build_note_exemplars.py [--choose]
 """
@@ -32,7 +32,7 @@ from evals.fit_notes_classifier import _facts_of, battlecards  # noqa: E402
 from evals.run_notes_eval import load, score, sentence_match  # noqa: E402
 from services.pitch.deals.notes import EXEMPLAR_NEIGHBOURS, EXEMPLAR_SHARE, EXEMPLARS, Exemplars  # noqa: E402
 
-SETS = ("notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")  # never heldout6.jsonl
+SETS = ("notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")  # never heldout7.jsonl
 
 
 KINDS = {"objection": "objections", "pain": "pains"}  # exemplar kind -> the analysis' and the labels' key

@@ -526,13 +526,13 @@ class SentenceClassifier(Protocol):
     def probabilities(self, features: np.ndarray) -> np.ndarray: ...
 
 
-# The labelled sentences of our own meeting-note sets (evals/notes: notes.jsonl and heldout.jsonl to heldout5.jsonl,
-# never heldout6.jsonl, the blind one), each with whether it states an objection and whether a pain or goal, as the
+# The labelled sentences of our own meeting-note sets (evals/notes: notes.jsonl and heldout.jsonl to heldout6.jsonl,
+# never heldout7.jsonl, the blind one), each with whether it states an objection and whether a pain or goal, as the
 # model embeds them. Built by `python evals/build_note_exemplars.py`.
 EXEMPLARS = Path(__file__).with_name("note_exemplars.npz")
 EXEMPLAR_KINDS = ("objection", "pain")
 # A sentence is of a kind when at least EXEMPLAR_SHARE of its EXEMPLAR_NEIGHBOURS nearest labelled sentences are:
-# chosen by the mean F1 of objections over the six sets, each measured with its own sentences left out (README
+# chosen by the mean F1 of objections over the first six sets, each measured with its own sentences left out (README
 # "Deals"; K 5-25 and shares 0.4-0.8 tried), and used as they are for pains and goals.
 EXEMPLAR_NEIGHBOURS = 10
 EXEMPLAR_SHARE = 0.7
@@ -558,7 +558,7 @@ class Exemplars:
 
 
 def load_exemplars(path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> dict[str, Exemplars]:
-    """The exemplars of `path` for each of EXEMPLAR_KINDS (one copy of the vectors, about 2.8 MB), without those of
+    """The exemplars of `path` for each of EXEMPLAR_KINDS (one copy of the vectors, about 3.4 MB), without those of
     the sets named in `exclude`."""
     with np.load(path) as data:
         keep = ~np.isin(data["sets"], [name.strip() for name in exclude if name.strip()])
