@@ -66,14 +66,7 @@ eval: install ## talk tracks on the demo set and every shared set, short-answer 
 	$(VENV)/bin/pitchcraft eval evals/demo $(patsubst %/cases.jsonl,%,$(wildcard $(SHARED_EVALSETS)/*/cases.jsonl))
 	SHARED_EVALSETS=$(SHARED_EVALSETS) $(PY) evals/run_grading_eval.py
 	$(PY) evals/run_gate_eval.py
-	$(PY) evals/run_notes_eval.py
-	$(PY) evals/run_notes_eval.py --set evals/notes/heldout.jsonl
-	$(PY) evals/run_notes_eval.py --set evals/notes/heldout2.jsonl
-	$(PY) evals/run_notes_eval.py --set evals/notes/heldout3.jsonl
-	$(PY) evals/run_notes_eval.py --set evals/notes/heldout4.jsonl
-	$(PY) evals/run_notes_eval.py --set evals/notes/heldout5.jsonl
-	$(PY) evals/run_notes_eval.py --set evals/notes/heldout6.jsonl
-	$(PY) evals/run_notes_eval.py --set evals/notes/heldout7.jsonl
+	$(PY) evals/run_notes_eval.py --set evals/notes/notes.jsonl $(sort $(wildcard evals/notes/heldout*.jsonl))
 	$(PY) evals/run_theme_pairs.py
 
 compose-config: ## validate docker-compose.yml where the docker client exists

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals.fit_notes_classifier import _facts_of, battlecards  # noqa: E402
+from evals.fit_notes_classifier import rules_analyses  # noqa: E402
 from evals.run_notes_eval import load, score, sentence_match  # noqa: E402
 from services.pitch.deals.notes import EXEMPLAR_NEIGHBOURS, EXEMPLAR_SHARE, EXEMPLARS, Exemplars  # noqa: E402
 
@@ -41,18 +40,11 @@ KINDS = {"objection": "objections", "pain": "pains"}  # exemplar kind -> the ana
 def sentences(notes: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """Per set, per note: its sentences and their vectors, and per kind the sentences the rules cite and the
     labels."""
-    from services.core.embeddings import EmbeddingCache, get_embedder
-    from services.pitch.deals.notes import NoteAnalyser, NoteFacts
-
-    analyser = NoteAnalyser(EmbeddingCache(get_embedder).embed)
-    competitors = battlecards()
+    analysed = rules_analyses(notes)
     out: dict[str, list[dict[str, Any]]] = {}
     for name, rows in notes.items():
         out[name] = []
-        for note in rows:
-            f = _facts_of(note)
-            facts = NoteFacts(date.fromisoformat(f["meeting_date"]), dict(competitors), set(f["people"]), set(f["own"]))
-            texts, analysis, features = analyser.analyse_with_features(note["text"], facts)
+        for note, (texts, analysis, features) in zip(rows, analysed[name], strict=True):
             row: dict[str, Any] = {"sentences": texts, "vectors": features[:, :384]}
             for kind, key in KINDS.items():
                 row[kind] = {
@@ -86,7 +78,7 @@ def kind_f1(notes: list[dict[str, Any]], kind: str, model: Exemplars) -> tuple[f
     """Precision, recall and F1 of one kind on these notes: the rules' sentences plus the model's."""
     tp = found_n = labels_n = 0
     for note in notes:
-        p = model.probabilities(np.asarray(note["vectors"], dtype=np.float32))
+        p = model.shares(np.asarray(note["vectors"], dtype=np.float32))[kind]
         ruled, labels = note[kind]["ruled"], note[kind]["labels"]
         found = [t for i, t in enumerate(note["sentences"]) if i in ruled or p[i] >= model.threshold]
         hits, _, alarms = score(found, labels, KINDS[kind])
@@ -100,7 +92,8 @@ def _row(by_set: dict[str, list[dict[str, Any]]], bank: dict[str, np.ndarray], k
     vectors = bank["vectors"].astype(np.float32)
     for name, notes in by_set.items():
         keep = bank["sets"] != name
-        precision, recall, f1 = kind_f1(notes, kind, Exemplars(vectors[keep], bank[kind][keep], share, k))
+        model = Exemplars(vectors[keep], {kind: bank[kind][keep]}, share, k)
+        precision, recall, f1 = kind_f1(notes, kind, model)
         f1s.append(f1)
         cells.append(f"{name} {precision:.2f}/{recall:.2f}")
     return f"{kind} neighbours {k:>2} share {share:.2f}: mean F1 {np.mean(f1s):.3f}  " + "  ".join(cells)

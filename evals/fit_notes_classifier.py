@@ -3,7 +3,7 @@
 A sentence is a positive example when it matches a labelled objection of its note (the matching rule of
 run_notes_eval.py). Features: `notes.objection_features` (the MiniLM embedding, the rules' other kinds, the
 heading's kind, the cosine to each kind's prototypes, negation, question, hedge, a turn). Model: logistic regression
-(scikit-learn here only; the app reads the weights with numpy), C=1, classes balanced. It adds a sentence the rules
+(scikit-learn here only; never shipped), C=1, classes balanced. It adds a sentence the rules
 left out when its probability reaches the threshold: the lowest of a grid at and above which the sentences it adds
 were right at least 80% of the time, out of fold (leave-one-set-out within the training sets).
 
@@ -94,23 +94,37 @@ def _facts_of(note: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def current_rows(notes: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Each note under the current rules, with the features the app computes (analyse_with_features)."""
+def rules_analyses(notes: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[list[str], dict[str, Any], Any]]]:
+    """Each note under the current rules alone (no exemplars): its sentences, analysis and `objection_features`
+    rows, as the app computes them (analyse_with_features)."""
     from services.core.embeddings import EmbeddingCache, get_embedder
     from services.pitch.deals.notes import NoteAnalyser, NoteFacts
 
-    analyser = NoteAnalyser(EmbeddingCache(get_embedder).embed, objection_model=None)
+    analyser = NoteAnalyser(EmbeddingCache(get_embedder).embed)
     comp = battlecards()
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[tuple[list[str], dict[str, Any], Any]]] = {}
     for name, rows in notes.items():
         out[name] = []
         for note in rows:
             f = _facts_of(note)
             facts = NoteFacts(date.fromisoformat(f["meeting_date"]), dict(comp), set(f["people"]), set(f["own"]))
-            texts, analysis, features = analyser.analyse_with_features(note["text"], facts)
-            ruled = sorted({o["citation"]["sentence"] for o in analysis["objections"]})
-            out[name].append({"sentences": texts, "objections": ruled, "features": features})
+            out[name].append(analyser.analyse_with_features(note["text"], facts))
     return out
+
+
+def current_rows(notes: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each note under the current rules, with the features the app computes (analyse_with_features)."""
+    return {
+        name: [
+            {
+                "sentences": texts,
+                "objections": sorted({o["citation"]["sentence"] for o in analysis["objections"]}),
+                "features": features,
+            }
+            for texts, analysis, features in rows
+        ]
+        for name, rows in rules_analyses(notes).items()
+    }
 
 
 def rows_at(commit: str, sets: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

@@ -17,7 +17,7 @@ label's text, the label contains the sentence, or the sentence holds at least 60
 (stop words dropped, light stemming). A name (competitor, system) matches when, lower-cased, one equals the other
 or contains it as whole words ("Halyard" and "Halyard Insights"). Each label is matched at most once.
 
-    python evals/run_notes_eval.py [--show] [--set PATH]   # --show prints every miss and false alarm
+    python evals/run_notes_eval.py [--show] [--set PATH [PATH ...]]   # --show prints every miss and false alarm
 """
 
 from __future__ import annotations
@@ -164,27 +164,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show", action="store_true", help="print misses and false alarms")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--set", type=Path, default=NOTES, metavar="PATH", help="labelled notes (default: notes.jsonl)")
-    args = parser.parse_args()
-    path = args.set.resolve()
-    out = asyncio.run(run(args.show, load(path), path.stem))
-    if args.json:
-        print(json.dumps(out, indent=2))
-        return
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    print(f"Meeting-notes extraction ({shown}, {out['all']['next_step_flag']['notes']} notes)")
-    print(f"{'kind':<14}{'precision':>10}{'recall':>8}{'labels':>8}   half A P/R   half B P/R")
-    for kind in KINDS:
-        a, h1, h2 = out["all"][kind], out["A"][kind], out["B"][kind]
-        print(
-            f"{kind:<14}{a['precision']:>10.2f}{a['recall']:>8.2f}{a['labels']:>8}"
-            f"   {h1['precision']:.2f}/{h1['recall']:.2f}    {h2['precision']:.2f}/{h2['recall']:.2f}"
-        )
-    flag = out["all"]["next_step_flag"]
-    print(
-        f"next-step flag accuracy {flag['accuracy']:.2f} of {flag['notes']} notes "
-        f"(A {out['A']['next_step_flag']['accuracy']:.2f}, B {out['B']['next_step_flag']['accuracy']:.2f})"
+    parser.add_argument(
+        "--set", type=Path, nargs="+", default=[NOTES], metavar="PATH", help="labelled notes (default: notes.jsonl)"
     )
+    args = parser.parse_args()
+    for path in (p.resolve() for p in args.set):  # one process: the model loads once
+        out = asyncio.run(run(args.show, load(path), path.stem))
+        if args.json:
+            print(json.dumps({"set": str(path), **out}, indent=2))
+            continue
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"Meeting-notes extraction ({shown}, {out['all']['next_step_flag']['notes']} notes)")
+        print(f"{'kind':<14}{'precision':>10}{'recall':>8}{'labels':>8}   half A P/R   half B P/R")
+        for kind in KINDS:
+            a, h1, h2 = out["all"][kind], out["A"][kind], out["B"][kind]
+            print(
+                f"{kind:<14}{a['precision']:>10.2f}{a['recall']:>8.2f}{a['labels']:>8}"
+                f"   {h1['precision']:.2f}/{h1['recall']:.2f}    {h2['precision']:.2f}/{h2['recall']:.2f}"
+            )
+        flag = out["all"]["next_step_flag"]
+        print(
+            f"next-step flag accuracy {flag['accuracy']:.2f} of {flag['notes']} notes "
+            f"(A {out['A']['next_step_flag']['accuracy']:.2f}, B {out['B']['next_step_flag']['accuracy']:.2f})"
+        )
 
 
 if __name__ == "__main__":

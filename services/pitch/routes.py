@@ -35,8 +35,8 @@ def build_service(state: State) -> PitchService:
         # The deal service reads personas from the pitch service; talk tracks read deals through it.
         embed = EmbeddingCache(get_embedder).embed
         notes = ctx.settings.notes
-        exemplars = load_exemplars(exclude=notes.exemplars_exclude.split(",")) if notes.exemplars else {}
-        analyser = NoteAnalyser(embed, objection_model=exemplars.get("objection"), pain_model=exemplars.get("pain"))
+        exemplars = load_exemplars(exclude=notes.exemplars_exclude.split(",")) if notes.exemplars else None
+        analyser = NoteAnalyser(embed, exemplars)
         service.use_deals(DealService(ctx.sessions, analyser, service, NoteIndex(ctx.store, embed)))
         ctx.extras["pitch_service"] = service
     return service

@@ -24,7 +24,7 @@ def test_the_packaged_vectors_are_the_models(embedder: Any) -> None:
 def test_a_sentence_the_rules_miss_is_an_objection_by_its_neighbours(embedder: Any) -> None:
     text = "The budget for this year is already spent."
     assert NoteAnalyser(embedder.embed).analyse(text, FACTS)[1]["objections"] == []
-    analyser = NoteAnalyser(embedder.embed, objection_model=load_exemplars()["objection"])
+    analyser = NoteAnalyser(embedder.embed, load_exemplars())
     found = analyser.analyse(text, FACTS)[1]["objections"]
     assert [(o["text"], o["citation"]["sentence"]) for o in found] == [(text, 0)]
     # A plain fact stays a fact.
@@ -35,6 +35,6 @@ def test_a_sentence_the_rules_miss_is_an_objection_by_its_neighbours(embedder: A
 def test_a_pain_the_rules_miss_is_found_by_its_neighbours_and_a_fact_is_not(embedder: Any) -> None:
     text = "Stock counts are done on paper twice a year."
     assert NoteAnalyser(embedder.embed).analyse(text, FACTS)[1]["pains"] == []
-    analyser = NoteAnalyser(embedder.embed, pain_model=load_exemplars()["pain"])
+    analyser = NoteAnalyser(embedder.embed, load_exemplars())
     assert [(p["kind"], p["text"]) for p in analyser.analyse(text, FACTS)[1]["pains"]] == [("pain", text)]
     assert analyser.analyse("They have 40 stores and a warehouse in Leeds.", FACTS)[1]["pains"] == []

@@ -85,7 +85,7 @@ _WEEK_OF = re.compile(r"\b(?:week|wk)\s+(?:of|starting|beginning|commencing)\s+(
 # stand-up", "the weekly Friday sync".
 _RECURRING_BEFORE = re.compile(r"\b(?:their|our|his|her|its|weekly|regular|usual|standing|in the)\s+$", re.I)
 _RECURRING_AFTER = re.compile(
-    r"^\s*(?:mtg|meeting|stand-?up|sync|huddle|review|check-?in|catch-?up|call|session|ops review)s?\b", re.I
+    r"\s*(?:mtg|meeting|stand-?up|sync|huddle|review|check-?in|catch-?up|call|session|ops review)s?\b", re.I
 )
 # A deadline, not an appointment: "send the deck by Friday", "due 12/4", "no later than the 9th".
 _DEADLINE = re.compile(
@@ -103,7 +103,7 @@ _MILESTONE = re.compile(
     r"(?:the\s+)?$",
     re.I,
 )
-# How far before a date the milestone and deadline cues are looked for.
+# How far before a date the cues of a recurring meeting, a milestone and a deadline are looked for.
 _CUE_SPAN = 60
 # Day-first is taken for an ambiguous n/n only when month-first lands further out than this and day-first does not.
 _NEAR_DAYS = 120
@@ -156,9 +156,10 @@ def find_dates(text: str, reference: date) -> list[FoundDate]:
             start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             if value is None or _WEEK_OF.search(text[:start]):
                 continue
-            if kind == "weekday" and _RECURRING_BEFORE.search(text[:start]) and _RECURRING_AFTER.match(text[m.end() :]):
-                continue
             cue_from = max(0, start - _CUE_SPAN)
+            recurring = _RECURRING_BEFORE.search(text, cue_from, start) and _RECURRING_AFTER.match(text, m.end())
+            if kind == "weekday" and recurring:
+                continue
             deadline = _DEADLINE.search(text, cue_from, start) is not None
             milestone = _MILESTONE.search(text, cue_from, start) is not None
             found.append(FoundDate(value, m.group(0).strip(), start, deadline, milestone))

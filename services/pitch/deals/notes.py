@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -516,16 +516,6 @@ def objection_features(
     return np.concatenate([np.asarray(vector, dtype=np.float32), extra])
 
 
-class SentenceClassifier(Protocol):
-    """Adds sentences of one kind to the rules': a sentence the rules left out is one when its probability reaches
-    `threshold`."""
-
-    @property
-    def threshold(self) -> float: ...
-
-    def probabilities(self, features: np.ndarray) -> np.ndarray: ...
-
-
 # The labelled sentences of our own meeting-note sets (evals/notes: notes.jsonl and heldout.jsonl to heldout6.jsonl,
 # never heldout7.jsonl, the blind one), each with whether it states an objection and whether a pain or goal, as the
 # model embeds them. Built by `python evals/build_note_exemplars.py`.
@@ -540,63 +530,42 @@ EXEMPLAR_SHARE = 0.7
 
 @dataclass(frozen=True)
 class Exemplars:
-    """One kind by its nearest labelled sentences: the share of a sentence's `neighbours` nearest exemplars
-    (cosine of the model's vectors) that are of the kind."""
+    """Kinds by the nearest labelled sentences: per kind, the share of a sentence's `neighbours` nearest exemplars
+    (cosine of the model's vectors) that are of it. The rules' objections, and pains and goals, gain the sentences
+    whose share reaches `threshold`."""
 
     vectors: np.ndarray  # (n, 384) unit vectors
-    labels: np.ndarray  # (n,) bool: the exemplar is of the kind
+    labels: dict[str, np.ndarray]  # kind -> (n,) bool: the exemplar is of the kind
     threshold: float = EXEMPLAR_SHARE
     neighbours: int = EXEMPLAR_NEIGHBOURS
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        if features.shape[0] == 0 or len(self.vectors) == 0:
-            return np.zeros(features.shape[0], dtype=np.float32)
-        sims = features[:, : self.vectors.shape[1]] @ self.vectors.T
+    def shares(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Per kind, each of `vectors`' share of nearest exemplars of that kind (one search for every kind)."""
+        if vectors.shape[0] == 0 or len(self.vectors) == 0:
+            return {kind: np.zeros(vectors.shape[0]) for kind in self.labels}
+        sims = vectors @ self.vectors.T
         k = min(self.neighbours, sims.shape[1])
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        return self.labels[nearest].mean(axis=1)
+        return {kind: labels[nearest].mean(axis=1) for kind, labels in self.labels.items()}
 
 
-def load_exemplars(path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> dict[str, Exemplars]:
-    """The exemplars of `path` for each of EXEMPLAR_KINDS (one copy of the vectors, about 3.4 MB), without those of
-    the sets named in `exclude`."""
+def load_exemplars(path: Path = EXEMPLARS, exclude: Sequence[str] = ()) -> Exemplars:
+    """The exemplars of `path` (about 3.4 MB of vectors), without those of the sets named in `exclude`."""
     with np.load(path) as data:
         keep = ~np.isin(data["sets"], [name.strip() for name in exclude if name.strip()])
-        vectors = data["vectors"][keep].astype(np.float32)
-        return {kind: Exemplars(vectors, data[kind][keep].astype(bool)) for kind in EXEMPLAR_KINDS}
-
-
-@dataclass(frozen=True)
-class ObjectionModel:
-    """Logistic regression over `objection_features`: a sentence the rules left out is an objection when its
-    probability is at least `threshold`. Measured leave-one-set-out by evals/fit_notes_classifier.py and not
-    shipped: its gain did not carry over (README "Deals"); the app uses `Exemplars`."""
-
-    weights: np.ndarray
-    bias: float
-    threshold: float
-
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        if features.shape[0] == 0:
-            return np.zeros(0, dtype=np.float32)
-        return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
+        labels = {kind: data[kind][keep].astype(bool) for kind in EXEMPLAR_KINDS}
+        return Exemplars(data["vectors"][keep].astype(np.float32), labels)
 
 
 class NoteAnalyser:
-    """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors). `objection_model`
-    and `pain_model`: classifiers that add objections, and pains or goals, to the rules' (None, the default: rules
-    only; the app passes the two of `load_exemplars()`)."""
+    """Classes the sentences of a note; `embed` is the shared model (texts -> unit vectors). `exemplars`: labelled
+    sentences that add objections, and pains or goals, to the rules' (None, the default: rules only; the app passes
+    `load_exemplars()`)."""
 
-    def __init__(
-        self,
-        embed: Callable[[Sequence[str]], np.ndarray],
-        objection_model: SentenceClassifier | None = None,
-        pain_model: SentenceClassifier | None = None,
-    ) -> None:
+    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], exemplars: Exemplars | None = None) -> None:
         self._embed = embed
         self._prototypes: dict[str, np.ndarray] | None = None
-        self._model = objection_model
-        self._pain_model = pain_model
+        self._exemplars = exemplars
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts) if texts else np.zeros((0, 384), dtype=np.float32)
@@ -615,37 +584,29 @@ class NoteAnalyser:
 
     def analyse(self, text: str, facts: NoteFacts) -> tuple[list[str], dict[str, Any]]:
         """The note's sentences and its analysis (NoteAnalysis's fields, citations without note id)."""
-        models = self._model is not None or self._pain_model is not None
-        texts, analysis, features = self.analyse_with_features(text, facts, features=models)
-        if self._model is not None:
-            for index in self._added(self._model, features, analysis["objections"]):
-                cite = {"sentence": index, "text": texts[index]}
-                analysis["objections"].append(
-                    {"kind": "objection", "text": texts[index], "citation": cite, "date": None}
-                )
-            analysis["objections"].sort(key=lambda item: item["citation"]["sentence"])
-        if self._pain_model is not None:
-            # Not where the note raises an objection: a concern is no pain of theirs (as the rules read it).
-            taken = analysis["pains"] + analysis["objections"]
-            for index in self._added(self._pain_model, features, taken):
-                row = features[index]
-                kind = "goal" if row[_SIM_AT["goal"]] > row[_SIM_AT["pain"]] else "pain"
-                cite = {"sentence": index, "text": texts[index]}
-                analysis["pains"].append({"kind": kind, "text": texts[index], "citation": cite, "date": None})
-            analysis["pains"].sort(key=lambda item: item["citation"]["sentence"])
+        texts, analysis, features = self.analyse_with_features(text, facts, features=self._exemplars is not None)
+        if self._exemplars is None:
+            return texts, analysis
+        shares = self._exemplars.shares(features[:, :384])
+        found = {kind: share >= self._exemplars.threshold for kind, share in shares.items()}
+        for index in _uncited(found["objection"], analysis["objections"]):
+            cite = {"sentence": index, "text": texts[index]}
+            analysis["objections"].append({"kind": "objection", "text": texts[index], "citation": cite, "date": None})
+        analysis["objections"].sort(key=lambda item: item["citation"]["sentence"])
+        # Not where the note raises an objection: a concern is no pain of theirs (as the rules read it).
+        for index in _uncited(found["pain"], analysis["pains"] + analysis["objections"]):
+            row = features[index]
+            kind = "goal" if row[_SIM_AT["goal"]] > row[_SIM_AT["pain"]] else "pain"
+            cite = {"sentence": index, "text": texts[index]}
+            analysis["pains"].append({"kind": kind, "text": texts[index], "citation": cite, "date": None})
+        analysis["pains"].sort(key=lambda item: item["citation"]["sentence"])
         return texts, analysis
-
-    @staticmethod
-    def _added(model: SentenceClassifier, features: np.ndarray, items: list[dict[str, Any]]) -> list[int]:
-        """The sentences the model finds that no item cites yet."""
-        cited = {item["citation"]["sentence"] for item in items}
-        return [i for i, p in enumerate(model.probabilities(features)) if p >= model.threshold and i not in cited]
 
     def analyse_with_features(
         self, text: str, facts: NoteFacts, *, features: bool = True
     ) -> tuple[list[str], dict[str, Any], np.ndarray]:
-        """The rules' analysis (no classifier) and each sentence's `objection_features`, one row per sentence
-        (`features` False: none are built, as for the app, which runs without a classifier)."""
+        """The rules' analysis (no exemplars) and each sentence's `objection_features`, one row per sentence
+        (`features` False: none are built, as when the analyser runs without exemplars)."""
         sentences = split_note(text)
         # A name the note shows to be a person anywhere ("Priyanka booked the demo") is no product elsewhere in it.
         facts = replace(facts, people=facts.people | people_in(text))
@@ -727,6 +688,12 @@ class NoteAnalyser:
         analysis["next_step_missing"] = not next_dates
         table = np.stack(rows) if rows else np.zeros((0, 384 + 20), dtype=np.float32)
         return [s.text for s in sentences], analysis, table
+
+
+def _uncited(found: np.ndarray, items: list[dict[str, Any]]) -> list[int]:
+    """The sentences `found` marks that no item cites yet."""
+    cited = {item["citation"]["sentence"] for item in items}
+    return [int(i) for i in np.flatnonzero(found) if i not in cited]
 
 
 def _rival_complaint(text: str, names: list[tuple[str, str]]) -> bool:
