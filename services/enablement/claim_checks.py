@@ -95,6 +95,8 @@ _ANTONYM_PAIRS = (
     "|gain loss|success failure|succeed fail|strong weak|upgrade downgrade"
     "|together separately|combined separate|everything nothing|everyone nobody|available unavailable"
     "|only all|only every|only any"  # "serves only reads" against "serves all requests"
+    "|stay move|original new|own shared|own share|isolated shared|read write|start stop"
+    "|oldest newest|earliest latest|upload download"
 )
 # "every 60 seconds", "every five mins", "once every other day": how often, never the "every" that "only" is the
 # opposite of. A bare "every day" stays: "only on Sundays" against "every day" is the opposite claim.
@@ -162,10 +164,13 @@ NEGATION_COPY_SHARE = 0.75
 # Words that negate the next few words: negations, and verbs that say something stops or is missing.
 _NEGATOR = re.compile(
     r"^(?:not|no|never|none|nothing|nobody|cannot|lose|loses|lost|losing|lack|lacks|lacking|fail|fails|failed"
-    r"|stop|stops|stopped|unable)$|n't$",
+    r"|stop|stops|stopped|unable|disable|disables|disabled|disabling|prevent|prevents|prevented)$|n't$",
     re.I,
 )
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_TOKEN = re.compile(r"[A-Za-z][\w'\-]*(?:\.\w+)*")
+# A name in code or a constant ("TASK_RUN_STALLED_EXECUTING", "heartbeats.yield", "maxDuration") is one token and
+# no word a negator bears on: "stopped with TASK_RUN_STALLED_EXECUTING" says nothing against a "task".
+_IDENTIFIER = re.compile(r"[_.]|[a-z][A-Z]")
 
 
 def _negations(text: str) -> tuple[int, set[str]]:
@@ -177,8 +182,14 @@ def _negations(text: str) -> tuple[int, set[str]]:
         if _NEGATOR.search(token):
             count += 1
             for following in tokens[i + 1 : i + 3]:
-                reach |= _words(following)
+                if not _IDENTIFIER.search(following):
+                    reach |= _words(following)
     return count, reach
+
+
+def negation_count(text: str) -> int:
+    """How many negators a clause holds ("cannot", "never", "doesn't", "stops")."""
+    return _negations(text)[0]
 
 
 def _near_copies(answer: str, reference: str, share: float) -> list[tuple[str, str, set[str], set[str]]]:

@@ -44,7 +44,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,6 +58,7 @@ from services.enablement.claim_checks import (
     fine_clauses,
     flipped_negation,
     negated,
+    negation_count,
     swapped_term,
 )
 from services.enablement.material import content_words
@@ -186,7 +187,7 @@ _NAME_BEFORE = re.compile(r"^(?:[A-Z]{2,}[A-Za-z]*|Type|Tier|Level|Version|Stage
 @dataclass(frozen=True, slots=True)
 class Quantity:
     value: float
-    dim: str  # time | percent | bytes | money | count
+    dim: str  # time | percent | bytes | money | count | ratio, or count/time | money/time (a rate, per second)
 
     def same(self, other: Quantity) -> bool:
         """Equal in base units: percentages to the hundredth of a point (99.9% is not 99.95%), durations within 3%
@@ -206,9 +207,44 @@ def _digits(token: str) -> float | None:
         return None
 
 
+# Numbers run together with slashes before one unit: "7/30/90-day targets", "75/90/100 percent" (each takes the
+# unit); two numbers that read as a fraction ("1/2 hour", "3/4 of a day") are left alone.
+_SLASH_RUN = re.compile(r"(?<![\w/.])(\d[\d,]*(?:\.\d+)?(?:/\d[\d,]*(?:\.\d+)?)+)(\s*)(%|[A-Za-z]+\b)")
+
+
+def _spread_unit(match: re.Match[str]) -> str:
+    numbers, space, unit = match.group(1).split("/"), match.group(2), match.group(3)
+    values = [_digits(n) for n in numbers]
+    fraction = len(numbers) == 2 and values[0] is not None and values[1] is not None and values[0] < values[1] <= 10
+    if unit.lower() not in _UNITS or fraction:
+        return match.group(0)
+    return ", ".join(f"{n}{space}{unit}" for n in numbers)
+
+
+_PER = frozenset(("per", "a", "an", "each", "every"))
+
+
+def _per_time(low: Sequence[str], flat: str, matches: Sequence[re.Match[str]], j: int) -> tuple[float, int] | None:
+    """(seconds, index after it) of the time a count or amount ending before token j is counted per: "1,500 API
+    requests per minute", "$5 a month", "400/s"; at most three words of what is counted between them."""
+    for k in range(j, min(j + 4, len(low))):
+        gap = flat[matches[k - 1].end() : matches[k].start()]
+        if _PAUSE.search(gap):
+            return None
+        if "/" in gap and low[k] in _UNITS and _UNITS[low[k]][0] == "time":
+            return _UNITS[low[k]][1], k + 1
+        if low[k] in _PER and k + 1 < len(low):
+            unit, between = low[k + 1], flat[matches[k].end() : matches[k + 1].start()]
+            timed = unit in _UNITS and _UNITS[unit][0] == "time" and unit not in _ABBREVIATED
+            return (_UNITS[unit][1], k + 2) if timed and not _PAUSE.search(between) else None
+        if low[k][0].isdigit() or low[k] in _UNITS or low[k] in _WORD_NUMBERS or low[k] in _SCALE:
+            return None
+    return None
+
+
 def quantities(text: str) -> list[Quantity]:
     """The figures a text states, in base units: "48 hours" and "two days" are the same Quantity."""
-    flat = text.replace("-", " ")
+    flat = _SLASH_RUN.sub(_spread_unit, text.replace("-", " "))
     matches = list(_TOKEN.finditer(flat))
     toks = [m.group(0) for m in matches]
     low = [t.lower() for t in toks]
@@ -294,9 +330,16 @@ def quantities(text: str) -> list[Quantity]:
             i = j + (0 if tok.endswith("%") else 1)
             continue
         if tok.startswith("$") or (i > 0 and toks[i - 1] == "$"):
-            out.append(Quantity(value, "money"))
-            i = j
+            per = _per_time(low, flat, matches, j)
+            out.append(Quantity(value / per[0], "money/time") if per else Quantity(value, "money"))
+            i = per[1] if per else j
             continue
+        if j < len(toks) and "/" in flat[matches[j - 1].end() : matches[j].start()]:
+            per = _per_time(low, flat, matches, j)  # "400/s", "20/min"
+            if per:
+                out.append(Quantity(value / per[0], "count/time"))
+                i = per[1]
+                continue
         k = j
         while k < len(toks) and k < j + 2 and low[k] in _FILLER:
             k += 1
@@ -324,8 +367,12 @@ def quantities(text: str) -> list[Quantity]:
             # "within one working day, and low-priority questions within two": the unit said once holds for both.
             out.append(Quantity(value * measured[1], measured[0]))
         elif digit or not alone:
-            out.append(Quantity(value, "count"))  # "one" alone is too often a pronoun to count; "a million" counts
+            # "one" alone is too often a pronoun to count; "a million" counts. A count per unit of time is a rate:
+            # "1,500 requests per minute" is "25 a second" and not "1,500 per hour".
+            per = _per_time(low, flat, matches, j)
+            out.append(Quantity(value / per[0], "count/time") if per else Quantity(value, "count"))
             measured = None  # "30 days ... 5 seats and up to 50": the count's own noun holds after it
+            j = per[1] if per else j
         i = j
     return out
 
@@ -415,6 +462,13 @@ _RULED_OUT = re.compile(
     r"|in place of)\b",
     re.I,
 )
+# "only reorders your own runs, not other organizations'": what the reference denies; not "not just", "not only"
+# (which add).
+_DENIED = re.compile(r",\s+not\s+(?!(?:just|only|merely|simply|even|necessarily|always|all|every|yet)\b)", re.I)
+# A clause that sets something aside without a negator word ("revenue recognition and cash are out of scope").
+_SET_ASIDE = re.compile(
+    r"\b(?:out of scope|outside|exclud\w*|except|other than|beyond|not|rather than|instead of)\b", re.I
+)
 # "No.", "Yes, ...", "No to both:" open an answer; "No more than 8" does not.
 _LEADING_ANSWER = re.compile(r"^(?:yes|no)(?:\s+to\s+(?:both|all|either))?(?:[,.;:!]\s*|\s*$)", re.I)
 # A short lead before a colon is the clause's own adverbial ("By geo-routing: requests go to the closest ..."),
@@ -430,6 +484,7 @@ class Claims:
     asserted: list[str]  # what a right answer must say
     asides: list[str]  # parenthetical detail: not required
     ruled_out: list[str]  # what the reference says is not the case ("instead of X", "before that, X")
+    denied: list[str] = field(default_factory=list)  # what it denies beside a claim ("X, not Y": Y)
 
 
 def claims_of(reference: str) -> Claims:
@@ -442,10 +497,16 @@ def claims_of(reference: str) -> Claims:
     flat = _SHORT_LEAD.sub(r"\1, ", _LEADING_ANSWER.sub("", flat), count=1)
     asserted: list[str] = []
     ruled: list[str] = []
+    denied: list[str] = []
     for part in _SPLIT.split(flat):
         part = _CONNECTIVE.sub("", _LEADING_ANSWER.sub("", part.strip(" ,.;:"))).strip()
         if len(part.split()) < 2:
             continue
+        denial = _DENIED.search(part)
+        if denial and len(part[: denial.start()].split()) >= 2:
+            # The claim keeps its denial: a right answer often says both halves ("rather than when the quarter
+            # closes"), and its credit is read against the whole.
+            denied.append(part[denial.end() :].strip(" ,"))
         if asserted and _QUALIFIER.match(part):
             asserted[-1] = f"{asserted[-1]}, {part}"
             continue
@@ -458,7 +519,22 @@ def claims_of(reference: str) -> Claims:
                 asserted.append(before)
             continue
         asserted.append(part)
-    return Claims(asserted or [reference.strip()], asides, ruled)
+    return Claims(asserted or [reference.strip()], asides, ruled, denied)
+
+
+def asserts_ruled_out(answer: str, ruled_out: Sequence[str]) -> bool:
+    """A clause of the answer, not negated, holds every content word of something the reference rules out, two
+    words or more ("the ttl option accepts absolute timestamps" for "only accepts durations, not absolute
+    timestamps"). What the answer itself rules out ("durations, not timestamps") is not asserted."""
+    asserted = claims_of(answer).asserted
+    for phrase in ruled_out:
+        words = {w for w in content_words(phrase) if not w[0].isdigit()}
+        if len(words) < 2:
+            continue  # one word ("not from when it was triggered") recurs in right answers in another sense
+        for clause in asserted:
+            if words <= content_words(clause) and negation_count(clause) % 2 == 0 and not _SET_ASIDE.search(clause):
+                return True
+    return False
 
 
 _CLAUSE = re.compile(
@@ -501,7 +577,7 @@ def slot_conflicts(answer: str, reference: str) -> tuple[bool, bool]:
     return figure, negation
 
 
-_MEASURED = ("time", "percent", "bytes", "money", "ratio")
+_MEASURED = ("time", "percent", "bytes", "money", "ratio", "count/time", "money/time")
 # A count of this size or more is checked as a figure ("one typo from five characters" against "from four"); a
 # lone "one" is too often an article or a pronoun ("one of them") to read as a claim.
 _COUNTED = 2.0
@@ -609,6 +685,7 @@ def measure_short_answer(
         says_ruled_out = len(ruled_v) and float((unit_v @ ruled_v.T).max()) > best_point
         if (
             says_ruled_out
+            or asserts_ruled_out(answer, [*derived.ruled_out, *derived.denied])
             or negated_word(answer, reference)
             or antonym_conflict(answer, reference)
             or swapped_term(answer, reference)

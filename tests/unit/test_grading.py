@@ -21,6 +21,7 @@ from services.enablement.claim_checks import (
 from services.enablement.grading import (
     Quantity,
     ShortAnswerPolicy,
+    asserts_ruled_out,
     claims_of,
     figure_conflict,
     grade_choice,
@@ -96,10 +97,32 @@ def test_numbers_in_names_are_not_figures() -> None:
 
 
 def test_a_rate_is_one_figure_and_a_bare_number_before_a_noun_keeps_its_own_meaning() -> None:
-    assert quantities("400 actions a second") == [Quantity(400.0, "count")]
-    assert quantities("$5 a month") == [Quantity(5.0, "money")]
+    assert quantities("400 actions a second") == [Quantity(400.0, "count/time")]
+    assert quantities("$5 a month") == quantities("$60 a year")
+    assert quantities("$5 a month")[0].dim == "money/time"
     assert [q.dim for q in quantities("a day later and an hour")] == ["time", "time"]
     assert [q.dim for q in quantities("90 days of history and 1,000 outcomes")] == ["time", "count"]
+
+
+def test_a_count_per_unit_of_time_is_a_rate_in_any_wording() -> None:
+    per_minute = quantities("3,000 webhook calls per minute")
+    assert per_minute == [Quantity(50.0, "count/time")]
+    for same in ("50 calls a second", "3k calls each minute", "50/s", "180,000 webhook calls an hour"):
+        assert quantities(same)[0].same(per_minute[0]), same
+    assert not quantities("3,000 webhook calls per hour")[0].same(per_minute[0])
+    assert figure_conflict("3,000 webhook calls per hour.", "3,000 webhook calls per minute; paid plans ask for more.")
+    # No time after the noun, or a time that is the figure's own: no rate.
+    assert quantities("25 seats per account") == [Quantity(25.0, "count")]
+    assert [q.dim for q in quantities("backups every 30 seconds")] == ["time"]
+
+
+def test_numbers_run_together_with_slashes_share_the_unit_after_them() -> None:
+    assert quantities("7/30/90-day targets") == quantities("7 days, 30 days and 90 days")
+    assert [q.value for q in quantities("alerts at 50/80/100%")] == [50.0, 80.0, 100.0]
+    assert figure_conflict("Fixes within 7/30/90 days.", "Fixes within 7 days, 30 days or 90 days.") is False
+    # A fraction, a date and "24/7" are no such run.
+    assert quantities("24/7 support") == [Quantity(24.0, "count"), Quantity(7.0, "count")]
+    assert [q.dim for q in quantities("3/4 hour")] != ["time", "time"]
 
 
 def test_a_different_figure_of_the_same_kind_conflicts_but_asides_do_not_make_it_right() -> None:
@@ -145,6 +168,27 @@ def test_claims_set_asides_and_ruled_out_alternatives_apart() -> None:
     assert claims_of("No. Compute is excluded, along with add-ons.").asserted == [
         "Compute is excluded, along with add-ons"
     ]
+
+
+def test_what_the_reference_denies_beside_a_claim_must_not_be_asserted() -> None:
+    reference = "Exports run on the reporting replica, not the primary database; they never lock tables."
+    claims = claims_of(reference)
+    assert claims.denied == ["the primary database"]
+    # The claim keeps its denial: a right answer may say both halves.
+    assert claims.asserted[0] == "Exports run on the reporting replica, not the primary database"
+    assert asserts_ruled_out("Exports run straight on the primary database.", claims.denied)
+    for right in (
+        "They use the read replica rather than the primary database.",
+        "Exports never touch the primary database.",
+        "They go to the replica; the primary database is out of scope.",
+        "On the reporting replica, not the primary database.",
+    ):
+        assert not asserts_ruled_out(right, claims.denied), right
+    # "not just" and "not only" add; one word denied is too common in right answers to read as asserted.
+    assert claims_of("Data is encrypted at rest, not just in transit.").denied == []
+    assert not asserts_ruled_out("A sync that is triggered by a schedule.", ["triggered"])
+    wrong = "Exports run on the reporting replica and the primary database alike."
+    assert grade_short_answer(wrong, reference, [], hash_embed).contradiction == "opposite"
 
 
 def test_claims_keep_qualifiers_and_no_as_a_quantifier() -> None:
@@ -362,6 +406,14 @@ def test_a_near_copy_that_negates_what_the_reference_asserts_is_a_contradiction(
     assert not flipped_negation(reference, reference)
     negative = "Deleted workspaces cannot be restored by support."
     assert not flipped_negation("Support is unable to restore deleted workspaces; they cannot be restored.", negative)
+
+
+def test_a_negator_bears_on_words_not_on_names_in_code_and_disabling_negates() -> None:
+    reference = "A job that stops responding is stopped with JOB_TIMED_OUT after five minutes."
+    assert not flipped_negation("After five minutes the job gets a JOB_TIMED_OUT error.", reference)
+    reference = "Turning on strict mode disables automatic retries for the queue."
+    assert flipped_negation("Turning on strict mode keeps automatic retries for the queue.", reference)
+    assert not flipped_negation("Turning on strict mode disables the automatic retries of the queue.", reference)
 
 
 def test_a_swapped_or_negated_copy_of_the_reference_earns_nothing() -> None:
