@@ -102,13 +102,24 @@ def _allowed_acronyms(prefer: tuple[str, ...]) -> frozenset[str]:
     return BUSINESS_ACRONYMS | {p.upper() for p in prefer}
 
 
-def jargon(text: str, avoid: tuple[str, ...] = (), prefer: tuple[str, ...] = ()) -> str | None:
+_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]+\b")
+
+
+def capitalised_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The words in capitals of product and vendor names ("ZITADEL", "SAP" of "SAP Ariba"): names, not acronyms
+    a business buyer would have to know."""
+    return tuple(sorted({w for name in names if name for w in _CAPITALS.findall(name)}))
+
+
+def jargon(
+    text: str, avoid: tuple[str, ...] = (), prefer: tuple[str, ...] = (), names: tuple[str, ...] = ()
+) -> str | None:
     """What makes `text` jargon to a business buyer, if anything: the first term of the buyer's avoid list it uses
     (whole words, case-insensitive), else the first acronym a business reader would not know (one the buyer's
-    prefer list names is known)."""
+    prefer list names is known, and a product's or vendor's own name in capitals, `names`, is no acronym)."""
     if match := term_pattern(avoid).search(text.lower()):
         return match.group(0)
-    allowed = _allowed_acronyms(prefer)
+    allowed = _allowed_acronyms(prefer) | frozenset(names)
     for acronym in ACRONYM.findall(text):
         if acronym not in allowed and acronym.rstrip("s") not in allowed:
             return acronym

@@ -169,6 +169,7 @@ class ToneProfile:
     tone: Tone
     prefer: tuple[str, ...]
     avoid: tuple[str, ...]
+    names: tuple[str, ...] = ()  # the library's product and vendor names in capitals (sales.capitalised_names)
 
     def avoided_term(self, sentence: str) -> str | None:
         """The first avoid-list term the sentence uses (whole words, case-insensitive), if any."""
@@ -177,7 +178,7 @@ class ToneProfile:
 
     def jargon(self, sentence: str) -> str | None:
         """For business tone: an avoided term, or an acronym a business reader would not know."""
-        return jargon(sentence, self.avoid, self.prefer)
+        return jargon(sentence, self.avoid, self.prefer, self.names)
 
 
 @lru_cache(maxsize=256)

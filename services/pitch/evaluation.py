@@ -88,6 +88,7 @@ def top3_overlap(tracks: dict[str, list[tuple[str, list[str]]]]) -> float:
 async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_path: Path | None) -> dict[str, Any]:
     from services.core.db import create_engine, session_factory
     from services.core.embeddings import EmbeddingCache, get_embedder
+    from services.core.sales import capitalised_names, display_name
     from services.core.tone import ToneProfile
     from services.core.vectorstore import PointFilter, open_store
     from services.pitch.personas import built_in
@@ -98,7 +99,12 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
     engine = create_engine(settings.database_url)
     store = open_store(settings)
     pipeline = TalkTrackPipeline(store, session_factory(engine), EmbeddingCache(get_embedder))
-    chunk_text = {p.id: str(p.payload["text"]) for p in store.scroll(PointFilter(org_id=org), limit=1_000_000)}
+    stored = list(store.scroll(PointFilter(org_id=org), limit=1_000_000))
+    chunk_text = {p.id: str(p.payload["text"]) for p in stored}
+    # Names the pipeline reads as names, not jargon: the products the corpus is about and the competitors it names.
+    texts = [str(p.payload.get(k) or "") for p in stored for k in ("title", "text")]
+    named = {str(p.payload.get("product") or "") for p in stored} | {str(c.get("competitor") or "") for c in cases}
+    library_names = capitalised_names(display_name(n, texts) for n in sorted(named - {""}))
     systems = {
         "full pipeline": RetrievalOptions(),
         "pipeline ranking only": RetrievalOptions(),
@@ -141,7 +147,7 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
         quality["feature_points"] += len(feature_points)
         quality["limitations"] += sum(is_limitation(p.text) for p in feature_points)
         if track.tone.value == "business":
-            profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
+            profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid), library_names)
             said = [p.text for p in texts] + track.discovery_questions
             if track.competitor:
                 said += [o.objection for o in track.competitor.objections]

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.core import sentences
 from services.core.lexical import DocumentBm25
-from services.core.sales import acronym_expansions
+from services.core.sales import acronym_expansions, display_name
 from services.core.vectorstore import PointFilter, VectorStore
 
 _documents = table(
@@ -163,6 +163,17 @@ class Library:
         )
         self._mentions = Kept(MENTION_CACHE)
         self._standing = Kept(STANDING_CACHE)
+
+    @cached_property
+    def product_names(self) -> list[str]:
+        """The products the documents are about, as their text writes them ("zitadel" -> "ZITADEL")."""
+        texts: dict[str, list[str]] = {}
+        for d in self.docs:
+            if product := str(d.payload.get("product") or ""):
+                texts.setdefault(product, []).extend(
+                    [d.title, *(str(p.get("text", "")) for p in self.payloads[d.start : d.end])]
+                )
+        return [display_name(product, found) for product, found in sorted(texts.items())]
 
     @cached_property
     def lower_texts(self) -> list[str]:

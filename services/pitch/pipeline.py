@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.core.db import utcnow
 from services.core.embeddings import EmbeddingBatcher, EmbeddingCache, limit_blas_threads
 from services.core.retrieval import current_versions, review_due
-from services.core.sales import expand_acronyms
+from services.core.sales import capitalised_names, expand_acronyms
 from services.core.tone import ToneProfile, analyse, overlap_bonus, query_terms
 from services.core.vectorstore import PointFilter, StoredPoint, VectorStore
 from services.pitch.competitor import NoteChunk, NoteItem, display_name, order_notes, read_notes
@@ -222,7 +222,6 @@ class TalkTrackPipeline:
         """`request` already carries the deal's context, segment and competitor (the service joins them)."""
         options = options or RetrievalOptions()
         now = utcnow()
-        profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
         warnings: list[str] = []
         # The I/O of the request (SQL checks of both snapshots, the competitor's notes) overlaps the model call;
         # then all CPU work runs in one worker thread, so the event loop only ever waits.
@@ -235,6 +234,11 @@ class TalkTrackPipeline:
             self._answer_material(org_id, deal, fingerprints),
             self._deal_notes(org_id, deal),
         )
+        # The product's and the competitor's own names are no jargon, even in capitals ("ZITADEL", "SAP").
+        names = [*library.product_names, request.competitor or ""]
+        if request.competitor and notes:
+            names.append(display_name(request.competitor, [str(p.payload.get("text", "")) for p in notes]))
+        profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid), capitalised_names(names))
         features, competitor = await asyncio.to_thread(
             self._compose, library, stories, notes, needs, need_vectors, request, persona, profile, options, now
         )

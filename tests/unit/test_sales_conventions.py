@@ -30,6 +30,15 @@ def test_jargon_is_one_rule(text: str, expected: str | None) -> None:
     assert ToneProfile(Tone.BUSINESS, prefer, avoid).jargon(text) == expected
 
 
+def test_a_products_own_name_in_capitals_is_a_name_not_jargon() -> None:
+    names = sales.capitalised_names(["ZITRO", "SAP Ariba", "Lumora", ""])
+    assert names == ("SAP", "ZITRO")
+    assert sales.jargon("ZITRO closes the books two days sooner", names=names) is None
+    assert sales.jargon("ZITRO closes the books two days sooner") == "ZITRO"  # no names given: an acronym
+    assert sales.jargon("ZITRO exposes an API", names=names) == "API"  # other acronyms still count
+    assert ToneProfile(Tone.BUSINESS, (), (), names).jargon("Moving off SAP Ariba takes a weekend") is None
+
+
 def test_both_services_use_the_shared_rule_and_citation() -> None:
     # The quiz generator's "which line suits a business buyer" keys and wrong options use the same rule as the
     # talk track (it once treated every acronym as jargon, GDPR included, so a line a CMO's track used could be
