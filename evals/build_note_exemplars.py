@@ -2,11 +2,12 @@
 analyser splits them, with whether it states a labelled objection of its note and whether a labelled pain or goal
 (the matching rule of run_notes_eval.py), and its vector from the shared model (README "Deals").
 
-Sets: every labelled set but the blind one: notes.jsonl and heldout.jsonl to heldout6.jsonl, all our own writing
-about fictional products (heldout6.jsonl joined after its blind runs, when heldout7.jsonl became the blind set).
-Never heldout7.jsonl. Each exemplar keeps the name of its set, so a set can be measured with its own sentences left
-out (`PITCHCRAFT_NOTE_EXEMPLARS_EXCLUDE`, which run_notes_eval.py sets). `--choose` prints the mean objection F1
-over the sets, each with its own sentences left out, for a grid of neighbours and shares, and the same for pains
+Sets: every labelled set but the blind one: notes.jsonl and heldout.jsonl to heldout7.jsonl, all our own writing
+about fictional products (heldout6.jsonl joined after its blind runs, when heldout7.jsonl became the blind set;
+heldout7.jsonl once its misses were read, when heldout8.jsonl became the blind set). Never heldout8.jsonl. Each
+exemplar keeps the name of its set, so a set can be measured with its own sentences left out
+(`PITCHCRAFT_NOTE_EXEMPLARS_EXCLUDE`, which run_notes_eval.py sets). `--choose` prints the mean objection F1 over
+the sets, each with its own sentences left out, for a grid of neighbours and shares, and the same for pains
 and goals at the chosen setting (EXEMPLAR_NEIGHBOURS and EXEMPLAR_SHARE were chosen on the first six sets).
 
     python evals/build_note_exemplars.py [--choose]
@@ -31,7 +32,8 @@ from evals.fit_notes_classifier import rules_analyses  # noqa: E402
 from evals.run_notes_eval import load, score, sentence_match  # noqa: E402
 from services.pitch.deals.notes import EXEMPLAR_NEIGHBOURS, EXEMPLAR_SHARE, EXEMPLARS, Exemplars  # noqa: E402
 
-SETS = ("notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")  # never heldout7.jsonl
+# never heldout8.jsonl, the blind set
+SETS = ("notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
 
 
 KINDS = {"objection": "objections", "pain": "pains"}  # exemplar kind -> the analysis' and the labels' key

@@ -8,9 +8,9 @@ its two halves (A: odd-numbered notes, B: even-numbered). The set's own sentence
 analyser's exemplars (`evals/build_note_exemplars.py`), so no note is its own neighbour. The cue
 lists were revised once after reading the misses of the whole set, so neither half is held out (README "Deals").
 `--set PATH` measures another set:
-`heldout.jsonl` to `heldout5.jsonl` were each written blind and measured blind, then the analyser was developed
-on their misses, so they are tuning sets now; `heldout6.jsonl` (misses never read) and `heldout7.jsonl` (the blind
-one) are not.
+`heldout.jsonl` to `heldout5.jsonl` and `heldout7.jsonl` were each written blind and measured blind, then the
+analyser was developed on their misses, so they are tuning sets now; `heldout6.jsonl` (misses never read) and
+`heldout8.jsonl` (the blind one) are not.
 
 Matching rule: a sentence item (pain, objection) matches a label of its kind when the sentence contains the
 label's text, the label contains the sentence, or the sentence holds at least 60% of the label's content words

@@ -32,12 +32,13 @@ from services.core.text import split_sentences
 from services.pitch.deals.dates import FoundDate, find_dates
 from services.pitch.deals.names import names_in, people_in
 
-ANALYSER_VERSION = 7  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
+ANALYSER_VERSION = 8  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
 # alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections;
 # 5: "same time" beside the date only, a product that "flagged" or "raised" something is no person; 6: milestone dates
 # and deadlines whose clause names no meeting are no next step, "same time next week", the vendor they had or have
 # for the same job is a competitor; 7: objections, pains and goals by their nearest labelled sentences when the app
-# passes the exemplars (README "Deals")
+# passes the exemplars (README "Deals"); 8: what already went wrong (penalties, mistakes, audit findings) and work
+# by hand named by its medium or its hours are pains, exemplars from eight sets
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
@@ -99,7 +100,13 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"untouched|go(es)? cold|"
         r"fall(s|ing)? through the cracks|differently|argu\w*|(no|not) (standard|consistent)|"
         r"break(s|ing)? (every|each|whenever|when|all the time|constantly)|stopped (trusting|believing|using)|"
-        r"off by (~|about |around )?\d+|not getting (\w+ ){0,2}out of)\b",
+        r"off by (~|about |around )?\d+|not getting (\w+ ){0,2}out of|"
+        # what already went wrong (penalties, mistakes, audit findings, people quitting or upset), and work done by
+        # hand named by its medium or its cost in someone's time
+        r"penalt\w*|fined|mistakes?|errors|late (approvals?|payments?|filings?|fees?)|missed (filings?|deadlines?|"
+        r"payments?)|flagged|findings?|quit|angry|upset|scared|re-?key\w*|hand-?key\w*|chas(e|es|ing)|on paper|"
+        r"whiteboard|group (text|chat)|went up|overpa(y|id|ying)|underpa(y|id|ying|yment)|hold(s|ing)? up|"
+        r"(takes?|took) (her|him|them|us|me|\d+ (ppl|people)) |\d+([-\u2013]\d+)? (hrs?|hours) (every|each|a|per)\b)\b",
         re.I,
     ),
     "goal": re.compile(
@@ -516,8 +523,8 @@ def objection_features(
     return np.concatenate([np.asarray(vector, dtype=np.float32), extra])
 
 
-# The labelled sentences of our own meeting-note sets (evals/notes: notes.jsonl and heldout.jsonl to heldout6.jsonl,
-# never heldout7.jsonl, the blind one), each with whether it states an objection and whether a pain or goal, as the
+# The labelled sentences of our own meeting-note sets (evals/notes: notes.jsonl and heldout.jsonl to heldout7.jsonl,
+# never heldout8.jsonl, the blind one), each with whether it states an objection and whether a pain or goal, as the
 # model embeds them. Built by `python evals/build_note_exemplars.py`.
 EXEMPLARS = Path(__file__).with_name("note_exemplars.npz")
 EXEMPLAR_KINDS = ("objection", "pain")
