@@ -158,7 +158,8 @@ _UNIT_TABLE: dict[str, dict[tuple[str, ...], float]] = {
         ("quarter", "quarters"): 7889400,
         ("year", "years", "yr", "yrs"): 31557600,
     },
-    "percent": {("%", "percent", "pct"): 1},
+    # A multiple is a percentage: "10x the monthly budget" is "1,000% of it", "a 2x multiplier" 200%.
+    "percent": {("%", "percent", "pct"): 1, ("x", "times", "fold"): 100},
     "bytes": {
         ("kb", "kilobyte", "kilobytes"): 1e3,
         ("mb", "megabyte", "megabytes"): 1e6,
@@ -171,7 +172,6 @@ _UNIT_TABLE: dict[str, dict[tuple[str, ...], float]] = {
         ("pb", "petabyte", "petabytes"): 1e15,
     },
     "money": {("$", "usd", "dollars", "dollar", "eur", "euros"): 1},
-    "ratio": {("x", "times", "fold"): 1},  # "a 2x multiplier", "ten times the disk space"
 }
 _UNITS = {
     name: (dim, factor) for dim, table in _UNIT_TABLE.items() for names, factor in table.items() for name in names

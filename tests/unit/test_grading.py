@@ -116,6 +116,14 @@ def test_a_count_per_unit_of_time_is_a_rate_in_any_wording() -> None:
     assert [q.dim for q in quantities("backups every 30 seconds")] == ["time"]
 
 
+def test_a_multiple_is_a_percentage_so_a_figure_moved_between_kinds_is_caught() -> None:
+    assert quantities("10x the monthly budget") == quantities("1,000% of the monthly budget")
+    assert quantities("ten times the disk space") == [Quantity(1000.0, "percent")]
+    reference = "Soft alerts at 50% and 80% of the budget, and hard alerts at 2x and 5x of it."
+    assert not misplaced_figure("Soft alerts at 50% and 80% of the budget, hard ones at 200% and 500% of it.", reference)
+    assert misplaced_figure("Hard alerts at 50% and 80% of the budget, and soft alerts at 2x and 5x of it.", reference)
+
+
 def test_numbers_run_together_with_slashes_share_the_unit_after_them() -> None:
     assert quantities("7/30/90-day targets") == quantities("7 days, 30 days and 90 days")
     assert [q.value for q in quantities("alerts at 50/80/100%")] == [50.0, 80.0, 100.0]
