@@ -120,7 +120,8 @@ def test_a_multiple_is_a_percentage_so_a_figure_moved_between_kinds_is_caught() 
     assert quantities("10x the monthly budget") == quantities("1,000% of the monthly budget")
     assert quantities("ten times the disk space") == [Quantity(1000.0, "percent")]
     reference = "Soft alerts at 50% and 80% of the budget, and hard alerts at 2x and 5x of it."
-    assert not misplaced_figure("Soft alerts at 50% and 80% of the budget, hard ones at 200% and 500% of it.", reference)
+    right = "Soft alerts at 50% and 80% of the budget, hard ones at 200% and 500% of it."
+    assert not misplaced_figure(right, reference)
     assert misplaced_figure("Hard alerts at 50% and 80% of the budget, and soft alerts at 2x and 5x of it.", reference)
 
 
