@@ -106,9 +106,9 @@ _CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 
 
 def capitalised_names(names: Iterable[str]) -> tuple[str, ...]:
-    """The words in capitals of product and vendor names ("ZITADEL", "SAP" of "SAP Ariba"): names, not acronyms
-    a business buyer would have to know."""
-    return tuple(sorted({w for name in names if name for w in _CAPITALS.findall(name)}))
+    """Product and vendor names written in capitals as one word ("ZITADEL", "SAP"): names, not acronyms a business
+    buyer would have to know. A capitals word inside a longer name ("API" of "API Hub") stays an acronym."""
+    return tuple(sorted({name.strip() for name in names if _CAPITALS.fullmatch(name.strip())}))
 
 
 def jargon(

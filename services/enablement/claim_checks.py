@@ -164,7 +164,7 @@ NEGATION_COPY_SHARE = 0.75
 # Words that negate the next few words: negations, and verbs that say something stops or is missing.
 _NEGATOR = re.compile(
     r"^(?:not|no|never|none|nothing|nobody|cannot|lose|loses|lost|losing|lack|lacks|lacking|fail|fails|failed"
-    r"|stop|stops|stopped|unable|disable|disables|disabled|disabling|prevent|prevents|prevented)$|n't$",
+    r"|stop|stops|stopped|unable)$|n't$",
     re.I,
 )
 _TOKEN = re.compile(r"[A-Za-z][\w'\-]*(?:\.\w+)*")

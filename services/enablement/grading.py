@@ -158,8 +158,7 @@ _UNIT_TABLE: dict[str, dict[tuple[str, ...], float]] = {
         ("quarter", "quarters"): 7889400,
         ("year", "years", "yr", "yrs"): 31557600,
     },
-    # A multiple is a percentage: "10x the monthly budget" is "1,000% of it", "a 2x multiplier" 200%.
-    "percent": {("%", "percent", "pct"): 1, ("x", "times", "fold"): 100},
+    "percent": {("%", "percent", "pct"): 1},
     "bytes": {
         ("kb", "kilobyte", "kilobytes"): 1e3,
         ("mb", "megabyte", "megabytes"): 1e6,
@@ -172,6 +171,7 @@ _UNIT_TABLE: dict[str, dict[tuple[str, ...], float]] = {
         ("pb", "petabyte", "petabytes"): 1e15,
     },
     "money": {("$", "usd", "dollars", "dollar", "eur", "euros"): 1},
+    "ratio": {("x", "times", "fold"): 1},  # "a 2x multiplier", "ten times the disk space"
 }
 _UNITS = {
     name: (dim, factor) for dim, table in _UNIT_TABLE.items() for names, factor in table.items() for name in names
@@ -208,38 +208,60 @@ def _digits(token: str) -> float | None:
 
 
 # Numbers run together with slashes before one unit: "7/30/90-day targets", "75/90/100 percent" (each takes the
-# unit); two numbers that read as a fraction ("1/2 hour", "3/4 of a day") are left alone.
+# unit); two that read as a fraction before a unit are one figure ("1/2 hour" is half an hour).
 _SLASH_RUN = re.compile(r"(?<![\w/.])(\d[\d,]*(?:\.\d+)?(?:/\d[\d,]*(?:\.\d+)?)+)(\s*)(%|[A-Za-z]+\b)")
 
 
 def _spread_unit(match: re.Match[str]) -> str:
     numbers, space, unit = match.group(1).split("/"), match.group(2), match.group(3)
-    values = [_digits(n) for n in numbers]
-    fraction = len(numbers) == 2 and values[0] is not None and values[1] is not None and values[0] < values[1] <= 10
-    if unit.lower() not in _UNITS or fraction:
+    if unit.lower() not in _UNITS:
         return match.group(0)
+    values = [v for v in (_digits(n) for n in numbers) if v is not None]
+    if len(numbers) == len(values) == 2 and 0 < values[0] < values[1] <= 10:  # "1/2 hour" is half an hour
+        return f"{values[0] / values[1]:g}{space}{unit}"
     return ", ".join(f"{n}{space}{unit}" for n in numbers)
 
 
 _PER = frozenset(("per", "a", "an", "each", "every"))
+# Between a figure and its "per day" only what it counts may stand: a preposition or a time word ends the search
+# ("5 engineers for a month", "3 reviewers within a day" are no rates), and so does a time said as a point ("5
+# people a year ago", "50 seats a month later").
+_NOT_COUNTED = frozenset(
+    {"for", "within", "in", "after", "before", "over", "during", "by", "until", "since", "from", "to", "of", "on"}
+    | {"at", "ago", "than"}
+)
+_POINT_IN_TIME = frozenset(("ago", "later", "earlier", "before", "after", "old"))
 
 
 def _per_time(low: Sequence[str], flat: str, matches: Sequence[re.Match[str]], j: int) -> tuple[float, int] | None:
     """(seconds, index after it) of the time a count or amount ending before token j is counted per: "1,500 API
-    requests per minute", "$5 a month", "400/s"; at most three words of what is counted between them."""
-    for k in range(j, min(j + 4, len(low))):
-        gap = flat[matches[k - 1].end() : matches[k].start()]
-        if _PAUSE.search(gap):
+    requests per minute", "$5 a month", "$5 per seat per month", "400/s"; at most three words of what is counted
+    between them."""
+    k, end = j, min(j + 5, len(low))
+    while k < end:
+        if _PAUSE.search(flat[matches[k - 1].end() : matches[k].start()]):
             return None
-        if "/" in gap and low[k] in _UNITS and _UNITS[low[k]][0] == "time":
+        timed = low[k] in _UNITS and _UNITS[low[k]][0] == "time"
+        if "/" in flat[matches[k - 1].end() : matches[k].start()] and timed:
             return _UNITS[low[k]][1], k + 1
         if low[k] in _PER and k + 1 < len(low):
             unit, between = low[k + 1], flat[matches[k].end() : matches[k + 1].start()]
-            timed = unit in _UNITS and _UNITS[unit][0] == "time" and unit not in _ABBREVIATED
-            return (_UNITS[unit][1], k + 2) if timed and not _PAUSE.search(between) else None
+            if unit in _UNITS and _UNITS[unit][0] == "time" and unit not in _ABBREVIATED and not _PAUSE.search(between):
+                point = k + 2 < len(low) and low[k + 2] in _POINT_IN_TIME
+                return None if point else (_UNITS[unit][1], k + 2)
+            k += 2  # "per seat": what else it is counted per; keep looking for the time
+            continue
         if low[k][0].isdigit() or low[k] in _UNITS or low[k] in _WORD_NUMBERS or low[k] in _SCALE:
             return None
+        if low[k] in _NOT_COUNTED:
+            return None
+        k += 1
     return None
+
+
+def _counted(value: float, dim: str, per: tuple[float, int] | None) -> Quantity:
+    """A count or amount, or its rate per second when it is counted per unit of time."""
+    return Quantity(value / per[0], f"{dim}/time") if per else Quantity(value, dim)
 
 
 def quantities(text: str) -> list[Quantity]:
@@ -331,13 +353,13 @@ def quantities(text: str) -> list[Quantity]:
             continue
         if tok.startswith("$") or (i > 0 and toks[i - 1] == "$"):
             per = _per_time(low, flat, matches, j)
-            out.append(Quantity(value / per[0], "money/time") if per else Quantity(value, "money"))
+            out.append(_counted(value, "money", per))
             i = per[1] if per else j
             continue
         if j < len(toks) and "/" in flat[matches[j - 1].end() : matches[j].start()]:
             per = _per_time(low, flat, matches, j)  # "400/s", "20/min"
             if per:
-                out.append(Quantity(value / per[0], "count/time"))
+                out.append(_counted(value, "count", per))
                 i = per[1]
                 continue
         k = j
@@ -370,7 +392,7 @@ def quantities(text: str) -> list[Quantity]:
             # "one" alone is too often a pronoun to count; "a million" counts. A count per unit of time is a rate:
             # "1,500 requests per minute" is "25 a second" and not "1,500 per hour".
             per = _per_time(low, flat, matches, j)
-            out.append(Quantity(value / per[0], "count/time") if per else Quantity(value, "count"))
+            out.append(_counted(value, "count", per))
             measured = None  # "30 days ... 5 seats and up to 50": the count's own noun holds after it
             j = per[1] if per else j
         i = j
@@ -484,7 +506,8 @@ class Claims:
     asserted: list[str]  # what a right answer must say
     asides: list[str]  # parenthetical detail: not required
     ruled_out: list[str]  # what the reference says is not the case ("instead of X", "before that, X")
-    denied: list[str] = field(default_factory=list)  # what it denies beside a claim ("X, not Y": Y)
+    # What it denies beside a claim: ("X, not Y" -> (X, Y)), the denial cut at the next comma.
+    denied: list[tuple[str, str]] = field(default_factory=list)
 
 
 def claims_of(reference: str) -> Claims:
@@ -497,7 +520,7 @@ def claims_of(reference: str) -> Claims:
     flat = _SHORT_LEAD.sub(r"\1, ", _LEADING_ANSWER.sub("", flat), count=1)
     asserted: list[str] = []
     ruled: list[str] = []
-    denied: list[str] = []
+    denied: list[tuple[str, str]] = []
     for part in _SPLIT.split(flat):
         part = _CONNECTIVE.sub("", _LEADING_ANSWER.sub("", part.strip(" ,.;:"))).strip()
         if len(part.split()) < 2:
@@ -506,7 +529,7 @@ def claims_of(reference: str) -> Claims:
         if denial and len(part[: denial.start()].split()) >= 2:
             # The claim keeps its denial: a right answer often says both halves ("rather than when the quarter
             # closes"), and its credit is read against the whole.
-            denied.append(part[denial.end() :].strip(" ,"))
+            denied.append((part[: denial.start()].strip(" ,"), part[denial.end() :].split(",")[0].strip(" ,")))
         if asserted and _QUALIFIER.match(part):
             asserted[-1] = f"{asserted[-1]}, {part}"
             continue
@@ -522,17 +545,21 @@ def claims_of(reference: str) -> Claims:
     return Claims(asserted or [reference.strip()], asides, ruled, denied)
 
 
-def asserts_ruled_out(answer: str, ruled_out: Sequence[str]) -> bool:
-    """A clause of the answer, not negated, holds every content word of something the reference rules out, two
-    words or more ("the ttl option accepts absolute timestamps" for "only accepts durations, not absolute
-    timestamps"). What the answer itself rules out ("durations, not timestamps") is not asserted."""
+def asserts_ruled_out(answer: str, denied: Sequence[tuple[str, str]]) -> bool:
+    """A clause of the answer says what the reference denies beside a claim: it speaks of that claim (a content word
+    in common besides the denied ones), holds every content word of the denial (two words or more), and neither
+    negates nor sets anything aside ("the ttl option accepts absolute timestamps" for "the ttl option only accepts
+    durations, not absolute timestamps"; not "the primary database stays fast" for "exports run on the replica,
+    not the primary database"). What the answer itself denies ("durations, not timestamps") is not asserted."""
     asserted = claims_of(answer).asserted
-    for phrase in ruled_out:
+    for claim, phrase in denied:
         words = {w for w in content_words(phrase) if not w[0].isdigit()}
         if len(words) < 2:
             continue  # one word ("not from when it was triggered") recurs in right answers in another sense
+        about = content_words(claim) - words
         for clause in asserted:
-            if words <= content_words(clause) and negation_count(clause) % 2 == 0 and not _SET_ASIDE.search(clause):
+            said = content_words(clause)
+            if words <= said and about & said and negation_count(clause) == 0 and not _SET_ASIDE.search(clause):
                 return True
     return False
 
@@ -685,7 +712,7 @@ def measure_short_answer(
         says_ruled_out = len(ruled_v) and float((unit_v @ ruled_v.T).max()) > best_point
         if (
             says_ruled_out
-            or asserts_ruled_out(answer, [*derived.ruled_out, *derived.denied])
+            or asserts_ruled_out(answer, derived.denied)
             or negated_word(answer, reference)
             or antonym_conflict(answer, reference)
             or swapped_term(answer, reference)

@@ -102,9 +102,9 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
     stored = list(store.scroll(PointFilter(org_id=org), limit=1_000_000))
     chunk_text = {p.id: str(p.payload["text"]) for p in stored}
     # Names the pipeline reads as names, not jargon: the products the corpus is about and the competitors it names.
-    texts = [str(p.payload.get(k) or "") for p in stored for k in ("title", "text")]
+    corpus_texts = [str(p.payload.get(k) or "") for p in stored for k in ("title", "text")]
     named = {str(p.payload.get("product") or "") for p in stored} | {str(c.get("competitor") or "") for c in cases}
-    library_names = capitalised_names(display_name(n, texts) for n in sorted(named - {""}))
+    library_names = capitalised_names(display_name(n, corpus_texts) for n in sorted(named - {""}))
     systems = {
         "full pipeline": RetrievalOptions(),
         "pipeline ranking only": RetrievalOptions(),

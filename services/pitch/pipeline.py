@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -222,6 +222,7 @@ class TalkTrackPipeline:
         """`request` already carries the deal's context, segment and competitor (the service joins them)."""
         options = options or RetrievalOptions()
         now = utcnow()
+        profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid))
         warnings: list[str] = []
         # The I/O of the request (SQL checks of both snapshots, the competitor's notes) overlaps the model call;
         # then all CPU work runs in one worker thread, so the event loop only ever waits.
@@ -234,12 +235,7 @@ class TalkTrackPipeline:
             self._answer_material(org_id, deal, fingerprints),
             self._deal_notes(org_id, deal),
         )
-        # The product's and the competitor's own names are no jargon, even in capitals ("ZITADEL", "SAP").
-        names = [*library.product_names, request.competitor or ""]
-        if request.competitor and notes:
-            names.append(display_name(request.competitor, [str(p.payload.get("text", "")) for p in notes]))
-        profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid), capitalised_names(names))
-        features, competitor = await asyncio.to_thread(
+        features, competitor, profile = await asyncio.to_thread(
             self._compose, library, stories, notes, needs, need_vectors, request, persona, profile, options, now
         )
         section = None
@@ -348,8 +344,11 @@ class TalkTrackPipeline:
         profile: ToneProfile,
         options: RetrievalOptions,
         now: datetime,
-    ) -> tuple[list[Feature], CompetitorSection | None]:
-        """Ranking, feature selection, proof and the competitor section: the CPU work of a track (worker thread)."""
+    ) -> tuple[list[Feature], CompetitorSection | None, ToneProfile]:
+        """Ranking, feature selection, proof and the competitor section: the CPU work of a track (worker thread).
+        Also returns the tone profile with the library's product names, which are no jargon even in capitals
+        ("ZITADEL")."""
+        profile = replace(profile, names=capitalised_names(library.product_names))
         ranked = self._rank(library, needs, need_vectors, library.live(now), request, persona, options)
         terms = query_terms(n.text for n in needs if n.kind != "prior" or not request.context)
         features = self._select(library, ranked, profile, terms, request.max_features, options)
@@ -361,7 +360,7 @@ class TalkTrackPipeline:
         competitor = None
         if request.competitor and notes:
             competitor = self._competitor(request.competitor, notes, profile, deal_vectors)
-        return features, competitor
+        return features, competitor, profile
 
     async def _deal_notes(self, org_id: str, deal: DealInput | None) -> list[StoredPoint]:
         """The deal's note sentences with their vectors: only this deal's scope of the index is ever read."""
@@ -734,9 +733,11 @@ class TalkTrackPipeline:
             chunks = [
                 NoteChunk(p.id, str(p.payload.get("section", "")), str(p.payload.get("text", ""))) for p in points
             ]
+            # The competitor's own name is no jargon either ("SAP", as the notes write it).
+            said = replace(profile, names=tuple(sorted({*profile.names, *capitalised_names([shown])})))
             return _ReadNotes(
                 shown=shown,
-                items=read_notes(chunks, shown, ours, lambda t: _speakable(t, profile)),
+                items=read_notes(chunks, shown, ours, lambda t: _speakable(t, said)),
                 dense=[(p.id, np.asarray(p.dense, dtype=np.float32)) for p in points if p.dense is not None],
             )
 

@@ -46,12 +46,13 @@ LIBRARY = [
     _doc(
         "varno-from-oldgate",
         "competitor",
-        "Migrate from Oldgate to VARNO",
-        "## Introduction\n\nThis guide moves your suppliers, open purchase orders and approval history from Oldgate "
+        "Migrate from OLDGATE to VARNO",
+        "## Introduction\n\nThis guide moves your suppliers, open purchase orders and approval history from OLDGATE "
         "to VARNO. VARNO keeps each supplier's bank details and payment terms, so nobody has to be asked for them "
-        "again. Most teams finish the move in a single weekend.\n\n## Steps\n\nExport the Oldgate ledger as CSV "
+        "again. OLDGATE cannot take approvals on a phone, so managers wait until they are back at a desk. Most "
+        "teams finish the move in a single weekend.\n\n## Steps\n\nExport the OLDGATE ledger as CSV "
         "through its REST API. Load the file with the VARNO import CLI and check the JSON report.",
-        competitor="Oldgate",
+        competitor="OLDGATE",
     ),
 ]
 
@@ -75,7 +76,7 @@ async def test_a_business_buyer_hears_the_products_own_name_in_capitals_and_gets
         "persona": "cfo",
         "competitor": "oldgate",
         "context": "Finance checks supplier invoices against orders by hand and month-end close runs late. "
-        "They run Oldgate today and fear the move will lose supplier details.",
+        "They run OLDGATE today and fear the move will lose supplier details.",
     }
     response = await app.post("/pitch/v1/talk-tracks", json=body, headers=REP)
     assert response.status_code == 200, response.text
@@ -83,13 +84,15 @@ async def test_a_business_buyer_hears_the_products_own_name_in_capitals_and_gets
     said = [p["text"] for f in track["features"] for p in f["points"]]
     assert any("VARNO" in t for t in said), said  # before: every sentence naming the product read as jargon
     section = track["competitor"]
-    assert section["name"] == "Oldgate"
+    assert section["name"] == "OLDGATE"  # as the notes write it
+    wins = [p["text"] for p in section["where_we_win"]]
+    assert any(t.startswith("OLDGATE cannot take approvals") for t in wins), wins  # its name is no acronym
     cited = [p["citation"]["external_id"] for p in section["where_we_win"]]
     cited += [o["response"]["citation"]["external_id"] for o in section["objections"]]
     assert "varno-from-oldgate" in cited, section
     # Real acronyms still stay out of what a CFO hears: the CSV, REST API, CLI and JSON sentences, the JWT one.
     cfo = built_in()["cfo"]
-    tone = ToneProfile(cfo.tone, tuple(cfo.prefer), tuple(cfo.avoid), ("VARNO",))
+    tone = ToneProfile(cfo.tone, tuple(cfo.prefer), tuple(cfo.avoid), ("OLDGATE", "VARNO"))
     texts = said + [p["text"] for p in section["where_we_win"]] + [o["response"]["text"] for o in section["objections"]]
     assert all(tone.jargon(t) is None for t in texts), texts
     assert not any(term in t for t in texts for term in ("CSV", "API", "CLI", "JSON", "JWT"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.core.tokens import model_path
@@ -115,6 +116,15 @@ _PERSON_BEFORE = re.compile(
 _ROLE_BEFORE = re.compile(
     r"\b(?:head|director|dir|vp|svp|evp|avp|chief|manager|mgr|lead|officer)\.?(?:\s+(?:of|for)|,)?\s+$", re.I
 )
+# Countries, their people, states and provinces, sales regions and large cities (places.txt): "a penalty in
+# Oregon", "their Canadian staff", "EMEA", "the Stockholm team" name no product.
+PLACES = frozenset(
+    line.strip()
+    for line in (Path(__file__).with_name("places.txt")).read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+# A tax or visa form ("W-2", "W-2s", "H-2B", "I-9") is no product.
+_FORM = re.compile(r"[A-Z]-\d{1,4}[A-Z]?s?")
 # A place: "their London office", "Stockholm visit", "in Norway/EU".
 _PLACE_AFTER = re.compile(r"^(?:\s+(?:office|offices|visit|hq|headquarters|branch|campus)\b|\s*/\s*(?:EU|EEA|UK|US)\b)")
 _PLACE_AFTER_REGION = re.compile(r"\b(?:EU|EEA|UK|US)\s*/\s*$")
@@ -526,6 +536,8 @@ def _name_kind(
     before, after = text[:start], text[end:]
     if not _could_be_system(text, start, phrase, facts):
         return None
+    if phrase.lower().removesuffix("'s") in PLACES or _FORM.fullmatch(phrase):
+        return None  # "Oregon", "Canadian", "EMEA"; "W-2", "H-2B"
     if _ROLE_BEFORE.search(before) or _PLACE_BEFORE.search(before):
         return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
     if _PLACE_AFTER.match(after) or _PLACE_AFTER_REGION.search(before):
