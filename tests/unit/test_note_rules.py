@@ -303,6 +303,12 @@ def test_regulators_frameworks_and_metrics_are_no_systems_but_regulations_are() 
     assert _names("BANT recap: ARPU is flat, AOV down") == []
 
 
+def test_places_and_tax_forms_are_no_systems() -> None:
+    assert _names("paid a penalty in Oregon, and their Canadian staff are on Gusto") == [("system", "Gusto")]
+    assert _names("EMEA runs Workday, APAC runs spreadsheets") == [("system", "Workday")]
+    assert _names("W-2s and H-2B visas are tracked in Sage") == [("system", "Sage")]
+
+
 def test_initials_and_names_shown_to_be_people_are_no_systems() -> None:
     assert _names("MT asked whether Klaviyo can sync") == [("system", "Klaviyo")]
     assert _names("MT: fine with Klaviyo") == [("system", "Klaviyo")]
