@@ -33,7 +33,7 @@ def test_a_sentence_the_rules_miss_is_an_objection_by_its_neighbours(embedder: A
 
 
 def test_a_pain_the_rules_miss_is_found_by_its_neighbours_and_a_fact_is_not(embedder: Any) -> None:
-    text = "Stock counts are done on paper twice a year."
+    text = "Stock counts are done with a clipboard twice a year."  # "on paper" is a pain cue of the rules since v8
     assert NoteAnalyser(embedder.embed).analyse(text, FACTS)[1]["pains"] == []
     analyser = NoteAnalyser(embedder.embed, load_exemplars())
     assert [(p["kind"], p["text"]) for p in analyser.analyse(text, FACTS)[1]["pains"]] == [("pain", text)]
