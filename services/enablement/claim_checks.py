@@ -168,8 +168,8 @@ _NEGATOR = re.compile(
     re.I,
 )
 _TOKEN = re.compile(r"[A-Za-z][\w'\-]*(?:\.\w+)*")
-# A name in code or a constant ("TASK_RUN_STALLED_EXECUTING", "heartbeats.yield", "maxDuration") is one token and
-# no word a negator bears on: "stopped with TASK_RUN_STALLED_EXECUTING" says nothing against a "task".
+# A name in code or a constant ("JOB_TIMED_OUT", "queue.pause", "retryLimit") is one token and no word a negator
+# bears on: "stopped with JOB_TIMED_OUT" says nothing against a "job".
 _IDENTIFIER = re.compile(r"[_.]|[a-z][A-Z]")
 
 

@@ -234,8 +234,8 @@ _POINT_IN_TIME = frozenset(("ago", "later", "earlier", "before", "after", "old")
 
 
 def _per_time(low: Sequence[str], flat: str, matches: Sequence[re.Match[str]], j: int) -> tuple[float, int] | None:
-    """(seconds, index after it) of the time a count or amount ending before token j is counted per: "1,500 API
-    requests per minute", "$5 a month", "$5 per seat per month", "400/s"; at most three words of what is counted
+    """(seconds, index after it) of the time a count or amount ending before token j is counted per: "3,000 webhook
+    calls per minute", "$5 a month", "$5 per seat per month", "400/s"; at most three words of what is counted
     between them."""
     k, end = j, min(j + 5, len(low))
     while k < end:
@@ -390,7 +390,7 @@ def quantities(text: str) -> list[Quantity]:
             out.append(Quantity(value * measured[1], measured[0]))
         elif digit or not alone:
             # "one" alone is too often a pronoun to count; "a million" counts. A count per unit of time is a rate:
-            # "1,500 requests per minute" is "25 a second" and not "1,500 per hour".
+            # "3,000 calls per minute" is "50 a second" and not "3,000 per hour".
             per = _per_time(low, flat, matches, j)
             out.append(_counted(value, "count", per))
             measured = None  # "30 days ... 5 seats and up to 50": the count's own noun holds after it
@@ -484,7 +484,7 @@ _RULED_OUT = re.compile(
     r"|in place of)\b",
     re.I,
 )
-# "only reorders your own runs, not other organizations'": what the reference denies; not "not just", "not only"
+# "exports run on the replica, not the primary database": what the reference denies; not "not just", "not only"
 # (which add).
 _DENIED = re.compile(r",\s+not\s+(?!(?:just|only|merely|simply|even|necessarily|always|all|every|yet)\b)", re.I)
 # A clause that sets something aside without a negator word ("revenue recognition and cash are out of scope").
@@ -548,8 +548,8 @@ def claims_of(reference: str) -> Claims:
 def asserts_ruled_out(answer: str, denied: Sequence[tuple[str, str]]) -> bool:
     """A clause of the answer says what the reference denies beside a claim: it speaks of that claim (a content word
     in common besides the denied ones), holds every content word of the denial (two words or more), and neither
-    negates nor sets anything aside ("the ttl option accepts absolute timestamps" for "the ttl option only accepts
-    durations, not absolute timestamps"; not "the primary database stays fast" for "exports run on the replica,
+    negates nor sets anything aside ("the importer takes CSV files as well as spreadsheets" for "the importer only
+    takes spreadsheets, not CSV files"; not "the primary database stays fast" for "exports run on the replica,
     not the primary database"). What the answer itself denies ("durations, not timestamps") is not asserted."""
     asserted = claims_of(answer).asserted
     for claim, phrase in denied:
