@@ -743,6 +743,8 @@ def test_what_already_went_wrong_and_work_by_hand_are_pains(sentence: str) -> No
         "Zero mistakes since go-live.",
         "Onboarding took us a week, which was fine.",
         "Findings from the pilot were positive.",
+        "No errors since the new scanners went in.",
+        "Their current system holds up well at peak.",
     ],
 )
 def test_good_news_and_our_own_steps_are_no_pains(sentence: str) -> None:

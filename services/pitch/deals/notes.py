@@ -103,11 +103,11 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"off by (~|about |around )?\d+|not getting (\w+ ){0,2}out of|"
         # what already went wrong (penalties, mistakes, audit findings, people quitting or upset), and work done by
         # hand named by its medium or its cost in someone's time
-        r"penalt\w*|fined|(?<!zero )(?<!no )mistakes?|errors|late (approvals?|payments?|filings?|fees?)|"
+        r"penalt\w*|fined|(?<!zero )(?<!no )(mistakes?|errors)|late (approvals?|payments?|filings?|fees?)|"
         r"missed (filings?|deadlines?|payments?)|audit\w* (flagged|found)|(a|an|audit) finding|"
         r"quit (over|because|after)|(has|have|had|just) quit|angry|upset|scared|re-?key\w*|hand-?key\w*|chasing|"
         r"on paper|whiteboard|group (text|chat)|(fees?|prices?|costs?|premiums?|rates?|bills?) (went|have gone|"
-        r"has gone) up|overpa(y|id|ying)|underpa(y|id|ying|yment)|hold(s|ing)? up|"
+        r"has gone) up|overpa(y|id|ying)|underpa(y|id|ying|yment)|hold(s|ing)? up (the|their|our|every)|"
         r"(takes?|took) (her|him|them|me|\d+ (ppl|people)) |\d+([-\u2013]\d+)? (hrs?|hours) (every|each|a|per)\b)\b",
         re.I,
     ),
