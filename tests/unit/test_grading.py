@@ -1,7 +1,7 @@
 """Grading rules that do not need the model: choice credit, figures in any wording, yes/no, opposites, claims.
 
 The embedding here is a hash (unrelated texts sit near cosine 0), so any credit a test sees comes from the
-rule under test, not from meaning; tests/integration/test_enablement_grading.py grades with the real model."""
+rule under test, not from meaning; tests/integration/test_enablement_attempts.py grades with the real model."""
 
 from __future__ import annotations
 
