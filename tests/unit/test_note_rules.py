@@ -269,6 +269,11 @@ def test_a_system_they_run_is_no_competitor(text: str) -> None:
         ("they've also had three calls with Brevique", [("competitor", "Brevique")]),
         ("the CFO floated Lanternly as the cheaper option", [("competitor", "Lanternly")]),
         ("also bidding: Ember", [("competitor", "Ember")]),
+        ("Also in the running: Corvane.", [("competitor", "Corvane")]),
+        ("eval'ing Quillmark Payroll in parallel", [("competitor", "Quillmark Payroll")]),
+        ("Tessivo came up internally as an option.", [("competitor", "Tessivo")]),
+        ("Brellin is the other finalist.", [("competitor", "Brellin")]),
+        ("They had demos from Pelorix and from Brevique.", [("competitor", "Pelorix"), ("competitor", "Brevique")]),
         # A name chained to a competitor in a sentence that frames alternatives.
         (
             "also talking to Brightwater and Quintessa",

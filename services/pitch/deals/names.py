@@ -188,7 +188,7 @@ _CHAIN = re.compile(r"(?:,|\band|\bor|\+|/|&)\s*$")
 _EVALUATING = re.compile(
     r"\b(?:evaluating|also (?:looking at|talking to|considering|evaluating|speaking (?:with|to|w/))|looking at|"
     r"comparing (?:us )?(?:with|w/|to|against)|talking (?:to|with|w/)|in talks (?:with|w/)|bake-?off (?:with|w/|"
-    r"against)|vs\.?|versus|against|demoing|(?:also )?(?:pitching|bidding|competing)\s*:|"
+    r"against)|vs\.?|versus|against|demoing|(?:also )?(?:pitching|bidding|competing|in the running)\s*:|eval'?ing|"
     # the customer's own calls with another vendor: "they've also had two calls with X"
     r"(?:they|she|he)(?:'ve| have| had)? (?:also |already )?(?:had|held|taken) (?:\w+ ){0,2}(?:calls?|meetings?|"
     r"demos?|conversations?|sessions?) (?:with|w/)|"
@@ -228,15 +228,19 @@ _SYSTEM_BEFORE_PLACE = re.compile(
 )
 _CHAIN_AFTER = re.compile(r"^\s*(?:,|\+|/|&|\band\b|\bor\b)\s*$")
 # After a competitor's name, the rest of its name may come first: "Brightwater Cloud and X".
-_CHAIN_AFTER_RIVAL = re.compile(r"^(?:\s+[A-Z][\w&.-]*)*\s*(?:,|\+|/|&|\band\b|\bor\b)\s*$")
+_CHAIN_AFTER_RIVAL = re.compile(
+    r"^(?:\s+[A-Z][\w&.-]*)*\s*(?:,|\+|/|&|\band\b|\bor\b)(?:\s+(?:from|with|w/))?\s*$"  # "from X and from Y"
+)
 # Evaluation cues after a name: "Cartolux, a smaller vendor", "X pitched them", "X quoted less".
 _COMPETITOR_AFTER = re.compile(
     r"^\s*(?:,\s*(?:a|an|another)\s+(?:\w+\s+){0,2}(?:vendor|startup|provider|competitor|player|tool|platform)\b|"
     r"\s(?:pitched|quoted|came in|demoed|is cheaper|was cheaper|undercut|(?:is |are )?(?:also )?(?:pitching|bidding|"
     r"quoting)|(?:is |are |was )?(?:also |both )?(?:on|in) (?:the|their|our) (?:short|long)[- ]?list|(?:is |was )?in "
     r"the running)|\s+in (?:a|the|their) (?:poc|pilot|trial|bake-?off)\b|"
-    # "floated X as the cheaper option", "X as an alternative"
-    r"\s+as (?:a|an|the) (?:\w+ ){0,2}(?:option|alternative|choice)\b)",
+    # "floated X as the cheaper option", "X as an alternative", "X came up internally as an option", "X is the
+    # other finalist"
+    r"\s+(?:came up (?:\w+ ){0,2})?as (?:a|an|the) (?:\w+ ){0,2}(?:option|alternative|choice)\b|"
+    r"\s+(?:is|was) (?:the|another|one) (?:other )?finalist\b)",
     re.I,
 )
 

@@ -38,7 +38,9 @@ ANALYSER_VERSION = 8  # 2: structure, roles, lower-case products, deadlines; 3: 
 # and deadlines whose clause names no meeting are no next step, "same time next week", the vendor they had or have
 # for the same job is a competitor; 7: objections, pains and goals by their nearest labelled sentences when the app
 # passes the exemplars (README "Deals"); 8: what already went wrong (penalties, mistakes, audit findings) and work
-# by hand named by its medium or its hours are pains, exemplars from eight sets
+# by hand named by its medium or its hours are pains, places and tax forms are no systems, more frames of an
+# alternative ("in the running:", "eval'ing", "is the other finalist", "came up as an option"), exemplars from eight
+# sets
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
