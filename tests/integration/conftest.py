@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from services.core.context import AppContext
 from services.core.settings import Settings
 from services.main import create_app
-from tests.conftest import token
+from tests.conftest import settings_for_tests, token
 
 JOB_TIMEOUT_S = 180
 
@@ -66,3 +68,17 @@ def feature_doc(external_id: str, *, body: str | None = None, **extra: Any) -> d
         "content": content,
         **extra,
     }
+
+
+@asynccontextmanager
+async def app_with_library(
+    data_dir: Path, redis_url: str, org: str, documents: list[dict[str, Any]]
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    """A running app (embedded mode) whose organisation `org` has `documents` ingested through the real pipeline."""
+    async with AsyncTestClient(
+        app=create_app(settings_for_tests(data_dir, REDIS_URL=redis_url)), timeout=120
+    ) as client:
+        batch = await client.post("/ingest/v1/documents/batch", json={"documents": documents}, headers=token(org))
+        assert batch.status_code == 202, batch.text
+        assert (await wait_job(client, batch.json()["job_id"], org=org))["status"] == "succeeded"
+        yield client

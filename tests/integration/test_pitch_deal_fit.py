@@ -12,10 +12,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from services.core.tone import ToneProfile
-from services.main import create_app
 from services.pitch.personas import built_in
-from tests.conftest import settings_for_tests, token
-from tests.integration.conftest import wait_job
+from tests.conftest import token
+from tests.integration.conftest import app_with_library
 
 pytestmark = pytest.mark.integration
 ORG = "tidewell"
@@ -123,11 +122,7 @@ LIBRARY = [
 async def app(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, embedder: Any
 ) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = settings_for_tests(tmp_path_factory.mktemp("dealfit"), REDIS_URL=redis_url)
-    async with AsyncTestClient(app=create_app(settings), timeout=120) as client:
-        batch = await client.post("/ingest/v1/documents/batch", json={"documents": LIBRARY}, headers=token(ORG))
-        assert batch.status_code == 202, batch.text
-        assert (await wait_job(client, batch.json()["job_id"], org=ORG))["status"] == "succeeded"
+    async with app_with_library(tmp_path_factory.mktemp("dealfit"), redis_url, ORG, LIBRARY) as client:
         yield client
 
 
