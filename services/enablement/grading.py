@@ -487,10 +487,9 @@ _RULED_OUT = re.compile(
 # "exports run on the replica, not the primary database": what the reference denies; not "not just", "not only"
 # (which add).
 _DENIED = re.compile(r",\s+not\s+(?!(?:just|only|merely|simply|even|necessarily|always|all|every|yet)\b)", re.I)
-# A clause that sets something aside without a negator word ("revenue recognition and cash are out of scope").
-_SET_ASIDE = re.compile(
-    r"\b(?:out of scope|outside|exclud\w*|except|other than|beyond|not|rather than|instead of)\b", re.I
-)
+# A clause that sets something aside without a negator word ("revenue recognition and cash are out of scope"; a
+# negator is counted apart, and "rather than", "instead of" never stay in an asserted claim).
+_SET_ASIDE = re.compile(r"\b(?:out of scope|outside|exclud\w*|except|other than|beyond)\b", re.I)
 # "No.", "Yes, ...", "No to both:" open an answer; "No more than 8" does not.
 _LEADING_ANSWER = re.compile(r"^(?:yes|no)(?:\s+to\s+(?:both|all|either))?(?:[,.;:!]\s*|\s*$)", re.I)
 # A short lead before a colon is the clause's own adverbial ("By geo-routing: requests go to the closest ..."),

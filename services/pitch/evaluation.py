@@ -88,7 +88,7 @@ def top3_overlap(tracks: dict[str, list[tuple[str, list[str]]]]) -> float:
 async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_path: Path | None) -> dict[str, Any]:
     from services.core.db import create_engine, session_factory
     from services.core.embeddings import EmbeddingCache, get_embedder
-    from services.core.sales import capitalised_names, display_name
+    from services.core.sales import capitalised_names
     from services.core.tone import ToneProfile
     from services.core.vectorstore import PointFilter, open_store
     from services.pitch.personas import built_in
@@ -99,12 +99,9 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
     engine = create_engine(settings.database_url)
     store = open_store(settings)
     pipeline = TalkTrackPipeline(store, session_factory(engine), EmbeddingCache(get_embedder))
-    stored = list(store.scroll(PointFilter(org_id=org), limit=1_000_000))
-    chunk_text = {p.id: str(p.payload["text"]) for p in stored}
-    # Names the pipeline reads as names, not jargon: the products the corpus is about and the competitors it names.
-    corpus_texts = [str(p.payload.get(k) or "") for p in stored for k in ("title", "text")]
-    named = {str(p.payload.get("product") or "") for p in stored} | {str(c.get("competitor") or "") for c in cases}
-    library_names = capitalised_names(display_name(n, corpus_texts) for n in sorted(named - {""}))
+    chunk_text = {p.id: str(p.payload["text"]) for p in store.scroll(PointFilter(org_id=org), limit=1_000_000)}
+    # The names the pipeline reads as names, not jargon, taken from the same snapshot it reads them from.
+    products = (await pipeline.library.get(org, "feature")).product_names
     systems = {
         "full pipeline": RetrievalOptions(),
         "pipeline ranking only": RetrievalOptions(),
@@ -147,15 +144,17 @@ async def _evaluate(settings: Any, org: str, cases: list[dict[str, Any]], run_pa
         quality["feature_points"] += len(feature_points)
         quality["limitations"] += sum(is_limitation(p.text) for p in feature_points)
         if track.tone.value == "business":
-            profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid), library_names)
+            rival = [track.competitor.name] if track.competitor else []  # as the pipeline read its notes
+            names = capitalised_names([*products, *rival])
+            profile = ToneProfile(persona.tone, tuple(persona.prefer), tuple(persona.avoid), names)
             said = [p.text for p in texts] + track.discovery_questions
             if track.competitor:
                 said += [o.objection for o in track.competitor.objections]
             quality["business_texts"] += len(said)
             quality["jargon"] += sum(1 for t in said if profile.jargon(t))
-            names = [f.heading or f.title for f in track.features]
-            quality["business_names"] += len(names)
-            quality["jargon_names"] += sum(1 for t in names if profile.jargon(t))
+            headings = [f.heading or f.title for f in track.features]
+            quality["business_names"] += len(headings)
+            quality["jargon_names"] += sum(1 for t in headings if profile.jargon(t))
         note_cited = False
         if case.get("competitor_note"):
             competitor_cases += 1
