@@ -486,7 +486,9 @@ _RULED_OUT = re.compile(
 )
 # "exports run on the replica, not the primary database": what the reference denies; not "not just", "not only"
 # (which add).
-_DENIED = re.compile(r",\s+not\s+(?!(?:just|only|merely|simply|even|necessarily|always|all|every|yet)\b)", re.I)
+_NOT_ADDING = r"not\s+(?!(?:just|only|merely|simply|even|necessarily|always|all|every|yet)\b)"
+_DENIED = re.compile(r",\s+" + _NOT_ADDING, re.I)
+_DENIED_ASIDE = re.compile(r"\s*" + _NOT_ADDING + r"(.+)", re.I)  # "(not open source)"
 # A clause that sets something aside without a negator word ("revenue recognition and cash are out of scope"; a
 # negator is counted apart, and "rather than", "instead of" never stay in an asserted claim).
 _SET_ASIDE = re.compile(r"\b(?:out of scope|outside|exclud\w*|except|other than|beyond)\b", re.I)
@@ -515,6 +517,12 @@ def claims_of(reference: str) -> Claims:
     a qualifier ("even via the load balancer") stays with its clause and a short lead ("By geo-routing:") with
     the clause it introduces."""
     asides = [m.strip() for m in _PAREN.findall(reference) if len(m.split()) >= 2]
+    # "available in Enterprise and Cloud (not open source)": an aside that denies is a denial of its clause.
+    parenthesised = [
+        (re.split(r"[.;:]\s", reference[: m.start()])[-1].strip(" ,"), denial.group(1).split(",")[0].strip())
+        for m in _PAREN.finditer(reference)
+        if (denial := _DENIED_ASIDE.match(m.group(1)))
+    ]
     flat = re.sub(r"\s+([,.;:])", r"\1", " ".join(_PAREN.sub(" ", reference).split()))
     flat = _SHORT_LEAD.sub(r"\1, ", _LEADING_ANSWER.sub("", flat), count=1)
     asserted: list[str] = []
@@ -541,7 +549,7 @@ def claims_of(reference: str) -> Claims:
                 asserted.append(before)
             continue
         asserted.append(part)
-    return Claims(asserted or [reference.strip()], asides, ruled, denied)
+    return Claims(asserted or [reference.strip()], asides, ruled, denied + parenthesised)
 
 
 def asserts_ruled_out(answer: str, denied: Sequence[tuple[str, str]]) -> bool:
@@ -550,7 +558,7 @@ def asserts_ruled_out(answer: str, denied: Sequence[tuple[str, str]]) -> bool:
     negates nor sets anything aside ("the importer takes CSV files as well as spreadsheets" for "the importer only
     takes spreadsheets, not CSV files"; not "the primary database stays fast" for "exports run on the replica,
     not the primary database"). What the answer itself denies ("durations, not timestamps") is not asserted."""
-    asserted = claims_of(answer).asserted
+    asserted = claims_of(answer.replace("-", " ")).asserted  # "open-source" says "open source"
     for claim, phrase in denied:
         words = {w for w in content_words(phrase) if not w[0].isdigit()}
         if len(words) < 2:

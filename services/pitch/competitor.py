@@ -103,6 +103,10 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
             s for s in spans if 6 <= len(s.text.split()) <= 60 and not s.text.endswith(("?", ":")) and say(s.text)
         ]
         side = heading_side(heading, ours, theirs) if heading else None
+        if side is None and chunk.section:
+            # A subsection under "Why Acme" or "Acme highlights for ..." speaks for the side its parent announces.
+            ancestors = [h.strip().strip(_QUOTES) for h in chunk.section.split(" > ")[:-1]]
+            side = next((s for s in (heading_side(h, ours, theirs) for h in reversed(ancestors)) if s), None)
         if side == "theirs":
             for s in usable:
                 # A sentence about us first under their strengths is the page's reply ("we are free up to ...,

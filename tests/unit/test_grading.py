@@ -202,6 +202,18 @@ def test_what_the_reference_denies_beside_a_claim_must_not_be_asserted() -> None
     assert grade_short_answer(wrong, reference, [], hash_embed).contradiction == "opposite"
 
 
+def test_a_denial_in_parentheses_denies_its_clause() -> None:
+    reference = "It emails dashboards as PDFs on a schedule; it ships in the Business and Cloud editions (not open "
+    reference += "source)."
+    claims = claims_of(reference)
+    assert claims.denied == [("it ships in the Business and Cloud editions", "open source")]
+    # Hyphenated, the denied words are said all the same.
+    hyphenated = "It emails PDFs on a schedule, and it ships in the free open-source edition."
+    assert asserts_ruled_out(hyphenated, claims.denied)
+    assert not asserts_ruled_out("Only the paid editions ship it; the open-source one does not.", claims.denied)
+    assert claims_of("Syncs run hourly (not just nightly).").denied == []
+
+
 def test_claims_keep_qualifiers_and_no_as_a_quantifier() -> None:
     # "No more than" is part of the claim, not an answer to a yes/no question.
     assert claims_of("No more than 8 jobs running concurrently, and each job under 10 minutes.").asserted == [
@@ -366,6 +378,7 @@ def test_an_antonym_in_the_aligned_clause_is_the_opposite_claim() -> None:
     assert antonym_conflict("The proxy only serves reads.", "The proxy serves every request.")
     assert not antonym_conflict("It only polls once a minute.", "It polls once every five mins.")
     assert antonym_conflict("Backups run only on Sundays.", "Backups run every day.")  # "every day" is no interval
+    assert antonym_conflict("Scheduled exports stop at once.", "Scheduled exports continue to run.")
 
 
 def test_a_misplaced_figure_or_an_antonym_earns_nothing_under_the_combiner() -> None:

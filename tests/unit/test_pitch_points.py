@@ -128,3 +128,17 @@ def test_strength_headings_are_read_by_whose_name_they_carry() -> None:
     assert stronger == ["Quarry offers a personalization engine powered by machine learning."]
     # A question heading is the buyer's question as written, not "How do you compare with Quarry on how is ...?".
     assert [question for question, _ in handling.objections] == ["How is Acme different from Quarry?"]
+
+
+def test_a_subsection_speaks_for_the_side_its_parent_heading_announces() -> None:
+    """Comparison pages group our strengths under "Why Acme" or "Acme highlights for ..." with a subsection per
+    topic whose sentences do not repeat our name; they are ours all the same."""
+    chunk = NoteChunk(
+        "c1",
+        "Acme vs Quarry > Acme highlights for retail teams > Reaching people outside the tool",
+        "Dashboard subscriptions deliver results by email every morning.",
+    )
+    neutral = NoteChunk("c2", "Acme vs Quarry > What is Quarry?", "Quarry is a reporting tool for finance teams.")
+    handling = handle([chunk, neutral], "Quarry", ["Acme"], {}, lambda _t: True)
+    assert [q.text for q in handling.where_we_win] == [chunk.text]
+    assert handling.where_they_are_stronger == []
