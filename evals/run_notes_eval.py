@@ -10,7 +10,8 @@ lists were revised once after reading the misses of the whole set, so neither ha
 `--set PATH` measures another set:
 `heldout.jsonl` to `heldout5.jsonl` and `heldout7.jsonl` were each written blind and measured blind, then the
 analyser was developed on their misses, so they are tuning sets now; `heldout6.jsonl` (misses never read) and
-`heldout8.jsonl` (the blind one) are not.
+`heldout8.jsonl` (the blind one) are not; `heldout9.jsonl` had the misses of its half A (odd-numbered notes) read
+for ANALYSER_VERSION 9, never those of half B.
 
 Matching rule: a sentence item (pain, objection) matches a label of its kind when the sentence contains the
 label's text, the label contains the sentence, or the sentence holds at least 60% of the label's content words

@@ -312,6 +312,10 @@ def test_places_and_tax_forms_are_no_systems() -> None:
     assert _names("paid a penalty in Oregon, and their Canadian staff are on Gusto") == [("system", "Gusto")]
     assert _names("EMEA runs Workday, APAC runs spreadsheets") == [("system", "Workday")]
     assert _names("W-2s and H-2B visas are tracked in Sage") == [("system", "Sage")]
+    # A name listed after a known place is a place; abbreviations in the plural are things of a kind.
+    assert _names("staff in London, Stockport and São Paulo are paid through Deputy") == [("system", "Deputy")]
+    assert _names("they store SSNs and CBAs in Paycor") == [("system", "Paycor")]
+    assert ("system", "GDPR") in _names("all data must stay in Norway/EU, GDPR + DPIA before any pilot")
 
 
 def test_initials_and_names_shown_to_be_people_are_no_systems() -> None:
@@ -559,6 +563,23 @@ def test_what_breaks_misses_or_is_longed_for_is_a_pain_or_goal(sentence: str) ->
 @pytest.mark.parametrize(
     "sentence",
     [
+        "The office manager spends every other sunday night fixing timesheets.",
+        "Last year they had to file a correction with the tax office.",
+        "They failed an internal audit on their onboarding files in June.",
+        "The invoicing tool was built for 50 people, not 900.",
+        "Drivers go over their hour limits without anyone noticing.",
+        "A filing got kicked back by the county and held up a $180k payment.",
+        "There was a pay error on 62 bonus payments in March.",
+        "She spends Mondays printing pay stubs for the floor staff.",
+    ],
+)
+def test_what_had_to_be_put_right_or_was_outgrown_is_a_pain(sentence: str) -> None:
+    assert _texts(_analyse(sentence), "pains") == [sentence]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
         "He wants a proposal with a short pilot.",
         "She wants to see a reference customer in retail.",
         "Their analyst leaves in March.",
@@ -754,3 +775,23 @@ def test_what_already_went_wrong_and_work_by_hand_are_pains(sentence: str) -> No
 )
 def test_good_news_and_our_own_steps_are_no_pains(sentence: str) -> None:
     assert _texts(_analyse(sentence), "pains") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rivals"),
+    [
+        ("finalists they're looking at: Payvane Pro, Quillroll, and us", ["Payvane Pro", "Quillroll"]),
+        ("He's also been talking to a rep from Quillroll.", ["Quillroll"]),
+        ("evaluated Brightwork for the UK side; now benchmarking us against Payvane", ["Brightwork", "Payvane"]),
+        ("the CPA suggested Payvane, so that's what we're up against.", ["Payvane"]),
+        ("the Payvane guy quoted me less", ["Payvane"]),
+        ("payvane in the running for the smaller sites", ["payvane"]),
+    ],
+)
+def test_frames_of_an_alternative(text: str, rivals: list[str]) -> None:
+    assert [name for kind, name in _names(text) if kind == "competitor"] == rivals
+
+
+def test_our_own_calls_and_an_incumbents_rep_are_no_alternative() -> None:
+    assert not [kind for kind, _ in _names("We booked a call with Priya Raman for Tuesday.") if kind == "competitor"]
+    assert _names("the Payvane rep says an upgrade fixes it") == [("system", "Payvane")]

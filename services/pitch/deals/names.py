@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,6 +124,16 @@ PLACES = frozenset(
     for line in (Path(__file__).with_name("places.txt")).read_text(encoding="utf-8").splitlines()
     if line.strip() and not line.startswith("#")
 )
+# Abbreviations in the plural name things of a kind ("SSNs", "CBAs", "APIs"), never one product.
+_PLURAL_ABBREVIATION = re.compile(r"[A-Z]{2,}s")
+
+
+def _is_place(phrase: str) -> bool:
+    """A place of the list, accents aside ("São Paulo")."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", phrase) if not unicodedata.combining(c))
+    return plain.lower().removesuffix("'s") in PLACES
+
+
 # A tax or visa form ("W-2", "W-2s", "H-2B", "I-9") is no product.
 _FORM = re.compile(r"[A-Z]-\d{1,4}[A-Z]?s?")
 # A place: "their London office", "Stockholm visit", "in Norway/EU".
@@ -192,6 +203,8 @@ _EVALUATING = re.compile(
     # the customer's own calls with another vendor: "they've also had two calls with X"
     r"(?:they|she|he)(?:'ve| have| had)? (?:also |already )?(?:had|held|taken) (?:\w+ ){0,2}(?:calls?|meetings?|"
     r"demos?|conversations?|sessions?) (?:with|w/)|"
+    # "finalists are X and Y", "a rep from X", "evaluated X"
+    r"finalists?(?: are| include)?|(?:sales )?(?:rep|salesperson|account exec\w*) (?:from|at)|evaluated|"
     r"incumbent(?: is)?|shortlist(?:ed)?(?: includes)?|alternatives? (?:like|such as|is|are)|demoed|"
     r"(?:trialing|trialling|piloting)|competing with|up against|quote from|proposal from|pilot with|trial with|"
     r"(?:vendor|startup|company|tool|provider|platform|player|agency|consultancy|competitor) called|"
@@ -199,15 +212,15 @@ _EVALUATING = re.compile(
     r"(?:looked|look|looks) at|considered|considering|tried|trialled|trialed|piloted|(?:demos?|pitch|pitches|quotes?|"
     r"proposal|bid|offer|rfp response) (?:from|by)|pitched by|quoted by|(?:went|go|going|gone) with|chose|"
     r"(?:just |recently |already )?signed (?:with|w/)|rfp to|"
-    r"benchmark\w* against|instead of|"
+    r"benchmark\w* (?:us |them )?against|instead of|"
     # the vendor they had or have for the same job: "incumbent vendor for segmentation = X", "a trial of X", "their
     # last analytics vendor, X"
     r"incumbent (?:\w+ ){0,4}(?:=|:|is|was)|(?:a |the )?trial of|bake-?off with|"
-    r"(?:last|previous|former|old|prior) (?:\w+ ){0,2}(?:vendor|supplier)(?:,|:|=| was| called)?)\s*$",
+    r"(?:last|previous|former|old|prior) (?:\w+ ){0,2}(?:vendor|supplier)(?:,|:|=| was| called)?)\s*:?\s*$",
     re.I,
 )
 # The same cues anywhere in a sentence (for names chained to a competitor).
-_EVALUATING_ANYWHERE = re.compile(_EVALUATING.pattern.removesuffix(r"\s*$") + r"\s", re.I)
+_EVALUATING_ANYWHERE = re.compile(_EVALUATING.pattern.removesuffix(r"\s*:?\s*$") + r"\s", re.I)
 _WORD = re.compile(r"[^\W_][^\W_]*(?:[.&][^\W_]+|-[A-Z0-9][^\W_]*)*")
 # A lower-case word in a place where a product stands: "orders in quickbooks", "mktg = mailchimp", "thru etsy".
 _LOWER_SYSTEM_BEFORE = re.compile(
@@ -240,7 +253,16 @@ _COMPETITOR_AFTER = re.compile(
     # "floated X as the cheaper option", "X as an alternative", "X came up internally as an option", "X is the
     # other finalist"
     r"\s+(?:came up (?:\w+ ){0,2})?as (?:a|an|the) (?:\w+ ){0,2}(?:option|alternative|choice)\b|"
-    r"\s+(?:is|was) (?:the|another|one) (?:other )?finalist\b)",
+    r"\s+(?:is|was) (?:the|another|one) (?:other )?finalist\b|"
+    # "X, so that's what we're up against"
+    r",?\s+so (?:that's|thats|that is) (?:who|what) (?:we're|we are) up against)",
+    re.I,
+)
+# A vendor's salesperson selling: "the X guy quoted me less", "the X rep pitched a bundle". Only for a word that is no
+# common one (a department has its guy too: "the payroll guy quoted"); "said" is left out, as the incumbent's rep
+# speaks too ("the ADP rep says an upgrade fixes it", where ADP is the system in place).
+_RIVAL_REP_AFTER = re.compile(
+    r"^\s+(?:sales )?(?:guy|rep|salesperson|account exec\w*)\s+(?:quoted|claimed|claims|pitched|offered|promised)\b",
     re.I,
 )
 
@@ -297,10 +319,24 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
         kind = _name_kind(text, start, end, phrase, facts, sentence, prior_system)
         prior_system = kind == "system"
         kinds.append(kind)
+    # A name in title case listed after a place is a place too: "people in London, Austin, Lisbon and Porto",
+    # "Boston and San Diego" (not one before it: "EMEA runs Workday, APAC runs spreadsheets"; not an acronym: "in
+    # Norway/EU, GDPR + DPIA").
+    places = [_is_place(phrase) for _, _, phrase in phrases]
+    for i in range(len(phrases) - 1):
+        titled = all(w[:1].isupper() and w[1:].islower() for w in phrases[i + 1][2].split())
+        if places[i] and titled and _CHAIN_AFTER.match(text[phrases[i][1] : phrases[i + 1][0]]):
+            places[i + 1] = True
+    kinds = [None if place else kind for kind, place in zip(kinds, places, strict=True)]
     # A name chained to a system that follows it is one too: "ads: Google + TikTok", "Google/Meta".
     for i in range(len(phrases) - 2, -1, -1):
         start, end, phrase = phrases[i]
-        chained = kinds[i] is None and kinds[i + 1] == "system" and _CHAIN_AFTER.match(text[end : phrases[i + 1][0]])
+        chained = (
+            kinds[i] is None
+            and not places[i]
+            and kinds[i + 1] == "system"
+            and _CHAIN_AFTER.match(text[end : phrases[i + 1][0]])
+        )
         if chained and _could_be_system(text, start, phrase, facts):
             kinds[i] = "system"
     # A name chained to a competitor in a sentence that frames alternatives is one too: "also talking to X and Y".
@@ -311,6 +347,7 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
             rivals.append((start, end))
         elif (
             framed
+            and not places[i]
             and any(_CHAIN_AFTER_RIVAL.match(text[e:start]) for _, e in rivals if e <= start)
             and _could_be_system(text, start, phrase, facts)
             and not _PERSON_AFTER.match(text[end:])
@@ -415,7 +452,8 @@ def _lower_case_names(
         ends = _LOWER_SYSTEM_AFTER.match(text[m.end() :]) is not None
         if not placed and m.start() in items:  # an item's head: "gorgias for support", "zendesk," not "waitlist in"
             placed = ends = _ITEM_END.match(text[m.end() :]) is not None
-        if unknown and _EVALUATING.search(before) and ends:
+        rival_after = _COMPETITOR_AFTER.match(text[m.end() :]) or _RIVAL_REP_AFTER.match(text[m.end() :])
+        if unknown and ((_EVALUATING.search(before) and ends) or rival_after):
             found.append((m.start(), "competitor", word))
             prior = False
             continue
@@ -540,8 +578,8 @@ def _name_kind(
     before, after = text[:start], text[end:]
     if not _could_be_system(text, start, phrase, facts):
         return None
-    if phrase.lower().removesuffix("'s") in PLACES or _FORM.fullmatch(phrase):
-        return None  # "Oregon", "Canadian", "EMEA"; "W-2", "H-2B"
+    if _is_place(phrase) or _FORM.fullmatch(phrase) or _PLURAL_ABBREVIATION.fullmatch(phrase):
+        return None  # "Oregon", "Canadian", "EMEA"; "W-2", "H-2B"; "SSNs", "CBAs" (things of a kind, no product)
     if _ROLE_BEFORE.search(before) or _PLACE_BEFORE.search(before):
         return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
     if _PLACE_AFTER.match(after) or _PLACE_AFTER_REGION.search(before):
@@ -570,8 +608,10 @@ def _name_kind(
     if len(words) >= 2 and not at_start and all(w.lower() in _vocabulary() or w.isupper() for w in words):
         contextual = True  # common words capitalised together mid-sentence name a product: "Google Ads", "Power BI"
     labelled = before.rstrip().endswith(":")  # "also pitching: X"
-    if _COMPETITOR_AFTER.match(after) or (
-        _EVALUATING.search(before) and (strong or contextual or not at_start or labelled)
+    if (
+        _COMPETITOR_AFTER.match(after)
+        or (strong and _RIVAL_REP_AFTER.match(after))
+        or (_EVALUATING.search(before) and (strong or contextual or not at_start or labelled))
     ):
         return "competitor"
     if sentence.section == "competitors" and (strong or not at_start) and not _NO_RIVAL.match(text):

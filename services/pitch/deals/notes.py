@@ -32,7 +32,7 @@ from services.core.text import split_sentences
 from services.pitch.deals.dates import FoundDate, find_dates
 from services.pitch.deals.names import names_in, people_in
 
-ANALYSER_VERSION = 8  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
+ANALYSER_VERSION = 9  # 2: structure, roles, lower-case products, deadlines; 3: gates and hurdles, products by use,
 # alternatives by frame, more date forms; 4: more frames of an alternative, hurdles and doubts as objections;
 # 5: "same time" beside the date only, a product that "flagged" or "raised" something is no person; 6: milestone dates
 # and deadlines whose clause names no meeting are no next step, "same time next week", the vendor they had or have
@@ -40,7 +40,9 @@ ANALYSER_VERSION = 8  # 2: structure, roles, lower-case products, deadlines; 3: 
 # passes the exemplars (README "Deals"); 8: what already went wrong (penalties, mistakes, audit findings) and work
 # by hand named by its medium or its hours are pains, places and tax forms are no systems, more frames of an
 # alternative ("in the running:", "eval'ing", "is the other finalist", "came up as an option"), exemplars from eight
-# sets
+# sets; 9: a cue may end with a colon ("finalists they're looking at: X"), "finalists are", "a rep from X", "the X guy
+# quoted", "evaluated", "benchmarking us against", "so that's what we're up against"; names listed after a place are
+# places; plural abbreviations ("SSNs") are no systems
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
@@ -96,7 +98,8 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"none of (them|these|those|it)|(don'?t|doesn'?t|do not|does not) talk to|buried|can only|"
         r"only (notice|learn|find out|see|hear|get|works?|attribute|earn)\w*|drop(s|ped|ping)? off|drop-off|"
         r"abandon\w*|slipp\w*|fell|falling|spike\w*|gone by|fighting|suspects?|overspend\w*|its own|"
-        r"spends? (\w+ ){0,3}(nights|weekends|evenings|days|hours|mornings|afternoons)|exporting|reformat\w*|"
+        r"spends? (\w+ ){0,3}(nights?|weekends?|evenings?|days?|hours?|mornings?|afternoons?|(mon|tues|wednes|thurs|fri|"
+        r"satur|sun)days)|exporting|reformat\w*|"
         r"copy(ing)?[- ]and[- ]past\w*|wrong|all the credit|(gets? no|without) credit|eats?|"
         r"(no|zero|little) (real )?(idea|visibility|insight|clue|way|sense)|(by|from) memory|gut feel\w*|"
         r"untouched|go(es)? cold|"
@@ -110,7 +113,13 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"quit (over|because|after)|(has|have|had|just) quit|angry|upset|scared|re-?key\w*|hand-?key\w*|chasing|"
         r"on paper|whiteboard|group (text|chat)|(fees?|prices?|costs?|premiums?|rates?|bills?) (went|have gone|"
         r"has gone) up|overpa(y|id|ying)|underpa(y|id|ying|yment)|hold(s|ing)? up (the|their|our|every)|"
-        r"(takes?|took) (her|him|them|me|\d+ (ppl|people)) |\d+([-\u2013]\d+)? (hrs?|hours) (every|each|a|per)\b)\b",
+        r"(takes?|took) (her|him|them|me|\d+ (ppl|people)) |\d+([-\u2013]\d+)? (hrs?|hours|days) (every|each|a|per)\b|"
+        # what they had to put right, what a reviewer sent back, what was outgrown or goes unnoticed
+        r"had to (file|fix|redo|correct|reverse|refund|re-?run|re-?issue|cut manual)|(filed?|filing) a correction|"
+        r"failed (an?|the|their|its) (\w+ )?(audit|inspection|review|survey|check)|kicked back|written up|"
+        r"(held|hold|holds|holding) up (an?|the|their|our|every)|(a|an|one) (\w+ )?error\b|clunky|"
+        r"(was|were|is|are) built for|outgr(ew|own|owing)|without (anyone|anybody) (noticing|knowing)|"
+        r"corrected by hand|all paper)\b",
         re.I,
     ),
     "goal": re.compile(
