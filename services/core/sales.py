@@ -178,9 +178,7 @@ def mentions(text: str, names: list[str]) -> int:
 
 # A heading that speaks of someone's strengths: whose decides the side ("Strengths of Amplitude" is theirs,
 # "Strengths of PostHog" ours), where the fixed headings ("Where we win", "Where they are strong") say nothing.
-_STRENGTH_CUE = re.compile(
-    r"\b(?:strengths?|strong(?:er|est)?|pros|advantages?|wins?|better|excels?|shines?|highlights?)\b", re.I
-)
+_STRENGTH_CUE = re.compile(r"\b(?:strengths?|strong(?:er|est)?|pros|advantages?|wins?|better|excels?|shines?)\b", re.I)
 _WE = re.compile(r"\b(?:we|us|our)\b", re.I)
 
 

@@ -96,7 +96,7 @@ _ANTONYM_PAIRS = (
     "|together separately|combined separate|everything nothing|everyone nobody|available unavailable"
     "|only all|only every|only any"  # "serves only reads" against "serves all requests"
     "|stay move|original new|own shared|own share|isolated shared|read write|start stop"
-    "|oldest newest|earliest latest|upload download|continue stop"
+    "|oldest newest|earliest latest|upload download|continue stop|continu stop"  # "continues": continu
 )
 # "every 60 seconds", "every five mins", "once every other day": how often, never the "every" that "only" is the
 # opposite of. A bare "every day" stays: "only on Sundays" against "every day" is the opposite claim.

@@ -488,7 +488,8 @@ _RULED_OUT = re.compile(
 # (which add).
 _NOT_ADDING = r"not\s+(?!(?:just|only|merely|simply|even|necessarily|always|all|every|yet)\b)"
 _DENIED = re.compile(r",\s+" + _NOT_ADDING, re.I)
-_DENIED_ASIDE = re.compile(r"\s*" + _NOT_ADDING + r"(.+)", re.I)  # "(not open source)"
+# "(not open source)"; not "(not counting retries)", "(not including tax)", which qualify
+_DENIED_ASIDE = re.compile(r"\s*" + _NOT_ADDING + r"(?!(?:counting|including|to mention|least)\b)(.+)", re.I)
 # A clause that sets something aside without a negator word ("revenue recognition and cash are out of scope"; a
 # negator is counted apart, and "rather than", "instead of" never stay in an asserted claim).
 _SET_ASIDE = re.compile(r"\b(?:out of scope|outside|exclud\w*|except|other than|beyond)\b", re.I)
@@ -519,7 +520,10 @@ def claims_of(reference: str) -> Claims:
     asides = [m.strip() for m in _PAREN.findall(reference) if len(m.split()) >= 2]
     # "available in Enterprise and Cloud (not open source)": an aside that denies is a denial of its clause.
     parenthesised = [
-        (re.split(r"[.;:]\s", reference[: m.start()])[-1].strip(" ,"), denial.group(1).split(",")[0].strip())
+        (
+            " ".join(_PAREN.sub(" ", re.split(r"[.;:]\s", reference[: m.start()])[-1]).split()).strip(" ,"),
+            denial.group(1).split(",")[0].strip(),
+        )
         for m in _PAREN.finditer(reference)
         if (denial := _DENIED_ASIDE.match(m.group(1)))
     ]
@@ -558,7 +562,8 @@ def asserts_ruled_out(answer: str, denied: Sequence[tuple[str, str]]) -> bool:
     negates nor sets anything aside ("the importer takes CSV files as well as spreadsheets" for "the importer only
     takes spreadsheets, not CSV files"; not "the primary database stays fast" for "exports run on the replica,
     not the primary database"). What the answer itself denies ("durations, not timestamps") is not asserted."""
-    asserted = claims_of(answer.replace("-", " ")).asserted  # "open-source" says "open source"
+    # "open-source" says "open source"; "non-open-source" denies it
+    asserted = claims_of(re.sub(r"\bnon-", "not ", answer, flags=re.I).replace("-", " ")).asserted
     for claim, phrase in denied:
         words = {w for w in content_words(phrase) if not w[0].isdigit()}
         if len(words) < 2:

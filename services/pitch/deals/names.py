@@ -63,7 +63,8 @@ _SHORTHAND = frozenset(
     orgs rev prod ops config configs
     spreadsheet spreadsheets workbook workbooks dashboard dashboards inbox inboxes website websites webform webforms
     homepage database databases whiteboard whiteboards checklist checklists helpdesk timesheet timesheets
-    email emails newsletter newsletters""".split()  # noqa: SIM905
+    email emails newsletter newsletters
+    mon tue tues wed weds thu thur thurs fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec""".split()  # noqa: SIM905
 )
 # Words of job titles: a capitalised run holding one is a role ("VP Demand Gen", "Enterprise Architect").
 _TITLE_WORDS = frozenset(
@@ -124,6 +125,8 @@ PLACES = frozenset(
     for line in (Path(__file__).with_name("places.txt")).read_text(encoding="utf-8").splitlines()
     if line.strip() and not line.startswith("#")
 )
+# What follows a bare name in a list: the next item, or the list's end.
+_LIST_END = re.compile(r"\s*(?:$|[,.;:)!?]|(?:and|or|&)\s)")
 # Abbreviations in the plural name things of a kind ("SSNs", "CBAs", "APIs"), never one product.
 _PLURAL_ABBREVIATION = re.compile(r"[A-Z]{2,}s")
 
@@ -203,8 +206,9 @@ _EVALUATING = re.compile(
     # the customer's own calls with another vendor: "they've also had two calls with X"
     r"(?:they|she|he)(?:'ve| have| had)? (?:also |already )?(?:had|held|taken) (?:\w+ ){0,2}(?:calls?|meetings?|"
     r"demos?|conversations?|sessions?) (?:with|w/)|"
-    # "finalists are X and Y", "a rep from X", "evaluated X"
-    r"finalists?(?: are| include)?|(?:sales )?(?:rep|salesperson|account exec\w*) (?:from|at)|evaluated|"
+    # "finalists are X and Y", "evaluated X"; a list after a colon: "finalists they're looking at: X, Y, and us"
+    r"finalists?(?: are| include)?|evaluated|(?:finalists?|shortlist(?:ed)?|considering|evaluating|looking at|"
+    r"alternatives?)\s*:|"
     r"incumbent(?: is)?|shortlist(?:ed)?(?: includes)?|alternatives? (?:like|such as|is|are)|demoed|"
     r"(?:trialing|trialling|piloting)|competing with|up against|quote from|proposal from|pilot with|trial with|"
     r"(?:vendor|startup|company|tool|provider|platform|player|agency|consultancy|competitor) called|"
@@ -212,15 +216,15 @@ _EVALUATING = re.compile(
     r"(?:looked|look|looks) at|considered|considering|tried|trialled|trialed|piloted|(?:demos?|pitch|pitches|quotes?|"
     r"proposal|bid|offer|rfp response) (?:from|by)|pitched by|quoted by|(?:went|go|going|gone) with|chose|"
     r"(?:just |recently |already )?signed (?:with|w/)|rfp to|"
-    r"benchmark\w* (?:us |them )?against|instead of|"
+    r"benchmark\w* against|instead of|"
     # the vendor they had or have for the same job: "incumbent vendor for segmentation = X", "a trial of X", "their
     # last analytics vendor, X"
     r"incumbent (?:\w+ ){0,4}(?:=|:|is|was)|(?:a |the )?trial of|bake-?off with|"
-    r"(?:last|previous|former|old|prior) (?:\w+ ){0,2}(?:vendor|supplier)(?:,|:|=| was| called)?)\s*:?\s*$",
+    r"(?:last|previous|former|old|prior) (?:\w+ ){0,2}(?:vendor|supplier)(?:,|:|=| was| called)?)\s*$",
     re.I,
 )
 # The same cues anywhere in a sentence (for names chained to a competitor).
-_EVALUATING_ANYWHERE = re.compile(_EVALUATING.pattern.removesuffix(r"\s*:?\s*$") + r"\s", re.I)
+_EVALUATING_ANYWHERE = re.compile(_EVALUATING.pattern.removesuffix(r"\s*$") + r"\s", re.I)
 _WORD = re.compile(r"[^\W_][^\W_]*(?:[.&][^\W_]+|-[A-Z0-9][^\W_]*)*")
 # A lower-case word in a place where a product stands: "orders in quickbooks", "mktg = mailchimp", "thru etsy".
 _LOWER_SYSTEM_BEFORE = re.compile(
@@ -256,13 +260,6 @@ _COMPETITOR_AFTER = re.compile(
     r"\s+(?:is|was) (?:the|another|one) (?:other )?finalist\b|"
     # "X, so that's what we're up against"
     r",?\s+so (?:that's|thats|that is) (?:who|what) (?:we're|we are) up against)",
-    re.I,
-)
-# A vendor's salesperson selling: "the X guy quoted me less", "the X rep pitched a bundle". Only for a word that is no
-# common one (a department has its guy too: "the payroll guy quoted"); "said" is left out, as the incumbent's rep
-# speaks too ("the ADP rep says an upgrade fixes it", where ADP is the system in place).
-_RIVAL_REP_AFTER = re.compile(
-    r"^\s+(?:sales )?(?:guy|rep|salesperson|account exec\w*)\s+(?:quoted|claimed|claims|pitched|offered|promised)\b",
     re.I,
 )
 
@@ -325,7 +322,8 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
     places = [_is_place(phrase) for _, _, phrase in phrases]
     for i in range(len(phrases) - 1):
         titled = all(w[:1].isupper() and w[1:].islower() for w in phrases[i + 1][2].split())
-        if places[i] and titled and _CHAIN_AFTER.match(text[phrases[i][1] : phrases[i + 1][0]]):
+        bare = _LIST_END.match(text[phrases[i + 1][1] :]) is not None  # not "in Denver, Gusto for payroll"
+        if places[i] and titled and bare and _CHAIN_AFTER.match(text[phrases[i][1] : phrases[i + 1][0]]):
             places[i + 1] = True
     kinds = [None if place else kind for kind, place in zip(kinds, places, strict=True)]
     # A name chained to a system that follows it is one too: "ads: Google + TikTok", "Google/Meta".
@@ -452,8 +450,7 @@ def _lower_case_names(
         ends = _LOWER_SYSTEM_AFTER.match(text[m.end() :]) is not None
         if not placed and m.start() in items:  # an item's head: "gorgias for support", "zendesk," not "waitlist in"
             placed = ends = _ITEM_END.match(text[m.end() :]) is not None
-        rival_after = _COMPETITOR_AFTER.match(text[m.end() :]) or _RIVAL_REP_AFTER.match(text[m.end() :])
-        if unknown and ((_EVALUATING.search(before) and ends) or rival_after):
+        if unknown and _EVALUATING.search(before) and ends:
             found.append((m.start(), "competitor", word))
             prior = False
             continue
@@ -608,10 +605,8 @@ def _name_kind(
     if len(words) >= 2 and not at_start and all(w.lower() in _vocabulary() or w.isupper() for w in words):
         contextual = True  # common words capitalised together mid-sentence name a product: "Google Ads", "Power BI"
     labelled = before.rstrip().endswith(":")  # "also pitching: X"
-    if (
-        _COMPETITOR_AFTER.match(after)
-        or (strong and _RIVAL_REP_AFTER.match(after))
-        or (_EVALUATING.search(before) and (strong or contextual or not at_start or labelled))
+    if _COMPETITOR_AFTER.match(after) or (
+        _EVALUATING.search(before) and (strong or contextual or not at_start or labelled)
     ):
         return "competitor"
     if sentence.section == "competitors" and (strong or not at_start) and not _NO_RIVAL.match(text):

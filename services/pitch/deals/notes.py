@@ -72,7 +72,7 @@ _ANSWER = re.compile(r"^A\s*[:.)]\s*")
 _LABEL = re.compile(
     r"^\s*(?P<label>"
     + "|".join(f"(?P<{k}>{v})" for k, v in _HEADING_RE.items())
-    + r")\s*(?:[:\-\u2013\u2014=>]+\s*|$)",
+    + r")\s*(?:[:\-\u2013\u2014=>|]+\s*|$)",
     re.I,
 )
 _BULLET = re.compile(r"^\s*(?:[-*+•·>]+|\d{1,2}[.)]|\(?[a-z]\))\s+")
@@ -98,8 +98,8 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"none of (them|these|those|it)|(don'?t|doesn'?t|do not|does not) talk to|buried|can only|"
         r"only (notice|learn|find out|see|hear|get|works?|attribute|earn)\w*|drop(s|ped|ping)? off|drop-off|"
         r"abandon\w*|slipp\w*|fell|falling|spike\w*|gone by|fighting|suspects?|overspend\w*|its own|"
-        r"spends? (\w+ ){0,3}(nights?|weekends?|evenings?|days?|hours?|mornings?|afternoons?|(mon|tues|wednes|thurs|fri|"
-        r"satur|sun)days)|exporting|reformat\w*|"
+        r"spends? (\w+ ){0,3}(nights?|weekends?|evenings?|days?|hours?|mornings?|afternoons?|"
+        r"(mon|tues|wednes|thurs|fri|satur|sun)days)|exporting|reformat\w*|"
         r"copy(ing)?[- ]and[- ]past\w*|wrong|all the credit|(gets? no|without) credit|eats?|"
         r"(no|zero|little) (real )?(idea|visibility|insight|clue|way|sense)|(by|from) memory|gut feel\w*|"
         r"untouched|go(es)? cold|"
@@ -113,12 +113,14 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"quit (over|because|after)|(has|have|had|just) quit|angry|upset|scared|re-?key\w*|hand-?key\w*|chasing|"
         r"on paper|whiteboard|group (text|chat)|(fees?|prices?|costs?|premiums?|rates?|bills?) (went|have gone|"
         r"has gone) up|overpa(y|id|ying)|underpa(y|id|ying|yment)|hold(s|ing)? up (the|their|our|every)|"
-        r"(takes?|took) (her|him|them|me|\d+ (ppl|people)) |\d+([-\u2013]\d+)? (hrs?|hours|days) (every|each|a|per)\b|"
+        r"(takes?|took) (her|him|them|me|\d+ (ppl|people)) |\d+([-\u2013]\d+)? (hrs?|hours) (every|each|a|per)\b|"
         # what they had to put right, what a reviewer sent back, what was outgrown or goes unnoticed
-        r"had to (file|fix|redo|correct|reverse|refund|re-?run|re-?issue|cut manual)|(filed?|filing) a correction|"
-        r"failed (an?|the|their|its) (\w+ )?(audit|inspection|review|survey|check)|kicked back|written up|"
-        r"(held|hold|holds|holding) up (an?|the|their|our|every)|(a|an|one) (\w+ )?error\b|clunky|"
-        r"(was|were|is|are) built for|outgr(ew|own|owing)|without (anyone|anybody) (noticing|knowing)|"
+        r"(?<!\bwe )(?<!\bi )had to (file|fix|redo|correct|reverse|refund|re-?run|re-?issue|cut manual)|"
+        r"(filed?|filing) a correction|failed (an?|the|their|its) (\w+ )?(audit|inspection|review|survey|check)|"
+        r"kicked back|got written up|(was|were) written up (for|during|after|in)|"
+        r"hold(s|ing)? up (the|their|our|every)|held up an? |(a|an|one) (\w+ )?error (on|in|with)\b|clunky|"
+        r"(was|were) built for (\d+|a (much )?smaller|smaller|fewer)|outgr(ew|own|owing)|"
+        r"without (anyone|anybody) (noticing|knowing)|"
         r"corrected by hand|all paper)\b",
         re.I,
     ),
@@ -213,7 +215,13 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"capacity)|stretched thin|"
         r"(won'?t|will not|can'?t|cannot|not allowed to|may not|must not) (share|send|hand over|upload|expose)|"
         r"(way|far|much|well) (above|over|more than) (that|theirs|their|what)|(didn'?t|did not) (love|like) (that|it|"
-        r"this)\b)\b",
+        r"this)\b|"
+        # disbelief, a contract they are tied to, a gate before go-live, a queue on their side, our price above theirs
+        r"\b(i|she|he|they)( really)? (don'?t|do not|doesn'?t|does not) believe|(early[- ]termination|exit) fees?|"
+        r"mid-?contract|under contract (until|till|through)|(goes|go|going) live without|"
+        r"backed up (until|till|through)|"
+        r"you('re| are) (much |way |a lot |far )?(pricier|dearer|more expensive|more(?=\s*($|[,.;!?)])))|"
+        r"(rfp|tender) (is |was )?(mandatory|required)|mandatory (rfp|tender))\b",
         re.I,
     ),
     "commitment": re.compile(
@@ -410,9 +418,13 @@ def split_note(text: str) -> list[NoteSentence]:
                 section = kind
                 continue
             # "Next: demo Tuesday" is a label; "Next quarter they ..." is not (no separator).
-            if label.group(0).rstrip()[-1:] in ":-\u2013\u2014=>" or raw.lstrip()[:1] in "-*+•·>":
+            # "obj | price too high": a row of a key | value table ("Risks | Mitigation" heads one: no item)
+            header = "|" in rest or (len(rest.split()) <= 2 and rest[:1].isupper())
+            if label.group(0).rstrip()[-1:] == "|" and header:
+                continue
+            if label.group(0).rstrip()[-1:] in ":-\u2013\u2014=>|" or raw.lstrip()[:1] in "-*+•·>":
                 line_section = kind
-                if label.group(0).rstrip()[-1:] in ":-\u2013\u2014=>":
+                if label.group(0).rstrip()[-1:] in ":-\u2013\u2014=>|":
                     line = rest
         elif caps is not None and heading_kind(caps.group("head")) is not None:
             line_section, line = heading_kind(caps.group("head")), caps.group("rest")
