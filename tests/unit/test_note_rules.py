@@ -601,6 +601,9 @@ def test_a_key_value_row_takes_its_kind_from_the_key() -> None:
     analysis = _analyse("obj | doesn't want two contracts for the US and UK\npain | payroll is re-keyed every week")
     assert _texts(analysis, "objections") == ["doesn't want two contracts for the US and UK"]
     assert _texts(analysis, "pains") == ["payroll is re-keyed every week"]
+    # A header row names the other columns; a one-name value is a row all the same.
+    assert _texts(_analyse("Risks | Mitigation\nComp | Owner | Date"), "objections") == []
+    assert _texts(_analyse("comp | Payvane"), "competitors") == ["Payvane"]
 
 
 def test_under_an_objection_heading_a_want_is_a_condition_not_a_goal() -> None:

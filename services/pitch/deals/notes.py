@@ -40,9 +40,10 @@ ANALYSER_VERSION = 9  # 2: structure, roles, lower-case products, deadlines; 3: 
 # passes the exemplars (README "Deals"); 8: what already went wrong (penalties, mistakes, audit findings) and work
 # by hand named by its medium or its hours are pains, places and tax forms are no systems, more frames of an
 # alternative ("in the running:", "eval'ing", "is the other finalist", "came up as an option"), exemplars from eight
-# sets; 9: a cue may end with a colon ("finalists they're looking at: X"), "finalists are", "a rep from X", "the X guy
-# quoted", "evaluated", "benchmarking us against", "so that's what we're up against"; names listed after a place are
-# places; plural abbreviations ("SSNs") are no systems
+# sets; 9: a list after a colon ("finalists they're looking at: X, Y"), "finalists are", "evaluated", "so that's what
+# we're up against"; a bare name listed after a place is a place; plural abbreviations ("SSNs") and weekdays are no
+# systems; key | value rows; pain cues for what had to be put right or was outgrown; objection cues for disbelief,
+# a contract they are tied to, a go-live gate, a queue on their side, our price above a rival's, a mandatory RFP
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
@@ -74,6 +75,11 @@ _LABEL = re.compile(
     + "|".join(f"(?P<{k}>{v})" for k, v in _HEADING_RE.items())
     + r")\s*(?:[:\-\u2013\u2014=>|]+\s*|$)",
     re.I,
+)
+# The other columns' titles of a key | value table's header row ("Risks | Mitigation").
+_COLUMN_TITLES = frozenset(
+    """mitigation mitigations owner owners date dates status notes note response responses details value values action
+    actions due answer answers who when what""".split()  # noqa: SIM905
 )
 _BULLET = re.compile(r"^\s*(?:[-*+•·>]+|\d{1,2}[.)]|\(?[a-z]\))\s+")
 
@@ -118,7 +124,7 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"(?<!\bwe )(?<!\bi )had to (file|fix|redo|correct|reverse|refund|re-?run|re-?issue|cut manual)|"
         r"(filed?|filing) a correction|failed (an?|the|their|its) (\w+ )?(audit|inspection|review|survey|check)|"
         r"kicked back|got written up|(was|were) written up (for|during|after|in)|"
-        r"hold(s|ing)? up (the|their|our|every)|held up an? |(a|an|one) (\w+ )?error (on|in|with)\b|clunky|"
+        r"held up an?|(a|an|one) (\w+ )?error (on|in|with)\b|clunky|"
         r"(was|were) built for (\d+|a (much )?smaller|smaller|fewer)|outgr(ew|own|owing)|"
         r"without (anyone|anybody) (noticing|knowing)|"
         r"corrected by hand|all paper)\b",
@@ -419,7 +425,7 @@ def split_note(text: str) -> list[NoteSentence]:
                 continue
             # "Next: demo Tuesday" is a label; "Next quarter they ..." is not (no separator).
             # "obj | price too high": a row of a key | value table ("Risks | Mitigation" heads one: no item)
-            header = "|" in rest or (len(rest.split()) <= 2 and rest[:1].isupper())
+            header = "|" in rest or rest.lower() in _COLUMN_TITLES
             if label.group(0).rstrip()[-1:] == "|" and header:
                 continue
             if label.group(0).rstrip()[-1:] in ":-\u2013\u2014=>|" or raw.lstrip()[:1] in "-*+•·>":
