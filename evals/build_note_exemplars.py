@@ -10,13 +10,20 @@ exemplar keeps the name of its set, so a set can be measured with its own senten
 the sets, each with its own sentences left out, for a grid of neighbours and shares, and the same for pains
 and goals at the chosen setting (EXEMPLAR_NEIGHBOURS and EXEMPLAR_SHARE were chosen on the first six sets).
 
-    python evals/build_note_exemplars.py [--choose]
+It also writes services/pitch/deals/name_exemplars.npz: every labelled competitor and system of the same sets as
+the words around its first mention, the name replaced by "X" (`name_frame`), with whether it is a competitor; the
+analyser moves a system whose frame's nearest labelled frames are mostly competitors' to the competitors.
+`--frames` prints, leaving each set out in turn, how many of its competitors' frames read as a competitor's and how
+many systems' frames would, for a grid of neighbours and shares.
+
+    python evals/build_note_exemplars.py [--choose | --frames]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,7 +37,16 @@ sys.path.insert(0, str(ROOT))
 
 from evals.fit_notes_classifier import rules_analyses  # noqa: E402
 from evals.run_notes_eval import load, score, sentence_match  # noqa: E402
-from services.pitch.deals.notes import EXEMPLAR_NEIGHBOURS, EXEMPLAR_SHARE, EXEMPLARS, Exemplars  # noqa: E402
+from services.core.embeddings import get_embedder  # noqa: E402
+from services.pitch.deals.notes import (  # noqa: E402
+    EXEMPLAR_NEIGHBOURS,
+    EXEMPLAR_SHARE,
+    EXEMPLARS,
+    NAME_EXEMPLARS,
+    Exemplars,
+    name_frame,
+    split_note,
+)
 
 # never heldout8.jsonl, the blind set
 SETS = ("notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
@@ -76,6 +92,49 @@ def build(by_set: dict[str, list[dict[str, Any]]]) -> dict[str, np.ndarray]:
     }
 
 
+def frames(notes: dict[str, list[dict[str, Any]]]) -> dict[str, np.ndarray]:
+    """Every labelled competitor and system of the sets, as the frame of its first mention in a sentence (the
+    analyser's split), with whether it is a competitor."""
+    texts, sets, rival = [], [], []
+    for name, rows in notes.items():
+        for note in rows:
+            sentences = [s.text for s in split_note(note["text"])]
+            for key in ("competitors", "systems"):
+                for label in note["labels"][key]:
+                    mention = re.compile(r"(?<!\w)" + re.escape(label) + r"(?!\w)", re.I)
+                    found = next(((t, m) for t in sentences if (m := mention.search(t))), None)
+                    if found:
+                        texts.append(name_frame(found[0], found[1].start(), found[1].end()))
+                        sets.append(name)
+                        rival.append(key == "competitors")
+    vectors = get_embedder().embed(texts)
+    return {
+        "texts": np.array(texts),
+        "vectors": np.asarray(vectors, dtype=np.float16),
+        "sets": np.array(sets),
+        "competitor": np.array(rival),
+    }
+
+
+def choose_frames(bank: dict[str, np.ndarray]) -> None:
+    """Leave each set out in turn: of its labelled names, the competitors whose frame reads as a competitor's and
+    the systems that would be moved wrongly, for a grid of neighbours and shares."""
+    vectors, sets, rival = bank["vectors"].astype(np.float32), bank["sets"], bank["competitor"]
+    for neighbours in (5, 10, 20):
+        for share in (0.5, 0.6, 0.7, 0.8):
+            caught = moved = 0
+            for name in dict.fromkeys(sets.tolist()):
+                held = sets == name
+                model = Exemplars(vectors[~held], {"competitor": rival[~held]}, share, neighbours)
+                said = model.shares(vectors[held])["competitor"] >= share
+                caught += int((said & rival[held]).sum())
+                moved += int((said & ~rival[held]).sum())
+            print(
+                f"frames neighbours {neighbours:>2} share {share:.2f}: competitors {caught}/{int(rival.sum())}, "
+                f"systems moved {moved}/{int((~rival).sum())}"
+            )
+
+
 def kind_f1(notes: list[dict[str, Any]], kind: str, model: Exemplars) -> tuple[float, float, float]:
     """Precision, recall and F1 of one kind on these notes: the rules' sentences plus the model's."""
     tp = found_n = labels_n = 0
@@ -112,8 +171,13 @@ def choose(by_set: dict[str, list[dict[str, Any]]], bank: dict[str, np.ndarray])
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--choose", action="store_true", help="print the leave-set-out grid instead of writing")
+    parser.add_argument("--frames", action="store_true", help="print the name frames' leave-set-out grid")
     args = parser.parse_args()
     notes = {name: load(ROOT / "evals" / "notes" / f"{name}.jsonl") for name in SETS}
+    named = frames(notes)
+    if args.frames:
+        choose_frames(named)
+        return
     by_set = sentences(notes)
     bank = build(by_set)
     if args.choose:
@@ -122,6 +186,9 @@ def main() -> None:
     np.savez_compressed(EXEMPLARS, **bank)
     counts = ", ".join(f"{int(bank[kind].sum())} {key}" for kind, key in KINDS.items())
     print(f"{EXEMPLARS.relative_to(ROOT)}: {len(bank['texts'])} sentences ({counts})")
+    np.savez_compressed(NAME_EXEMPLARS, **named)
+    rivals = int(named["competitor"].sum())
+    print(f"{NAME_EXEMPLARS.relative_to(ROOT)}: {len(named['texts'])} names ({rivals} competitors)")
 
 
 if __name__ == "__main__":

@@ -38,3 +38,16 @@ def test_a_pain_the_rules_miss_is_found_by_its_neighbours_and_a_fact_is_not(embe
     analyser = NoteAnalyser(embedder.embed, load_exemplars())
     assert [(p["kind"], p["text"]) for p in analyser.analyse(text, FACTS)[1]["pains"]] == [("pain", text)]
     assert analyser.analyse("They have 40 stores and a warehouse in Leeds.", FACTS)[1]["pains"] == []
+
+
+def test_a_product_named_in_a_rivals_frame_is_a_competitor_and_one_in_use_stays_a_system(embedder: Any) -> None:
+    text = (
+        "He saw a Ferrovane demo in September and said it looked fine for an office.\n"
+        "Their AP team keys invoices into Ledgerline by hand."
+    )
+    names = lambda analysis, key: {item["text"] for item in analysis[key]}  # noqa: E731
+    rules = NoteAnalyser(embedder.embed).analyse(text, FACTS)[1]
+    assert names(rules, "systems") == {"Ferrovane", "Ledgerline"} and names(rules, "competitors") == set()
+    framed = NoteAnalyser(embedder.embed, load_exemplars()).analyse(text, FACTS)[1]
+    assert names(framed, "competitors") == {"Ferrovane"}
+    assert names(framed, "systems") == {"Ledgerline"}

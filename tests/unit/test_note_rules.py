@@ -13,6 +13,7 @@ from services.pitch.deals.dates import find_dates
 from services.pitch.deals.notes import (
     EXEMPLARS,
     FEATURE_SECTIONS,
+    NAME_EXEMPLARS,
     PROTOTYPES,
     Exemplars,
     NoteAnalyser,
@@ -20,6 +21,7 @@ from services.pitch.deals.notes import (
     NoteSentence,
     heading_kind,
     load_exemplars,
+    name_frame,
     names_in,
     objection_features,
     split_note,
@@ -749,6 +751,49 @@ def test_exemplars_add_only_sentences_at_their_share_and_none_by_default() -> No
     added = NoteAnalyser(_flat, always).analyse(text, facts)[1]["objections"]
     assert [item["citation"]["sentence"] for item in added] == list(range(len(texts)))
     assert NoteAnalyser(_flat, never).analyse(text, facts)[1]["objections"] == []
+
+
+def test_a_name_frame_keeps_ten_words_each_side_with_the_name_as_x() -> None:
+    text = "one two three four five six seven eight nine ten eleven Coupa a b c d e f g h i j k l"
+    start = text.index("Coupa")
+    frame = name_frame(text, start, start + len("Coupa"))
+    assert frame == "two three four five six seven eight nine ten eleven X a b c d e f g h i j"
+    assert name_frame("Coupa is coming in next week.", 0, 5) == "X is coming in next week."
+
+
+def _frames(rival: bool) -> Exemplars:
+    vectors = _flat(["x"] * 3)
+    bank = Exemplars(vectors, {"objection": np.zeros(3, bool), "pain": np.zeros(3, bool)}, neighbours=3)
+    return Exemplars(
+        bank.vectors, bank.labels, frames=Exemplars(vectors, {"competitor": np.full(3, rival)}, neighbours=3)
+    )
+
+
+def test_a_system_whose_frame_reads_as_a_competitors_moves_to_the_competitors() -> None:
+    text = "Pagerly flagged three outages last month. They run Okta today.\nPagerly was slow to load."
+    facts = NoteFacts(meeting_date=MEETING)
+    rules = NoteAnalyser(_flat).analyse(text, facts)[1]
+    assert {item["text"] for item in rules["systems"]} == {"Pagerly", "Okta"} and rules["competitors"] == []
+    # Every frame embeds alike (_flat): all its nearest labelled frames are competitors', or none are.
+    moved = NoteAnalyser(_flat, _frames(rival=True)).analyse(text, facts)[1]
+    assert [(item["kind"], item["text"], item["citation"]["sentence"]) for item in moved["competitors"]] == [
+        ("competitor", "Pagerly", 0)
+    ]
+    # Said as where their work runs ("They run Okta"), a name stays a system whatever its neighbours say.
+    assert [item["text"] for item in moved["systems"]] == ["Okta"]
+    kept = NoteAnalyser(_flat, _frames(rival=False)).analyse(text, facts)[1]
+    assert kept["systems"] == rules["systems"] and kept["competitors"] == []
+
+
+def test_the_packaged_name_frames_hold_the_tuning_sets_only() -> None:
+    with np.load(NAME_EXEMPLARS) as data:
+        sets, rival, texts = set(data["sets"].tolist()), data["competitor"], data["texts"]
+        assert data["vectors"].shape == (len(texts), 384)
+    held = {"notes", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"}
+    assert sets == held  # never the blind sets (heldout8 and after)
+    assert 0.1 < rival.mean() < 0.25 and all(" X" in t or t.startswith("X") for t in texts[::50].tolist())
+    bank = load_exemplars(exclude=["heldout5"])
+    assert bank.frames is not None and 0 < len(bank.frames.vectors) < len(texts)
 
 
 def test_a_product_that_flags_an_outage_is_still_a_system() -> None:
