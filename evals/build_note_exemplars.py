@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from services.pitch.deals.notes import (  # noqa: E402
     EXEMPLARS,
     NAME_EXEMPLARS,
     Exemplars,
+    find_mention,
     name_frame,
     split_note,
 )
@@ -101,8 +101,7 @@ def frames(notes: dict[str, list[dict[str, Any]]]) -> dict[str, np.ndarray]:
             sentences = [s.text for s in split_note(note["text"])]
             for key in ("competitors", "systems"):
                 for label in note["labels"][key]:
-                    mention = re.compile(r"(?<!\w)" + re.escape(label) + r"(?!\w)", re.I)
-                    found = next(((t, m) for t in sentences if (m := mention.search(t))), None)
+                    found = next(((t, m) for t in sentences if (m := find_mention(t, label))), None)
                     if found:
                         texts.append(name_frame(found[0], found[1].start(), found[1].end()))
                         sets.append(name)

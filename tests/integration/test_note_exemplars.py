@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from services.pitch.deals.notes import EXEMPLARS, NoteAnalyser, NoteFacts, load_exemplars
+from services.pitch.deals.notes import EXEMPLARS, NAME_EXEMPLARS, NoteAnalyser, NoteFacts, load_exemplars
 
 FACTS = NoteFacts(meeting_date=date(2026, 3, 10))
 
@@ -51,3 +51,26 @@ def test_a_product_named_in_a_rivals_frame_is_a_competitor_and_one_in_use_stays_
     framed = NoteAnalyser(embedder.embed, load_exemplars()).analyse(text, FACTS)[1]
     assert names(framed, "competitors") == {"Ferrovane"}
     assert names(framed, "systems") == {"Ledgerline"}
+
+
+def test_the_packaged_name_frames_are_the_models_vectors(embedder: Any) -> None:
+    with np.load(NAME_EXEMPLARS) as data:
+        texts, vectors = data["texts"][::60], data["vectors"][::60].astype(np.float32)
+    cosines = np.sum(embedder.embed([str(t) for t in texts]) * vectors, axis=1)
+    assert len(texts) >= 20 and cosines.min() >= 0.99, cosines.min()
+
+
+def test_a_frame_moves_only_rivals_and_their_complaints_are_no_objections(embedder: Any) -> None:
+    analyser = NoteAnalyser(embedder.embed, load_exemplars())
+
+    def kinds(text: str) -> tuple[set[str], set[str], int]:
+        analysis = analyser.analyse(text, FACTS)[1]
+        names = ({i["text"] for i in analysis["systems"]}, {i["text"] for i in analysis["competitors"]})
+        return (*names, len(analysis["objections"]))
+
+    # A product in use, in a frame with no "uses"/"runs in" before it: its neighbours keep it a system.
+    assert kinds("Marketing sends campaigns with Mailchimp and likes it.") == ({"Mailchimp"}, set(), 0)
+    # A demo they saw: a competitor, and a complaint about it is no objection to us.
+    assert kinds("Saw a Tradeshift demo, way too pricey for them.") == (set(), {"Tradeshift"}, 0)
+    # The frame is read where the name stands, not at a word that contains it ("ramp-up").
+    assert kinds("The pitch on the ramp-up was weak; card spend runs through Ramp today.") == ({"Ramp"}, set(), 0)

@@ -19,6 +19,7 @@ from services.pitch.deals.notes import (
     NoteAnalyser,
     NoteFacts,
     NoteSentence,
+    find_mention,
     heading_kind,
     load_exemplars,
     name_frame,
@@ -753,6 +754,21 @@ def test_exemplars_add_only_sentences_at_their_share_and_none_by_default() -> No
     assert NoteAnalyser(_flat, never).analyse(text, facts)[1]["objections"] == []
 
 
+def test_a_mention_is_a_word_of_its_own_written_as_the_name_first() -> None:
+    text = "the new zip feature and the ramp-up, then Zip and zip again"
+    found = find_mention(text, "Zip")
+    assert found is not None and (found.group(0), found.start()) == ("Zip", text.index("Zip"))
+    lower = find_mention(text, "zip")  # a lower-case label: the capitalised mention is the product's
+    assert lower is not None and lower.group(0) == "Zip"
+    scrawl = find_mention("zip rep pitched them zip's add-on", "zip")
+    assert scrawl is not None and scrawl.start() == 0
+    assert find_mention("the ramp-up was slow", "ramp") is None
+    capital = find_mention("a quarry of data, then Quarry quoted", "quarry")
+    assert capital is not None and capital.group(0) == "Quarry"
+    dotted = find_mention("they run Monday.com today", "Monday.com")
+    assert dotted is not None and dotted.group(0) == "Monday.com"
+
+
 def test_a_name_frame_keeps_ten_words_each_side_with_the_name_as_x() -> None:
     text = "one two three four five six seven eight nine ten eleven Coupa a b c d e f g h i j k l"
     start = text.index("Coupa")
@@ -793,7 +809,9 @@ def test_the_packaged_name_frames_hold_the_tuning_sets_only() -> None:
     assert sets == held  # never the blind sets (heldout8 and after)
     assert 0.1 < rival.mean() < 0.25 and all(" X" in t or t.startswith("X") for t in texts[::50].tolist())
     bank = load_exemplars(exclude=["heldout5"])
-    assert bank.frames is not None and 0 < len(bank.frames.vectors) < len(texts)
+    with np.load(NAME_EXEMPLARS) as data:
+        assert bank.frames is not None and len(bank.frames.vectors) == int((data["sets"] != "heldout5").sum())
+    assert all(t.split().count("X") >= 1 for t in texts.tolist())
 
 
 def test_a_product_that_flags_an_outage_is_still_a_system() -> None:

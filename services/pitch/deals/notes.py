@@ -577,8 +577,23 @@ FRAME_SHARE = 0.8
 # system whatever its frame's neighbours say, since our sets label an incumbent in the same frames as a competitor
 # when it does our product's job, which the words around it cannot tell.
 _IN_USE_BEFORE = re.compile(
-    r"\b(?:use|uses|used|using|run|runs|running|on|in|into|via|through|thru|built on|hosted on)\s+$", re.I
+    r"\b(?:use|uses|used|using|run|runs|running|into|through|thru|(?:built|hosted|live|lives|sit|sits|stored|kept|is|"
+    r"are|were|was|runs?|running|done|tracked|managed) (?:in|on))\s+$",
+    re.I,
 )
+
+
+def find_mention(text: str, name: str) -> re.Match[str] | None:
+    """Where `text` names `name` as a word of its own (not inside "ramp-up"): the mention written as `name` is when
+    it has capitals, else one that opens with a capital ("Zip" before "the zip feature"; labels are often lower
+    case), else the first."""
+    found = list(re.finditer(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", text, re.I))
+    exact = [m for m in found if m.group(0) == name] if name != name.lower() else []
+    capital = [m for m in found if m.group(0)[:1].isupper()]
+    best = exact or capital or found
+    return best[0] if best else None
+
+
 FRAME_WORDS = 10  # words kept on each side of the name
 
 
@@ -672,16 +687,17 @@ class NoteAnalyser:
             analysis["pains"].append({"kind": kind, "text": texts[index], "citation": cite, "date": None})
         analysis["pains"].sort(key=lambda item: item["citation"]["sentence"])
         if self._exemplars.frames is not None:
-            self._rivals_by_frame(texts, analysis, self._exemplars.frames)
+            self._rivals_by_frame(text, texts, analysis, self._exemplars.frames)
         return texts, analysis
 
-    def _rivals_by_frame(self, texts: list[str], analysis: dict[str, Any], frames: Exemplars) -> None:
-        """Moves to the competitors each system whose frame (the words around it where the note first names it)
-        reads as a competitor's by its nearest labelled frames."""
+    def _rivals_by_frame(self, text: str, texts: list[str], analysis: dict[str, Any], frames: Exemplars) -> None:
+        """Moves to the competitors each system whose frame (the words around it in the sentence the analysis cites
+        for it, the first that names it) reads as a competitor's by its nearest labelled frames; a complaint about
+        a name so moved is no objection, as for the rules' competitors."""
         said: list[tuple[dict[str, Any], str]] = []
         for item in analysis["systems"]:
             sentence = texts[item["citation"]["sentence"]]
-            found = re.search(r"(?<!\w)" + re.escape(item["text"]) + r"(?!\w)", sentence, re.I)
+            found = find_mention(sentence, item["text"])
             if found and not _IN_USE_BEFORE.search(sentence[: found.start()]):
                 said.append((item, name_frame(sentence, found.start(), found.end())))
         if not said:
@@ -690,12 +706,26 @@ class NoteAnalyser:
         rivals = [item for (item, _), share in zip(said, shares, strict=True) if share >= frames.threshold]
         if not rivals:
             return
-        analysis["systems"] = [item for item in analysis["systems"] if all(item is not r for r in rivals)]
+        moved = {id(item) for item in rivals}
+        analysis["systems"] = [item for item in analysis["systems"] if id(item) not in moved]
         known = {item["text"].lower() for item in analysis["competitors"]}
         analysis["competitors"] += [
-            {**item, "kind": "competitor"} for item in rivals if item["text"].lower() not in known
+            {**item, "kind": "competitor", "citation": dict(item["citation"])}
+            for item in rivals
+            if item["text"].lower() not in known
         ]
         analysis["competitors"].sort(key=lambda item: item["citation"]["sentence"])
+        sections = {s.index: s.section for s in split_note(text)}
+        named = {item["citation"]["sentence"]: item["text"] for item in rivals}
+        analysis["objections"] = [
+            item
+            for item in analysis["objections"]
+            if not (
+                (index := item["citation"]["sentence"]) in named
+                and sections.get(index) != "objection"
+                and _rival_complaint(texts[index], [("competitor", named[index])])
+            )
+        ]
 
     def analyse_with_features(
         self, text: str, facts: NoteFacts, *, features: bool = True
