@@ -347,6 +347,9 @@ def quantities(text: str) -> list[Quantity]:
             j += 1
         if word == "half" and j < len(toks) and low[j] in ("a", "an"):
             j += 1
+        if low[j : j + 3] in (["and", "a", "half"], ["and", "one", "half"]):
+            value += 0.5  # "ninety-nine and a half percent", "two and a half days"
+            j += 3
         if tok.endswith("%") or (j < len(toks) and low[j] in ("%", "percent", "pct")):
             out.append(Quantity(value, "percent"))
             i = j + (0 if tok.endswith("%") else 1)
@@ -374,6 +377,8 @@ def quantities(text: str) -> list[Quantity]:
                 continue
         if unit in _UNITS and (digit or unit not in _ABBREVIATED):
             dim, factor = _UNITS[unit]
+            if unit in ("week", "weeks") and {"working", "business"} & set(low[j:k]):
+                factor = 5 * 86400.0  # "two working weeks" are ten business days
             out.append(Quantity(value * factor, dim))
             measured = (dim, factor)
             i = k + 1
@@ -626,6 +631,33 @@ def _checked(q: Quantity) -> bool:
     return q.dim in _MEASURED or (q.dim == "count" and q.value >= _COUNTED)
 
 
+# An answer clause reads as a reference clause from this cosine of the two (the shared model's), whatever words
+# they share: "each backup is kept for 24 hours" and "each backup is retained for 7 days" share one content word.
+FIGURE_ALIGNED = 0.6
+
+
+def unsourced_figure(
+    answer_claims: Sequence[str], reference_claims: Sequence[str], cosines: np.ndarray, sources: Sequence[str]
+) -> bool:
+    """Some clause of the answer reads as a reference clause (`cosines[i, j]`, at least FIGURE_ALIGNED for its
+    closest) that states a duration, percentage, size, amount or rate, and gives a figure of that kind which no
+    source (the reference, its key points) states anywhere: "kept for 24 hours" for "retained for 7 days", "a
+    4-hour response on Pro" where Pro has none. A figure said another way ("a week", "two working weeks",
+    "ninety-nine and a half percent") is the same figure; one the reference gives elsewhere is no conflict here."""
+    given = [q for text in sources for q in quantities(text)]
+    for i, clause in enumerate(answer_claims):
+        mine = [q for q in quantities(clause) if q.dim in _MEASURED]
+        if not mine or not len(reference_claims):
+            continue
+        j = int(np.argmax(cosines[i]))
+        if cosines[i, j] < FIGURE_ALIGNED:
+            continue
+        kinds = {q.dim for q in quantities(reference_claims[j]) if q.dim in _MEASURED}
+        if any(f.dim in kinds and not any(f.same(q) for q in given) for f in mine):
+            return True
+    return False
+
+
 def misplaced_figure(answer: str, reference: str) -> bool:
     """Some clause of the answer gives the reference clause it speaks of another figure of a kind that clause
     states, and either the figure belongs to another clause of the reference and the clause's own figure is not
@@ -718,7 +750,17 @@ def measure_short_answer(
         elif figures and answer_figures:
             credit = min(credit, 0.5)  # the answer gives figures, not this one
         point_credits.append(credit)
-    if policy.check_figures and contradiction is None and misplaced_figure(answer, reference):
+    answer_claim_only = vectors[n + 1 + p + r : n + 1 + p + r + a]
+    if (
+        policy.check_figures
+        and contradiction is None
+        and (
+            misplaced_figure(answer, reference)
+            or unsourced_figure(
+                answer_claims, reference_claims, answer_claim_only @ reference_claim_v.T, [reference, *points]
+            )
+        )
+    ):
         contradiction = "figure"
     if policy.check_opposites and contradiction is None:
         says_ruled_out = len(ruled_v) and float((unit_v @ ruled_v.T).max()) > best_point

@@ -5,6 +5,7 @@ rule under test, not from meaning; tests/integration/test_enablement_attempts.py
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from services.enablement.claim_checks import (
@@ -32,6 +33,7 @@ from services.enablement.grading import (
     polarity,
     quantities,
     slot_conflicts,
+    unsourced_figure,
 )
 from tests.unit.hashed import hash_embed
 
@@ -74,6 +76,9 @@ def test_multiple_answers_earn_right_minus_wrong_over_keys_floored_at_zero() -> 
         ("3 TiB", "3TiB"),
         ("a 3x multiplier", "three times"),
         ("2 days", "within one day, or within two"),  # the unit said once holds for the bare number after it
+        ("99.5%", "ninety-nine and a half percent"),
+        ("60 hours", "two and a half days"),
+        ("10 business days", "two working weeks"),  # a working week is five days
     ],
 )
 def test_the_same_figure_in_other_words_is_the_same_quantity(a: str, b: str) -> None:
@@ -478,3 +483,25 @@ def test_what_a_review_found_reads_right() -> None:
     assert quantities("a cap of $10m") == [Quantity(10_000_000.0, "money")]
     assert [q.value for q in quantities("more than twenty, one of them")] == [20.0]
     assert not figure_conflict("It supports SCIM I believe.", "It supports SCIM 2.0.")
+
+
+def test_a_clause_that_reads_as_a_reference_clause_with_a_figure_the_material_never_gives_is_unsourced() -> None:
+    reference = ["Snapshots are taken every 6 hours", "each snapshot is retained for 14 days"]
+    sources = [" and ".join(reference)]
+    # cosines[i, j]: answer clause i against reference clause j (the shared model's, here given).
+    close = np.array([[0.9, 0.2], [0.2, 0.8]])
+    wrong = ["Snapshots are taken every 6 hours", "each snapshot is kept for 48 hours"]
+    assert unsourced_figure(wrong, reference, close, sources)
+    right = ["A snapshot is taken every six hours", "each is held for two weeks"]
+    assert not unsourced_figure(right, reference, close, sources)
+    # A figure the material gives elsewhere is no conflict here (misplaced_figure reads swaps).
+    moved = ["Snapshots are taken every 14 days", "each snapshot is retained for 6 hours"]
+    assert not unsourced_figure(moved, reference, close, sources)
+    # A clause that reads as no reference clause is not checked; nor a figure of a kind its clause does not state.
+    far = np.array([[0.9, 0.2], [0.3, 0.5]])
+    assert not unsourced_figure(wrong, reference, far, sources)
+    assert not unsourced_figure(
+        ["each snapshot is kept for 48 hours"], ["each snapshot is kept"], close[:1, :1], sources
+    )
+    # A key point is a source too.
+    assert not unsourced_figure(wrong, reference, close, [*sources, "kept for two days"])
