@@ -24,7 +24,8 @@ from services.enablement.material import content_words
 # "rather than"). Finer than the key-point split in grading.py: a wrong answer usually alters one clause of many.
 _FINE = re.compile(
     r"(?<=[.;:!?])\s+|,\s+|;\s*|:\s+|\s+[-\u2014]\s+"
-    r"|\s+(?:and|but|while|so|because|which|though|although|whereas|whilst|rather than|instead of|plus)\s+",
+    r"|\s+(?:and(?!\s+(?:a|one)\s+half\b)|but|while|so|because|which|though|although|whereas|whilst|rather than"
+    r"|instead of|plus)\s+",
     re.I,
 )
 _PAREN = re.compile(r"\(([^()]*)\)")

@@ -178,6 +178,11 @@ _UNITS = {
 }
 _ABBREVIATED = {"s", "h", "min", "%", "$", "x"}  # units that only follow a digit ("5 s"), never a word ("a s")
 _FRACTIONS = {"half": 0.5, "third": 1 / 3, "quarter": 0.25, "tenth": 0.1}  # "a quarter of an hour"
+# What "N and a half" may count: a unit in the plural, a scale, a percentage ("two and a half days", "... million").
+_HALF_OF = re.compile(
+    r"(?:seconds|minutes|mins|hours|hrs|days|weeks|months|years|percent|hundred|thousand|million|billion"
+    r"|gigabytes|terabytes|megabytes|dollars|euros|times)$"
+)
 _RANGE = {"to", "and", "or"}  # "5 to 15 minutes", "between 5 and 15 minutes": the first takes the second's unit
 _FILLER = {"of", "full", "more", "extra", "whole", "calendar", "business", "working", "additional", "the"}
 # A number that is part of a name, not a quantity: "SOC 2", "SCIM 2.0", "TLS 1.3", "Type 2", "Tier 3".
@@ -197,7 +202,9 @@ class Quantity:
         if self.dim == "percent":
             return abs(self.value - other.value) <= 0.005
         scale = max(abs(self.value), abs(other.value), 1e-9)
-        return abs(self.value - other.value) <= (0.03 if self.dim == "time" else 0.01) * scale
+        # A rate said in another unit is rounded as people round it ("about 16 a second" for 1,000 a minute).
+        tolerance = 0.03 if self.dim == "time" else 0.05 if self.dim.endswith("/time") else 0.01
+        return abs(self.value - other.value) <= tolerance * scale
 
 
 def _digits(token: str) -> float | None:
@@ -327,7 +334,9 @@ def quantities(text: str) -> list[Quantity]:
             nxt = low[i + 1]
             fraction = nxt in _FRACTIONS and low[i + 2 : i + 3] == ["of"]  # "a quarter of an hour", below
             rate = i - ended <= 2 and out[-1].dim in ("count", "money")  # "400 actions a second", "$5 a month"
-            one_unit = nxt in _UNITS and nxt not in _ABBREVIATED and not fraction and not rate
+            # "twice a day", "four times a week": how often, never a duration of a day
+            often = i > 0 and low[i - 1] in ("once", "twice", "thrice", "times")
+            one_unit = nxt in _UNITS and nxt not in _ABBREVIATED and not fraction and not rate and not often
             value = 1.0 if one_unit or (nxt in _SCALE and nxt != "k") else None  # "a day"; "a million"
         if value is None:
             i += 1
@@ -347,9 +356,16 @@ def quantities(text: str) -> list[Quantity]:
             j += 1
         if word == "half" and j < len(toks) and low[j] in ("a", "an"):
             j += 1
-        if low[j : j + 3] in (["and", "a", "half"], ["and", "one", "half"]):
-            value += 0.5  # "ninety-nine and a half percent", "two and a half days"
+        if low[j : j + 3] in (["and", "a", "half"], ["and", "one", "half"]) and _HALF_OF.match(
+            " ".join(low[j + 3 : j + 4])
+        ):
+            # "ninety-nine and a half percent", "two and a half days", "2 and a half million"; not "5 and a
+            # half-day workshop" (a singular unit) or "5 and a half-price seat"
+            value += 0.5
             j += 3
+            while j < len(toks) and low[j] in _SCALE and low[j] not in ("k", "m", "bn"):
+                value *= _SCALE[low[j]]
+                j += 1
         if tok.endswith("%") or (j < len(toks) and low[j] in ("%", "percent", "pct")):
             out.append(Quantity(value, "percent"))
             i = j + (0 if tok.endswith("%") else 1)
@@ -377,8 +393,11 @@ def quantities(text: str) -> list[Quantity]:
                 continue
         if unit in _UNITS and (digit or unit not in _ABBREVIATED):
             dim, factor = _UNITS[unit]
-            if unit in ("week", "weeks") and {"working", "business"} & set(low[j:k]):
-                factor = 5 * 86400.0  # "two working weeks" are ten business days
+            if low[k + 1 : k + 4] == ["and", "a", "half"] and dim == "time":
+                value += 0.5  # "an hour and a half", "a week and a half"
+                k += 3
+            if unit in ("day", "days") and {"working", "business"} & set(low[j:k]):
+                factor = 86400.0 * 7 / 5  # "10 business days" span two calendar weeks, as "two working weeks" do
             out.append(Quantity(value * factor, dim))
             measured = (dim, factor)
             i = k + 1
@@ -582,7 +601,9 @@ def asserts_ruled_out(answer: str, denied: Sequence[tuple[str, str]]) -> bool:
 
 
 _CLAUSE = re.compile(
-    r"(?<=[.;:!?])\s+|,\s+|\s+(?:and|but|while|so|because|which|though|although|whereas)\s+|;\s*|:\s+", re.I
+    r"(?<=[.;:!?])\s+|,\s+|\s+(?:and(?!\s+(?:a|one)\s+half\b)|but|while|so|because|which|though|although|whereas)\s+"
+    r"|;\s*|:\s+",
+    re.I,
 )
 
 

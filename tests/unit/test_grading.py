@@ -78,7 +78,11 @@ def test_multiple_answers_earn_right_minus_wrong_over_keys_floored_at_zero() -> 
         ("2 days", "within one day, or within two"),  # the unit said once holds for the bare number after it
         ("99.5%", "ninety-nine and a half percent"),
         ("60 hours", "two and a half days"),
-        ("10 business days", "two working weeks"),  # a working week is five days
+        ("10 business days", "two working weeks"),  # both span two calendar weeks
+        ("6 weeks", "six working weeks"),
+        ("90 minutes", "an hour and a half"),
+        ("2,500,000 users", "2 and a half million users"),
+        ("1,000 requests per minute", "about 16 requests per second"),  # a rate rounded as people round it
     ],
 )
 def test_the_same_figure_in_other_words_is_the_same_quantity(a: str, b: str) -> None:
@@ -505,3 +509,16 @@ def test_a_clause_that_reads_as_a_reference_clause_with_a_figure_the_material_ne
     )
     # A key point is a source too.
     assert not unsourced_figure(wrong, reference, close, [*sources, "kept for two days"])
+
+
+def test_how_often_and_half_of_a_thing_are_no_durations() -> None:
+    assert quantities("twice a day") == []  # how often, not a duration of a day
+    assert [q.dim for q in quantities("four times a day")] == ["ratio"]
+    workshop = quantities("Pro includes 5 and a half-day workshop")
+    assert not any(q.same(Quantity(5.5 * 86400, "time")) for q in workshop)
+    assert not any(q.value == 5.5 for q in quantities("seats 1 to 5 and a half-price sixth seat"))
+    # "and a half" holds its figure together in a clause too.
+    assert fine_clauses("tickets within two and a half hours and others within a day") == [
+        "tickets within two and a half hours",
+        "others within a day",
+    ]
