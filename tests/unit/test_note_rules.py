@@ -320,6 +320,11 @@ def test_places_and_tax_forms_are_no_systems() -> None:
     assert _names("they store SSNs and CBAs in Paycor") == [("system", "Paycor")]
     assert ("system", "GDPR") in _names("all data must stay in Norway/EU, GDPR + DPIA before any pilot")
     assert _names("demo of UK + US payroll together, tue 12/1 10am ET") == []  # a weekday is no product
+    # Regions, states and countries by their abbreviation, and time zones, are no products; a law after a place is
+    # no place.
+    assert _names("12 hotels across the Southeast, sites in WA and QLD, all on Opera") == [("system", "Opera")]
+    assert _names("call Tuesday 4pm AWST to walk through Coupa") == [("system", "Coupa")]
+    assert ("system", "Privacy Act") in _names("data must stay in AU, Privacy Act")
 
 
 def test_initials_and_names_shown_to_be_people_are_no_systems() -> None:

@@ -137,8 +137,10 @@ def _is_place(phrase: str) -> bool:
     return plain.lower().removesuffix("'s") in PLACES
 
 
-# A tax or visa form ("W-2", "W-2s", "H-2B", "I-9") is no product.
+_LAW_WORDS = frozenset("act acts law laws regulation regulations directive rule rules code standard".split())  # noqa: SIM905
+# A tax or visa form ("W-2", "W-2s", "H-2B", "I-9") is no product; nor is a time zone ("4pm AWST", "10am ET").
 _FORM = re.compile(r"[A-Z]-\d{1,4}[A-Z]?s?")
+_TIME_ZONE = re.compile(r"(?:[ECMP][SD]?T|GMT|BST|CES?T|UTC|A[WCE][SD]T|NZ[SD]T|IST|JST|SGT|HKT)")
 # A place: "their London office", "Stockholm visit", "in Norway/EU".
 _PLACE_AFTER = re.compile(r"^(?:\s+(?:office|offices|visit|hq|headquarters|branch|campus)\b|\s*/\s*(?:EU|EEA|UK|US)\b)")
 _PLACE_AFTER_REGION = re.compile(r"\b(?:EU|EEA|UK|US)\s*/\s*$")
@@ -321,7 +323,9 @@ def names_in(sentence: NoteSentence, facts: NoteFacts) -> Iterable[tuple[str, st
     # Norway/EU, GDPR + DPIA").
     places = [_is_place(phrase) for _, _, phrase in phrases]
     for i in range(len(phrases) - 1):
-        titled = all(w[:1].isupper() and w[1:].islower() for w in phrases[i + 1][2].split())
+        words = phrases[i + 1][2].split()
+        # A law named after a place is no place: "data must stay in AU, Privacy Act".
+        titled = all(w[:1].isupper() and w[1:].islower() for w in words) and words[-1].lower() not in _LAW_WORDS
         bare = _LIST_END.match(text[phrases[i + 1][1] :]) is not None  # not "in Denver, Gusto for payroll"
         if places[i] and titled and bare and _CHAIN_AFTER.match(text[phrases[i][1] : phrases[i + 1][0]]):
             places[i + 1] = True
@@ -577,6 +581,8 @@ def _name_kind(
         return None
     if _is_place(phrase) or _FORM.fullmatch(phrase) or _PLURAL_ABBREVIATION.fullmatch(phrase):
         return None  # "Oregon", "Canadian", "EMEA"; "W-2", "H-2B"; "SSNs", "CBAs" (things of a kind, no product)
+    if _TIME_ZONE.fullmatch(phrase):
+        return None  # "call at 4pm AWST"
     if _ROLE_BEFORE.search(before) or _PLACE_BEFORE.search(before):
         return None  # "Head of Digital Acquisition", "workshop in Amsterdam"
     if _PLACE_AFTER.match(after) or _PLACE_AFTER_REGION.search(before):

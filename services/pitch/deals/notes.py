@@ -44,7 +44,8 @@ ANALYSER_VERSION = 10  # 2: structure, roles, lower-case products, deadlines; 3:
 # we're up against"; a bare name listed after a place is a place; plural abbreviations ("SSNs") and weekdays are no
 # systems; key | value rows; pain cues for what had to be put right or was outgrown; objection cues for disbelief,
 # a contract they are tied to, a go-live gate, a queue on their side, our price above a rival's, a mandatory RFP;
-# 10: a system whose frame (the words around the name) reads as a competitor's by its nearest labelled frames is one
+# 10: a system whose frame (the words around the name) reads as a competitor's by its nearest labelled frames is one;
+# time zones, compass regions and states or countries by their abbreviation are no systems, a law after a place no place
 KINDS = ("pain", "goal", "objection", "commitment", "next_step")
 
 _HEADING_RE = {
