@@ -345,6 +345,13 @@ def quantities(text: str) -> list[Quantity]:
             i += 1
             continue
         j = i + 1
+        if low[j : j + 3] in (["and", "a", "half"], ["and", "one", "half"]) and _HALF_OF.match(
+            " ".join(low[j + 3 : j + 4])
+        ):
+            # "ninety-nine and a half percent", "two and a half days", "2 and a half million"; not "5 and a
+            # half-day workshop" (a singular unit) or "5 and a half-price seat"
+            value += 0.5
+            j += 3
         # "k" and "M" scale a digit only ("10k", "1M"); "5 m" may be minutes or metres.
         while (
             j < len(toks)
@@ -356,16 +363,6 @@ def quantities(text: str) -> list[Quantity]:
             j += 1
         if word == "half" and j < len(toks) and low[j] in ("a", "an"):
             j += 1
-        if low[j : j + 3] in (["and", "a", "half"], ["and", "one", "half"]) and _HALF_OF.match(
-            " ".join(low[j + 3 : j + 4])
-        ):
-            # "ninety-nine and a half percent", "two and a half days", "2 and a half million"; not "5 and a
-            # half-day workshop" (a singular unit) or "5 and a half-price seat"
-            value += 0.5
-            j += 3
-            while j < len(toks) and low[j] in _SCALE and low[j] not in ("k", "m", "bn"):
-                value *= _SCALE[low[j]]
-                j += 1
         if tok.endswith("%") or (j < len(toks) and low[j] in ("%", "percent", "pct")):
             out.append(Quantity(value, "percent"))
             i = j + (0 if tok.endswith("%") else 1)
@@ -668,7 +665,7 @@ def unsourced_figure(
     given = [q for text in sources for q in quantities(text)]
     for i, clause in enumerate(answer_claims):
         mine = [q for q in quantities(clause) if q.dim in _MEASURED]
-        if not mine or not len(reference_claims):
+        if not mine:
             continue
         j = int(np.argmax(cosines[i]))
         if cosines[i, j] < FIGURE_ALIGNED:
@@ -771,14 +768,13 @@ def measure_short_answer(
         elif figures and answer_figures:
             credit = min(credit, 0.5)  # the answer gives figures, not this one
         point_credits.append(credit)
-    answer_claim_only = vectors[n + 1 + p + r : n + 1 + p + r + a]
     if (
         policy.check_figures
         and contradiction is None
         and (
             misplaced_figure(answer, reference)
             or unsourced_figure(
-                answer_claims, reference_claims, answer_claim_only @ reference_claim_v.T, [reference, *points]
+                answer_claims, reference_claims, answer_claim_v[1:] @ reference_claim_v.T, [reference, *points]
             )
         )
     ):

@@ -716,8 +716,10 @@ class NoteAnalyser:
             if item["text"].lower() not in known
         ]
         analysis["competitors"].sort(key=lambda item: item["citation"]["sentence"])
-        sections = {s.index: s.section for s in split_note(text)}
         named = {item["citation"]["sentence"]: item["text"] for item in rivals}
+        if not any(item["citation"]["sentence"] in named for item in analysis["objections"]):
+            return
+        sections = {s.index: s.section for s in split_note(text)}  # only when a moved rival's sentence objects
         analysis["objections"] = [
             item
             for item in analysis["objections"]
